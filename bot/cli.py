@@ -1,0 +1,172 @@
+"""The ``faqbot`` command. The only place that loads ``.env`` and configures logging.
+
+Heavy libraries (numpy, datasets, onnxruntime, slack_bolt) are imported inside the
+commands, so ``faqbot --help`` answers at once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from bot.errors import UserError
+
+log = logging.getLogger("bot")
+
+
+def _settings():
+    from bot.config import Settings
+
+    return Settings.from_env()
+
+
+def _note(message: str) -> None:
+    print(message, file=sys.stderr)
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    """Answer one question the way the bot would in a channel."""
+    from bot.faq.answerer import clean_question, load_answerer
+
+    clean_question(args.question)  # refuse an empty question before loading anything
+    answerer = load_answerer(_settings(), progress=_note)
+    answer = answerer.ask(args.question)
+    if answer.truncated:
+        _note("note: the question was long; only its beginning was used")
+    if args.json:
+        print(json.dumps(answer.to_json(), ensure_ascii=False))
+        return 0
+    if answer.decision == "answer":
+        hit = answer.shown[0]
+        print(f"{hit.question}  (score {hit.score:.2f})\n\n{hit.answer}")
+        if hit.url:
+            print(f"\nMore: {hit.url}")
+    elif answer.decision == "choices":
+        print("Several FAQs are close; did you mean:")
+        for n, hit in enumerate(answer.shown, start=1):
+            print(f"  {n}. {hit.question}  (score {hit.score:.2f})")
+        print(f"\nBest match:\n{answer.shown[0].answer}")
+    else:
+        best = answer.candidates[0] if answer.candidates else None
+        hint = f" (closest: {best.question!r}, score {best.score:.2f})" if best else ""
+        print(f"No FAQ answers this; in a channel the bot stays silent{hint}.")
+    return 0
+
+
+def cmd_build(args: argparse.Namespace) -> int:
+    """Embed an FAQ source (CSV, JSONL, Parquet or a Hub dataset) into a dataset."""
+    from bot.faq.dataset import build, push
+    from bot.faq.embedders import create_embedder
+
+    settings = _settings()
+    embedder = create_embedder(settings, for_build=True)
+    report = build(args.source, Path(args.out), embedder, revision=args.revision,
+                   token=settings.hf_token, progress=not args.quiet)
+    _note(f"built {report.out}: {report.rows} FAQs, embedded {report.embedded}, "
+          f"reused {report.reused} unchanged")
+    if args.push_to_hub:
+        if not settings.hf_token:
+            raise UserError("--push-to-hub needs a Hugging Face token",
+                            "set HF_TOKEN to a token with write access")
+        _note(f"pushed to {push(report.out, args.push_to_hub, settings.hf_token)}")
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    """Score the answer policy on a labelled CSV (question,expected)."""
+    from bot.faq.answerer import load_answerer
+    from bot.faq.evaluate import evaluate
+
+    result = evaluate(Path(args.labelled), load_answerer(_settings(), progress=_note))
+    if args.json:
+        print(json.dumps(result))
+        return 0
+    rows = [("questions", result["n"]), ("top-1 accuracy", result["top1_accuracy"]),
+            ("single-answer accuracy", result["single_answer_accuracy"]),
+            ("shown recall", result["shown_recall"]),
+            ("abstain precision", result["abstain_precision"]),
+            ("abstain recall", result["abstain_recall"])]
+    print(f"with ANSWER_MIN_SCORE={result['min_score']} ANSWER_MARGIN={result['margin']}:")
+    for name, value in rows:
+        print(f"  {name:<24}{value}")
+    suggested = result["suggested"]
+    print(f"suggested: ANSWER_MIN_SCORE={suggested['min_score']} "
+          f"ANSWER_MARGIN={suggested['margin']}")
+    return 0
+
+
+COMMANDS: dict[str, tuple[Callable[[argparse.Namespace], int], Callable[[Any], None]]] = {}
+
+
+def _command(name: str, func: Callable[[argparse.Namespace], int]):
+    def register(configure: Callable[[argparse.ArgumentParser], None]) -> None:
+        COMMANDS[name] = (func, configure)
+    return register
+
+
+_command("ask", cmd_ask)(lambda p: (
+    p.add_argument("question", help="the question, in quotes"),
+    p.add_argument("--json", action="store_true", help="print one JSON object"),
+))
+_command("build", cmd_build)(lambda p: (
+    p.add_argument("source", help="CSV / JSONL / Parquet file, dataset dir or Hub dataset id"),
+    p.add_argument("--out", required=True, help="directory to write (Hub dataset layout)"),
+    p.add_argument("--push-to-hub", metavar="REPO_ID", help="also push to this Hub dataset"),
+    p.add_argument("--revision", default="main", help="revision of a Hub source"),
+    p.add_argument("--quiet", action="store_true", help="no progress bar"),
+))
+_command("eval", cmd_eval)(lambda p: (
+    p.add_argument("labelled", help="CSV with columns question,expected"),
+    p.add_argument("--json", action="store_true", help="print one JSON object"),
+))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="faqbot", description="Answer the questions people keep asking, from your FAQ.")
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name, (func, configure) in COMMANDS.items():
+        doc = (func.__doc__ or "").strip()
+        command = sub.add_parser(name, help=doc.splitlines()[0] if doc else "", description=doc)
+        configure(command)
+        command.set_defaults(func=func)
+    return parser
+
+
+def _configure_logging(verbose: bool) -> None:
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+                        stream=sys.stderr)
+    if not verbose:
+        for noisy in ("httpx", "urllib3", "filelock", "datasets", "huggingface_hub", "fsspec"):
+            logging.getLogger(noisy).setLevel(logging.WARNING)
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        from dotenv import load_dotenv
+
+        load_dotenv(Path.cwd() / ".env", override=False)
+    except ImportError:  # python-dotenv is a dependency; tolerate its absence
+        pass
+    _configure_logging(args.verbose)
+    try:
+        return args.func(args)
+    except UserError as error:
+        print(error.one_line(), file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

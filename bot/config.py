@@ -1,0 +1,104 @@
+"""Settings: one frozen dataclass read from the environment, validated with clear errors."""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bot.errors import UserError
+
+DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
+DEFAULT_INFERENCE_API_URL = (
+    "https://router.huggingface.co/hf-inference/models/{model}/pipeline/feature-extraction"
+)
+DEFAULT_SLACK_API_URL = "https://slack.com/api/"
+SAMPLE_DATASET = Path(__file__).resolve().parent / "sample" / "medicare"
+BACKENDS = ("api", "local", "auto")
+
+# Chosen with `faqbot eval examples/medicare/eval.csv`; see the README's answer-quality table.
+DEFAULT_MIN_SCORE = 0.51
+DEFAULT_MARGIN = 0.035
+
+
+def _float(env: Mapping[str, str], name: str, default: float, low: float, high: float) -> float:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = math.nan
+    if not (low <= value <= high):
+        raise UserError(
+            f"{name}={raw!r} is not a number between {low} and {high}",
+            f"set {name} to a value such as {default}, or unset it",
+        )
+    return value
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything faqbot reads from the environment. Secrets never appear in ``repr``."""
+
+    slack_bot_token: str = field(default="", repr=False)
+    slack_signing_secret: str = field(default="", repr=False)
+    slack_app_token: str = field(default="", repr=False)
+    slack_api_url: str = DEFAULT_SLACK_API_URL
+    faq_dataset: str = str(SAMPLE_DATASET)
+    faq_dataset_revision: str = "main"
+    faq_texts: str = ""
+    hf_token: str = field(default="", repr=False)
+    embedding_backend: str = "auto"
+    embedding_model: str = DEFAULT_MODEL
+    embedding_model_dir: str = ""
+    inference_api_url: str = DEFAULT_INFERENCE_API_URL
+    answer_min_score: float = DEFAULT_MIN_SCORE
+    answer_margin: float = DEFAULT_MARGIN
+    faq_channels: tuple[str, ...] = ()
+    database_url: str = ""
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+
+        def get(name: str, default: str = "") -> str:
+            return env.get(name, "").strip() or default
+
+        backend = get("EMBEDDING_BACKEND", "auto").lower()
+        if backend not in BACKENDS:
+            raise UserError(
+                f"EMBEDDING_BACKEND={backend!r} is not one of {', '.join(BACKENDS)}",
+                "set EMBEDDING_BACKEND to api, local or auto (the default)",
+            )
+        slack_api_url = get("SLACK_API_URL", DEFAULT_SLACK_API_URL)
+        if not slack_api_url.endswith("/"):
+            slack_api_url += "/"
+        channels = tuple(c.strip() for c in get("FAQ_CHANNELS").split(",") if c.strip())
+        return cls(
+            slack_bot_token=get("SLACK_BOT_TOKEN"),
+            slack_signing_secret=get("SLACK_SIGNING_SECRET"),
+            slack_app_token=get("SLACK_APP_TOKEN"),
+            slack_api_url=slack_api_url,
+            faq_dataset=get("FAQ_DATASET", str(SAMPLE_DATASET)),
+            faq_dataset_revision=get("FAQ_DATASET_REVISION", "main"),
+            faq_texts=get("FAQ_TEXTS"),
+            hf_token=get("HF_TOKEN"),
+            embedding_backend=backend,
+            embedding_model=get("EMBEDDING_MODEL", DEFAULT_MODEL),
+            embedding_model_dir=get("EMBEDDING_MODEL_DIR"),
+            inference_api_url=get("INFERENCE_API_URL", DEFAULT_INFERENCE_API_URL),
+            answer_min_score=_float(env, "ANSWER_MIN_SCORE", DEFAULT_MIN_SCORE, -1.0, 1.0),
+            answer_margin=_float(env, "ANSWER_MARGIN", DEFAULT_MARGIN, 0.0, 2.0),
+            faq_channels=channels,
+            database_url=get("DATABASE_URL"),
+        )
+
+    @property
+    def resolved_backend(self) -> str:
+        """``auto`` means the Inference API when a token is set, else the local model."""
+        if self.embedding_backend == "auto":
+            return "api" if self.hf_token else "local"
+        return self.embedding_backend

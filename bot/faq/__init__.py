@@ -1,0 +1,1 @@
+"""The FAQ engine. Knows nothing about Slack."""

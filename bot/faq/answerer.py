@@ -1,0 +1,120 @@
+"""Text in, ``Answer`` out: the one code path shared by the CLI and the Slack listeners."""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from bot.errors import UserError
+from bot.faq.background import Background
+from bot.faq.policy import Answer, Hit, decide
+
+if TYPE_CHECKING:
+    from bot.config import Settings
+    from bot.faq.dataset import FaqData
+    from bot.faq.embedders import Embedder
+
+CANDIDATES = 5
+# Far beyond any real question; the embedder keeps the first 256 tokens anyway.
+MAX_QUESTION_CHARS = 4000
+
+
+class VectorCache:
+    """A small thread-safe LRU of query vectors, so a repeated question is not re-embedded."""
+
+    def __init__(self, size: int = 1024) -> None:
+        self._size = size
+        self._items: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: str) -> np.ndarray | None:
+        with self._lock:
+            vector = self._items.get(key)
+            if vector is not None:
+                self._items.move_to_end(key)
+            return vector
+
+    def put(self, key: str, vector: np.ndarray) -> None:
+        with self._lock:
+            self._items[key] = vector
+            self._items.move_to_end(key)
+            while len(self._items) > self._size:
+                self._items.popitem(last=False)
+
+
+def clean_question(text: str) -> tuple[str, bool]:
+    """Collapse whitespace and cap the length; refuse an empty question."""
+    question = " ".join(str(text or "").split())
+    if not question:
+        raise UserError("the question is empty", 'ask something, e.g. faqbot ask "How do I …?"')
+    truncated = len(question) > MAX_QUESTION_CHARS
+    return question[:MAX_QUESTION_CHARS], truncated
+
+
+class Answerer:
+    def __init__(self, *, faq: FaqData, embedder: Embedder, min_score: float, margin: float,
+                 background: Background | None = None, cache_size: int = 1024) -> None:
+        self.faq = faq
+        self.embedder = embedder
+        self.min_score = min_score
+        self.margin = margin
+        self.background = background
+        self.cache = VectorCache(cache_size)
+
+    def embed_query(self, question: str) -> np.ndarray:
+        vector = self.cache.get(question)
+        if vector is None:
+            vector = self.embedder.embed([question])[0]
+            if not np.isfinite(vector).all() or not np.any(vector):
+                raise UserError("the embedder returned an invalid vector (NaN, inf or zero)",
+                                "check EMBEDDING_BACKEND and the model files")
+            self.cache.put(question, vector)
+        return vector
+
+    def candidates(self, vector: np.ndarray, k: int = CANDIDATES) -> tuple[Hit, ...]:
+        """The best ``k`` distinct FAQs; each scores as its best-matching phrasing."""
+        index, rows = self.faq.index, self.faq.rows
+        depth = min(index.size, k * self.faq.max_phrasings)
+        scores, phrasings = index.search(vector[None, :], depth)
+        best: dict[int, Hit] = {}
+        for score, phrasing in zip(scores[0].tolist(), phrasings[0].tolist(), strict=True):
+            row = int(self.faq.phrase_rows[phrasing])
+            if row not in best:
+                faq = rows[row]
+                offset = phrasing - int(np.searchsorted(self.faq.phrase_rows, row))
+                best[row] = Hit(row=row, id=faq.id, question=faq.question, answer=faq.answer,
+                                url=faq.url, score=float(score), matched=faq.phrasings[offset])
+                if len(best) == k:
+                    break
+        return tuple(best.values())
+
+    def ask(self, text: str) -> Answer:
+        question, truncated = clean_question(text)
+        vector = self.embed_query(question)
+        hits = self.candidates(vector)
+        background = self.background.score(vector) if self.background else -1.0
+        decision, shown = decide(hits, min_score=self.min_score, margin=self.margin,
+                                 background=background)
+        return Answer(decision=decision, shown=shown, candidates=hits, background=background,
+                      truncated=truncated)
+
+    def ready(self) -> bool:
+        """True when the embedder answers; used by health checks."""
+        return self.embed_query("health check").shape == (self.faq.index.dim,)
+
+
+def load_answerer(settings: Settings, *, embedder: Embedder | None = None,
+                  progress=None) -> Answerer:
+    """Load the configured dataset and embedder into a ready ``Answerer``."""
+    from bot.faq.dataset import load_faq
+    from bot.faq.embedders import create_embedder
+
+    embedder = embedder or create_embedder(settings)
+    faq = load_faq(settings.faq_dataset, embedder, revision=settings.faq_dataset_revision,
+                   texts=settings.faq_texts, token=settings.hf_token, progress=progress)
+    background = Background.for_faq(embedder, faq.index.matrix)
+    return Answerer(faq=faq, embedder=embedder, min_score=settings.answer_min_score,
+                    margin=settings.answer_margin, background=background)

@@ -1,0 +1,313 @@
+"""Build embedded FAQ datasets, and load any supported layout into a searchable ``FaqData``.
+
+A built dataset is laid out like a Hub dataset repo (``data/train-00000-of-00001.parquet``
+plus a ``README.md`` card). The card's YAML records the model id and dimension, so the
+same files work as ``FAQ_DATASET=DIR`` or, once pushed, as ``FAQ_DATASET=org/name``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from bot.errors import UserError
+from bot.faq.index import FaqIndex, normalize_rows
+from bot.faq.sources import (
+    FaqRow,
+    is_local,
+    load_table,
+    read_source,
+    require_columns,
+    rows_from_records,
+)
+
+if TYPE_CHECKING:
+    from bot.faq.embedders import Embedder
+
+log = logging.getLogger(__name__)
+
+DATA_FILE = "data/train-00000-of-00001.parquet"
+BATCH_SIZE = 32
+NUMERIC_COLUMN = re.compile(r"^\d+$")
+TEXT_COLUMNS = ("id", "question", "answer", "url", "alternates", "category")
+
+
+def content_hash(model_id: str, row: FaqRow) -> str:
+    """What the vectors of a row depend on: a rebuild re-embeds a row only when this changes."""
+    text = "\n".join((model_id, *row.phrasings))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+@dataclass
+class FaqData:
+    """FAQ rows plus one unit vector per phrasing; ``phrase_rows[i]`` is phrasing i's row."""
+
+    rows: list[FaqRow]
+    index: FaqIndex
+    phrase_rows: np.ndarray
+    model_id: str
+    source: str
+
+    @property
+    def max_phrasings(self) -> int:
+        return int(np.bincount(self.phrase_rows).max())
+
+
+# ---------------------------------------------------------------- dataset card
+
+def card_text(model_id: str, dim: int, rows: int) -> str:
+    return f"""---
+configs:
+- config_name: default
+  data_files:
+  - split: train
+    path: data/train-*.parquet
+faqbot:
+  model: {model_id}
+  dim: {dim}
+  rows: {rows}
+tags:
+- faqbot
+---
+# FAQ embeddings
+
+{rows} FAQ entries embedded with `{model_id}` ({dim} dimensions) by
+[faqbot](https://github.com/) `faqbot build`. Load it with `FAQ_DATASET=<this repo>`.
+Columns: `id`, `question`, `answer`, `url`, `alternates`, `category`, `embedding`
+(the question's unit vector), `alternate_embeddings`, `content_hash`.
+"""
+
+
+def parse_card(text: str) -> dict[str, Any]:
+    """The ``faqbot:`` block of a card's YAML front matter, or {} when there is none."""
+    import yaml
+
+    match = re.match(r"^---\s*\n(.*?)\n---\s*(\n|$)", text, re.S)
+    if not match:
+        return {}
+    try:
+        meta = yaml.safe_load(match.group(1)) or {}
+    except yaml.YAMLError:
+        return {}
+    block = meta.get("faqbot") if isinstance(meta, dict) else None
+    return block if isinstance(block, dict) else {}
+
+
+def read_card(spec: str, revision: str, token: str) -> dict[str, Any]:
+    if is_local(spec):
+        path = Path(spec).expanduser()
+        for candidate in (path / "README.md", path.parent / "README.md",
+                          path.parent.parent / "README.md"):
+            if candidate.is_file():
+                return parse_card(candidate.read_text(encoding="utf-8"))
+        return {}
+    from huggingface_hub import hf_hub_download
+
+    try:
+        card = hf_hub_download(spec, "README.md", repo_type="dataset",
+                               revision=revision or None, token=token or None)
+    except Exception:  # a dataset without a card is valid; its layout decides
+        log.debug("no card for %s", spec, exc_info=True)
+        return {}
+    return parse_card(Path(card).read_text(encoding="utf-8"))
+
+
+# ---------------------------------------------------------------------- build
+
+@dataclass(frozen=True)
+class BuildReport:
+    rows: int
+    embedded: int
+    reused: int
+    out: Path
+
+
+def _previous_vectors(out: Path, model_id: str) -> dict[str, tuple[list, list]]:
+    """Vectors of an earlier build in ``out``, keyed by content hash (same model only)."""
+    data_file = out / DATA_FILE
+    if not data_file.is_file() or parse_card_file(out).get("model") != model_id:
+        return {}
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(data_file, columns=["content_hash", "embedding",
+                                              "alternate_embeddings"]).to_pylist()
+    return {r["content_hash"]: (r["embedding"], r["alternate_embeddings"]) for r in table}
+
+
+def parse_card_file(directory: Path) -> dict[str, Any]:
+    card = directory / "README.md"
+    return parse_card(card.read_text(encoding="utf-8")) if card.is_file() else {}
+
+
+def embed_in_batches(embedder: Embedder, texts: Sequence[str], *, progress: bool,
+                     desc: str = "embedding") -> np.ndarray:
+    from tqdm.auto import tqdm
+
+    parts = []
+    with tqdm(total=len(texts), desc=desc, unit="text", disable=not progress) as bar:
+        for start in range(0, len(texts), BATCH_SIZE):
+            batch = texts[start:start + BATCH_SIZE]
+            parts.append(embedder.embed(batch))
+            bar.update(len(batch))
+    if not parts:
+        return np.empty((0, embedder.dim), dtype=np.float32)
+    return normalize_rows(np.concatenate(parts), what="embeddings from the model")
+
+
+def build(source: str, out: Path, embedder: Embedder, *, revision: str = "main",
+          token: str = "", progress: bool = True) -> BuildReport:
+    """Embed an FAQ source into ``out``, re-embedding only rows whose text changed."""
+    import datasets
+
+    rows = read_source(source, revision, token)
+    previous = _previous_vectors(out, embedder.model_id)
+    hashes = [content_hash(embedder.model_id, r) for r in rows]
+    todo = [i for i, h in enumerate(hashes) if h not in previous]
+    texts = [p for i in todo for p in rows[i].phrasings]
+    fresh = embed_in_batches(embedder, texts, progress=progress)
+    dim = embedder.dim
+    vectors: dict[int, tuple[list, list]] = {}
+    cursor = 0
+    for i in todo:
+        n = len(rows[i].phrasings)
+        block = fresh[cursor:cursor + n].tolist()
+        vectors[i] = (block[0], block[1:])
+        cursor += n
+    for i, h in enumerate(hashes):
+        vectors.setdefault(i, previous.get(h, ([], [])))
+    vector = datasets.List(datasets.Value("float32"), length=dim)
+    features = datasets.Features({
+        "id": datasets.Value("string"), "question": datasets.Value("string"),
+        "answer": datasets.Value("string"), "url": datasets.Value("string"),
+        "alternates": datasets.List(datasets.Value("string")),
+        "category": datasets.Value("string"), "embedding": vector,
+        "alternate_embeddings": datasets.List(vector), "content_hash": datasets.Value("string"),
+    })
+    table = datasets.Dataset.from_dict({
+        "id": [r.id for r in rows], "question": [r.question for r in rows],
+        "answer": [r.answer for r in rows], "url": [r.url for r in rows],
+        "alternates": [list(r.alternates) for r in rows],
+        "category": [r.category for r in rows],
+        "embedding": [vectors[i][0] for i in range(len(rows))],
+        "alternate_embeddings": [vectors[i][1] for i in range(len(rows))],
+        "content_hash": hashes,
+    }, features=features)
+    (out / "data").mkdir(parents=True, exist_ok=True)
+    table.to_parquet(str(out / DATA_FILE))
+    (out / "README.md").write_text(card_text(embedder.model_id, dim, len(rows)), encoding="utf-8")
+    return BuildReport(rows=len(rows), embedded=len(todo), reused=len(rows) - len(todo), out=out)
+
+
+def push(out: Path, repo_id: str, token: str) -> str:
+    """Push a built dataset with ``datasets``, then put our card (model id, dim) on it."""
+    import datasets
+    from huggingface_hub import HfApi
+
+    table = datasets.load_dataset("parquet", data_files=str(out / DATA_FILE), split="train")
+    try:
+        table.push_to_hub(repo_id, token=token or None)
+        HfApi(token=token or None).upload_file(
+            path_or_fileobj=str(out / "README.md"), path_in_repo="README.md",
+            repo_id=repo_id, repo_type="dataset", commit_message="faqbot card: model and dim",
+        )
+    except Exception as exc:  # HTTP and auth errors from the Hub
+        raise UserError(f"push to {repo_id} failed ({type(exc).__name__})",
+                        "check HF_TOKEN has write access and the repo id is yours") from None
+    return f"https://huggingface.co/datasets/{repo_id}"
+
+
+# ----------------------------------------------------------------------- load
+
+def _check_model(meta: dict[str, Any], embedder: Embedder, where: str) -> None:
+    model = meta.get("model")
+    if model and model != embedder.model_id:
+        raise UserError(
+            f"{where} was embedded with {model}, but the embedder is {embedder.model_id}",
+            f"set EMBEDDING_MODEL={model}, or rebuild the dataset with `faqbot build`",
+        )
+
+
+def _check_dim(dim: int, embedder: Embedder, where: str) -> None:
+    if dim != embedder.dim:
+        raise UserError(
+            f"{where} has {dim}-dimensional embeddings, but {embedder.model_id} makes "
+            f"{embedder.dim}-dimensional ones",
+            "use the model the dataset was built with, or rebuild it with `faqbot build`",
+        )
+
+
+def _texts_rows(path: str, where: str) -> list[FaqRow]:
+    if not path:
+        raise UserError(
+            f"{where} holds only embeddings (columns 0…n) and no question/answer text",
+            "set FAQ_TEXTS to a CSV/JSONL of question,answer[,url] rows in the same order",
+        )
+    return read_source(path)
+
+
+def load_faq(spec: str, embedder: Embedder, *, revision: str = "main", texts: str = "",
+             token: str = "", progress: Callable[[str], None] | None = None) -> FaqData:
+    """Load any supported layout and return rows with one unit vector per phrasing."""
+    table = load_table(spec, revision, token)
+    columns = table.column_names
+    numeric = sorted((c for c in columns if NUMERIC_COLUMN.match(c)), key=int)
+    if "embedding" not in columns and numeric and "question" not in columns:
+        rows = _texts_rows(texts, spec)
+        if len(rows) != len(table):
+            raise UserError(
+                f"{spec} has {len(table)} embeddings but FAQ_TEXTS has {len(rows)} rows",
+                "FAQ_TEXTS must list the same FAQs in the same order",
+            )
+        _check_dim(len(numeric), embedder, spec)
+        matrix = np.column_stack([np.asarray(table[c], dtype=np.float32) for c in numeric])
+        return _assemble(rows, [matrix[i:i + 1] for i in range(len(rows))], embedder, spec)
+
+    require_columns(columns, where=spec)
+    keep = [c for c in TEXT_COLUMNS if c in columns]
+    rows = rows_from_records(table.select_columns(keep).to_list(), where=spec)
+    if "embedding" not in columns:
+        if progress:
+            progress(f"{spec} has no embeddings; embedding {len(rows)} FAQs at load")
+        flat = [p for r in rows for p in r.phrasings]
+        matrix = embed_in_batches(embedder, flat, progress=False)
+        blocks, cursor = [], 0
+        for r in rows:
+            blocks.append(matrix[cursor:cursor + len(r.phrasings)])
+            cursor += len(r.phrasings)
+        return _assemble(rows, blocks, embedder, spec)
+
+    _check_model(read_card(spec, revision, token), embedder, spec)
+    try:
+        questions = np.asarray(table.with_format("numpy")["embedding"], dtype=np.float32)
+    except (ValueError, TypeError):
+        raise UserError(f"{spec} has embeddings of unequal length",
+                        "rebuild the dataset with `faqbot build`") from None
+    if questions.ndim != 2:
+        raise UserError(f"{spec} column 'embedding' is not a list of vectors",
+                        "rebuild the dataset with `faqbot build`")
+    _check_dim(questions.shape[1], embedder, spec)
+    alternates = (table["alternate_embeddings"] if "alternate_embeddings" in columns
+                  else [[] for _ in rows])
+    blocks = []
+    for i, row in enumerate(rows):
+        extra = np.asarray(alternates[i] or np.empty((0, questions.shape[1])), dtype=np.float32)
+        if len(extra) != len(row.alternates):  # alternates without vectors: embed them now
+            extra = embedder.embed(list(row.alternates))
+        blocks.append(np.vstack([questions[i:i + 1], extra.reshape(-1, questions.shape[1])]))
+    return _assemble(rows, blocks, embedder, spec)
+
+
+def _assemble(rows: list[FaqRow], blocks: list[np.ndarray], embedder: Embedder,
+              where: str) -> FaqData:
+    phrase_rows = np.concatenate([np.full(len(b), i, dtype=np.int64)
+                                  for i, b in enumerate(blocks)])
+    matrix = normalize_rows(np.vstack(blocks), what=f"{where} embeddings")
+    return FaqData(rows=rows, index=FaqIndex(matrix, normalized=True), phrase_rows=phrase_rows,
+                   model_id=embedder.model_id, source=where)

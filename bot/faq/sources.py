@@ -1,0 +1,163 @@
+"""Read FAQ sources (CSV, JSONL, Parquet, a local dataset directory, or a Hub dataset).
+
+Everything goes through ``datasets`` so local files and Hub repos behave the same;
+``rows_from_dataset`` then validates the columns into plain ``FaqRow`` objects.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import math
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from bot.errors import UserError
+
+if TYPE_CHECKING:
+    import datasets
+
+log = logging.getLogger(__name__)
+
+FILE_BUILDERS = {".csv": "csv", ".jsonl": "json", ".json": "json", ".parquet": "parquet"}
+
+
+@dataclass(frozen=True)
+class FaqRow:
+    """One FAQ entry. ``phrasings`` are the question followed by its alternates."""
+
+    id: str
+    question: str
+    answer: str
+    url: str = ""
+    alternates: tuple[str, ...] = ()
+    category: str = ""
+    extra: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def phrasings(self) -> tuple[str, ...]:
+        return (self.question, *self.alternates)
+
+
+def _text(value: Any) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    return " ".join(str(value).split())
+
+
+def _alternates(value: Any) -> tuple[str, ...]:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ()
+    items = value if isinstance(value, (list, tuple)) else str(value).split("|")
+    return tuple(dict.fromkeys(t for t in (_text(i) for i in items) if t))
+
+
+def slug_id(question: str) -> str:
+    """A stable id derived from the question, for sources without an ``id`` column."""
+    slug = re.sub(r"[^a-z0-9]+", "-", question.lower()).strip("-")[:48].rstrip("-")
+    digest = hashlib.sha1(question.encode("utf-8")).hexdigest()[:6]
+    return f"{slug}-{digest}" if slug else digest
+
+
+def _local_data_files(path: Path) -> tuple[str, list[str]]:
+    """The ``datasets`` builder and files for a local file or dataset directory."""
+    if path.is_file():
+        builder = FILE_BUILDERS.get(path.suffix.lower())
+        if builder is None:
+            raise UserError(
+                f"{path} is not a CSV, JSONL or Parquet file",
+                "give a .csv, .jsonl or .parquet file, a dataset directory, or a Hub dataset id",
+            )
+        return builder, [str(path)]
+    for pattern in ("data/*.parquet", "*.parquet", "data/*.jsonl", "*.jsonl", "*.csv"):
+        files = sorted(str(p) for p in path.glob(pattern))
+        if files:
+            return FILE_BUILDERS[Path(files[0]).suffix.lower()], files
+    raise UserError(f"{path} holds no .parquet, .jsonl or .csv files",
+                    "build one with `faqbot build SOURCE --out DIR`")
+
+
+def is_local(spec: str) -> bool:
+    return Path(spec).expanduser().exists() or spec.startswith((".", "/", "~"))
+
+
+def load_table(spec: str, revision: str = "main", token: str = "") -> datasets.Dataset:
+    """Load a local path or a Hub dataset id (at ``revision``) as one ``datasets.Dataset``."""
+    import datasets
+
+    datasets.logging.set_verbosity_error()
+    datasets.disable_progress_bars()
+    if is_local(spec):
+        path = Path(spec).expanduser()
+        if not path.exists():
+            raise UserError(f"FAQ source {spec} does not exist", "check the path")
+        builder, files = _local_data_files(path)
+        try:
+            return datasets.load_dataset(builder, data_files=files, split="train")
+        except Exception as exc:  # pyarrow/pandas parse errors come in many types
+            raise UserError(
+                f"cannot read {path}: {_first_line(exc)}", "check that the file is valid"
+            ) from None
+    try:
+        return datasets.load_dataset(spec, revision=revision or None, split="train",
+                                     token=token or None)
+    except Exception as exc:  # DatasetNotFoundError, HTTP and connection errors
+        log.debug("loading %s failed", spec, exc_info=True)
+        raise UserError(
+            f"cannot load the Hub dataset {spec!r} at revision {revision!r} "
+            f"({type(exc).__name__}: {_first_line(exc)})",
+            "check FAQ_DATASET and FAQ_DATASET_REVISION, set HF_TOKEN for a private dataset, "
+            "or use a local path",
+        ) from None
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0][:200] if text else type(exc).__name__
+
+
+def rows_from_records(records: Iterable[Mapping[str, Any]], *, where: str) -> list[FaqRow]:
+    """Validate ``question``/``answer`` rows; ids are unique, derived when absent."""
+    rows: list[FaqRow] = []
+    seen: dict[str, int] = {}
+    for n, record in enumerate(records):
+        question, answer = _text(record.get("question")), _text(record.get("answer"))
+        if not question or not answer:
+            missing = "question" if not question else "answer"
+            raise UserError(f"{where} row {n} has an empty {missing}",
+                            "fill it in or remove the row")
+        row_id = _text(record.get("id")) or slug_id(question)
+        if row_id in seen:
+            raise UserError(f"{where} has duplicate id {row_id!r} (rows {seen[row_id]} and {n})",
+                            "give every row a unique id")
+        seen[row_id] = n
+        rows.append(FaqRow(
+            id=row_id, question=question, answer=answer, url=_text(record.get("url")),
+            alternates=_alternates(record.get("alternates")),
+            category=_text(record.get("category")),
+        ))
+    if not rows:
+        raise UserError(f"{where} has no rows", "add at least one question/answer row")
+    return rows
+
+
+def require_columns(columns: Iterable[str], *, where: str) -> None:
+    missing = [c for c in ("question", "answer") if c not in set(columns)]
+    if missing:
+        raise UserError(
+            f"{where} has no {' or '.join(repr(m) for m in missing)} column "
+            f"(columns: {', '.join(sorted(columns))[:200]})",
+            "name the columns question and answer (optional: id, url, alternates, category)",
+        )
+
+
+def read_source(spec: str, revision: str = "main", token: str = "") -> list[FaqRow]:
+    """Read and validate an FAQ source for ``faqbot build``."""
+    table = load_table(spec, revision, token)
+    require_columns(table.column_names, where=spec)
+    keep = [c for c in ("id", "question", "answer", "url", "alternates", "category")
+            if c in table.column_names]
+    return rows_from_records(table.select_columns(keep).to_list(), where=spec)
