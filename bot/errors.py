@@ -13,3 +13,10 @@ class UserError(Exception):
 
     def one_line(self) -> str:
         return " ".join(f"error: {self.problem}. Fix: {self.fix}.".split())
+
+
+class EmbeddingServiceError(UserError):
+    """The embedding service failed (after retries, or with an error retrying won't fix).
+
+    Slack listeners catch it: silence in channels, a short apology when asked directly.
+    """
