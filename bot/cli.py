@@ -141,12 +141,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _configure_logging(verbose: bool) -> None:
-    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
+    """Our own INFO lines; other libraries only from WARNING up, unless --verbose."""
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.WARNING,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
                         stream=sys.stderr)
-    if not verbose:
-        for noisy in ("httpx", "urllib3", "filelock", "datasets", "huggingface_hub", "fsspec"):
-            logging.getLogger(noisy).setLevel(logging.WARNING)
+    log.setLevel(logging.DEBUG if verbose else logging.INFO)
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 

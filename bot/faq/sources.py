@@ -98,6 +98,9 @@ def load_table(spec: str, revision: str = "main", token: str = "") -> datasets.D
         try:
             return datasets.load_dataset(builder, data_files=files, split="train")
         except Exception as exc:  # pyarrow/pandas parse errors come in many types
+            if "corresponds to no data" in str(exc):  # a header-only or empty file
+                raise UserError(f"{path} has no rows",
+                                "add at least one question/answer row") from None
             raise UserError(
                 f"cannot read {path}: {_first_line(exc)}", "check that the file is valid"
             ) from None

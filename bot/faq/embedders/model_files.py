@@ -88,21 +88,47 @@ def from_packages() -> ModelFiles | None:
     return ModelFiles(model, tokenizer, "offline packages")
 
 
+def _hub_reachable(model_id: str, token: str | None) -> str | None:
+    """One quick request, so an offline machine gets an answer in seconds, not after
+    huggingface_hub's five backed-off retries. Returns the reason when unreachable."""
+    import requests
+    from huggingface_hub import constants
+
+    url = f"{constants.ENDPOINT}/api/models/{model_id}/revision/main"
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    try:
+        requests.head(url, headers=headers, timeout=(3, 5), allow_redirects=True)
+    except requests.RequestException as exc:
+        return f"the Hub is unreachable: {type(exc).__name__}"
+    return None
+
+
 def from_hub(model_id: str, token: str | None = None) -> ModelFiles:
-    """Download the official ``onnx/model.onnx`` and ``tokenizer.json`` (cached)."""
+    """The official ``onnx/model.onnx`` and ``tokenizer.json``: from the cache, else downloaded."""
     from huggingface_hub import hf_hub_download
 
+    def fetch(local_only: bool) -> ModelFiles:
+        model = hf_hub_download(model_id, "onnx/model.onnx", token=token or None,
+                                local_files_only=local_only)
+        tokenizer = hf_hub_download(model_id, "tokenizer.json", token=token or None,
+                                    local_files_only=local_only)
+        return ModelFiles(Path(model), Path(tokenizer), f"the Hub ({model_id})")
+
     try:
-        model = hf_hub_download(model_id, "onnx/model.onnx", token=token or None)
-        tokenizer = hf_hub_download(model_id, "tokenizer.json", token=token or None)
-    except Exception as exc:  # the Hub client raises many types; all mean "not reachable"
-        log.debug("model download failed", exc_info=True)
-        reason = type(exc).__name__
-        raise UserError(
-            f"could not get the ONNX files of {model_id} from the Hugging Face Hub ({reason})",
-            INSTALL_HINT,
-        ) from None
-    return ModelFiles(Path(model), Path(tokenizer), f"the Hub ({model_id})")
+        return fetch(local_only=True)
+    except Exception:  # not cached yet (LocalEntryNotFoundError and friends)
+        log.debug("model files of %s not cached", model_id, exc_info=True)
+    reason = _hub_reachable(model_id, token)
+    if reason is None:
+        try:
+            return fetch(local_only=False)
+        except Exception as exc:  # the Hub client raises many types; all mean "not available"
+            log.debug("model download failed", exc_info=True)
+            reason = type(exc).__name__
+    raise UserError(
+        f"could not get the ONNX files of {model_id} from the Hugging Face Hub ({reason})",
+        INSTALL_HINT,
+    )
 
 
 def locate_model_files(model_id: str, model_dir: str = "", token: str | None = None) -> ModelFiles:

@@ -1,0 +1,190 @@
+"""The `faqbot` command as a user runs it: output contracts and one-line errors (exit 2)."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from bot.cli import main
+from tests.conftest import ROOT, clean_env, run_cli
+
+TUTORIAL = [(8, 0.7565), (7, 0.7419), (3, 0.7253), (9, 0.6736), (10, 0.6505)]
+
+
+def assert_one_line_error(stderr: str, *words: str) -> None:
+    lines = [line for line in stderr.strip().splitlines() if line.strip()]
+    assert len(lines) == 1, stderr
+    assert lines[0].startswith("error: ") and "Fix:" in lines[0], stderr
+    assert "Traceback" not in stderr
+    for word in words:
+        assert word in lines[0], stderr
+
+
+def test_tutorial_reference_query(tmp_path):
+    result = run_cli("ask", "How can Medicare help me?", "--json", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    out = json.loads(result.stdout)
+    assert [c["row"] for c in out["candidates"]] == [row for row, _ in TUTORIAL]
+    for candidate, (_, published) in zip(out["candidates"], TUTORIAL, strict=True):
+        assert abs(candidate["score"] - published) <= 0.005
+        assert set(candidate) == {"id", "row", "question", "answer", "url", "score"}
+    assert out["decision"] == "choices"
+    assert [s["row"] for s in out["shown"]] == [8, 7, 3]
+
+
+def test_paraphrase_gets_one_answer_and_chatter_gets_none(capsys):
+    assert main(["ask", "hey all, i lost my medicare card, how do i get a new one?", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["decision"] == "answer"
+    assert [s["id"] for s in out["shown"]] == ["replacement-card"]
+    assert main(["ask", "lol who broke the build again", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["decision"] == "none" and out["shown"] == []
+    assert len(out["candidates"]) == 5
+
+
+def test_near_miss_stays_silent(capsys):
+    assert main(["ask", "how do I enroll in the company 401k?", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["decision"] == "none"
+
+
+def test_human_output_is_short(capsys):
+    assert main(["ask", "How can Medicare help me?"]) == 0
+    out = capsys.readouterr().out
+    assert "1. How can I get help with my Medicare Part A and Part B premiums?" in out
+    assert "(score 0.76)" in out
+
+
+@pytest.mark.parametrize("question", ["", "   \n\t "])
+def test_empty_question_is_refused(question):
+    result = run_cli("ask", question)
+    assert result.returncode == 2
+    assert_one_line_error(result.stderr, "empty")
+
+
+def test_huge_question_is_truncated_not_refused(capsys):
+    question = "How do I get a replacement Medicare card? " + "🙂 blah " * 12_500
+    assert len(question.encode()) > 100_000
+    assert main(["ask", question, "--json"]) == 0
+    captured = capsys.readouterr()
+    assert json.loads(captured.out)["candidates"][0]["id"] == "replacement-card"
+    assert "only its beginning was used" in captured.err
+
+
+def test_help_is_fast():
+    start = time.perf_counter()
+    result = run_cli("--help")
+    assert result.returncode == 0 and "ask" in result.stdout
+    assert time.perf_counter() - start < 5  # generous; benchmarks/cold_start.py measures it
+
+
+def write_dataset(path, columns: dict, card: str | None = None):
+    (path / "data").mkdir(parents=True)
+    pq.write_table(pa.table(columns), path / "data" / "train-00000-of-00001.parquet")
+    if card is not None:
+        (path / "README.md").write_text(card)
+    return path
+
+
+def vectors(n: int, dim: int = 384) -> list[list[float]]:
+    rng = np.random.default_rng(0)
+    return rng.normal(size=(n, dim)).astype(np.float32).tolist()
+
+
+def ask_with(monkeypatch, capsys, **env: str) -> tuple[int, str]:
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    code = main(["ask", "How do I get a replacement Medicare card?"])
+    return code, capsys.readouterr().err
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), 0.0])
+def test_nan_inf_or_zero_vectors_are_refused(tmp_path, monkeypatch, capsys, bad):
+    embeddings = vectors(2)
+    embeddings[1] = [bad] * 384 if bad == 0.0 else [bad, *embeddings[1][1:]]
+    data = write_dataset(tmp_path / "ds", {"question": ["a?", "b?"], "answer": ["x", "y"],
+                                           "embedding": embeddings})
+    code, err = ask_with(monkeypatch, capsys, FAQ_DATASET=str(data))
+    assert code == 2
+    assert_one_line_error(err, "row 1", "faqbot build")
+
+
+def test_dimension_mismatch_is_refused(tmp_path, monkeypatch, capsys):
+    data = write_dataset(tmp_path / "ds", {"question": ["a?"], "answer": ["x"],
+                                           "embedding": vectors(1, 768)})
+    code, err = ask_with(monkeypatch, capsys, FAQ_DATASET=str(data))
+    assert code == 2
+    assert_one_line_error(err, "768-dimensional", "384-dimensional")
+
+
+def test_model_mismatch_is_refused(tmp_path, monkeypatch, capsys):
+    card = "---\nfaqbot:\n  model: BAAI/bge-small-en-v1.5\n  dim: 384\n---\n"
+    data = write_dataset(tmp_path / "ds", {"question": ["a?"], "answer": ["x"],
+                                           "embedding": vectors(1)}, card)
+    code, err = ask_with(monkeypatch, capsys, FAQ_DATASET=str(data))
+    assert code == 2
+    assert_one_line_error(err, "BAAI/bge-small-en-v1.5", "EMBEDDING_MODEL")
+
+
+def test_duplicate_ids_are_refused(tmp_path, monkeypatch, capsys):
+    source = tmp_path / "faq.csv"
+    source.write_text("id,question,answer\nx,How?,Like this.\nx,Why?,Because.\n")
+    code, err = ask_with(monkeypatch, capsys, FAQ_DATASET=str(source))
+    assert code == 2
+    assert_one_line_error(err, "duplicate id 'x'")
+
+
+def test_empty_dataset_is_refused(tmp_path, monkeypatch, capsys):
+    source = tmp_path / "faq.csv"
+    source.write_text("question,answer\n")
+    code, err = ask_with(monkeypatch, capsys, FAQ_DATASET=str(source))
+    assert code == 2
+    assert_one_line_error(err, "no rows")
+
+
+def test_source_without_question_column_is_refused(tmp_path):
+    source = tmp_path / "faq.csv"
+    source.write_text("title,body\nHow?,Like this.\n")
+    result = run_cli("build", str(source), "--out", str(tmp_path / "out"))
+    assert result.returncode == 2
+    assert_one_line_error(result.stderr, "'question'", "'answer'", "column")
+
+
+def test_unknown_backend_is_refused():
+    result = run_cli("ask", "hi", env=clean_env(EMBEDDING_BACKEND="gpu"))
+    assert result.returncode == 2
+    assert_one_line_error(result.stderr, "EMBEDDING_BACKEND='gpu'")
+
+
+def test_missing_model_file_is_refused(tmp_path, monkeypatch, capsys):
+    (tmp_path / "tokenizer.json").write_text("{}")
+    code, err = ask_with(monkeypatch, capsys, EMBEDDING_MODEL_DIR=str(tmp_path))
+    assert code == 2
+    assert_one_line_error(err, "no model.onnx")
+
+
+def test_corrupt_model_file_is_refused(tmp_path, embedder, monkeypatch, capsys):
+    embedder.dim  # noqa: B018  (loads the model, so its files are known)
+    (tmp_path / "tokenizer.json").write_bytes(embedder.files.tokenizer.read_bytes())
+    (tmp_path / "model.onnx").write_bytes(embedder.files.model.read_bytes()[:100_000])
+    code, err = ask_with(monkeypatch, capsys, EMBEDDING_MODEL_DIR=str(tmp_path))
+    assert code == 2
+    assert_one_line_error(err, "cannot load the model")
+
+
+def test_eval_json_contract(capsys):
+    assert main(["eval", str(ROOT / "examples/medicare/eval.csv"), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    for key in ("n", "answered_correctly", "top1_accuracy", "shown_recall",
+                "abstain_precision", "abstain_recall"):
+        assert key in out
+    assert set(out["suggested"]) == {"min_score", "margin"}
+    # The quality targets of the labelled set, with the shipped defaults.
+    assert out["shown_recall"] >= 0.95
+    assert out["single_answer_accuracy"] >= 0.80
+    assert out["abstain_recall"] >= 0.95

@@ -1,0 +1,119 @@
+"""Building and loading FAQ datasets in every supported layout."""
+
+from __future__ import annotations
+
+import csv
+
+import numpy as np
+import pyarrow.parquet as pq
+import pytest
+
+from bot.errors import UserError
+from bot.faq.answerer import Answerer
+from bot.faq.dataset import DATA_FILE, build, load_faq, parse_card_file
+from tests.conftest import SAMPLE_SOURCE
+
+
+class CountingEmbedder:
+    """The real local embedder, counting how many texts it was asked to embed."""
+
+    def __init__(self, inner) -> None:
+        self.inner = inner
+        self.model_id = inner.model_id
+        self.texts = 0
+
+    @property
+    def dim(self) -> int:
+        return self.inner.dim
+
+    def embed(self, texts):
+        self.texts += len(texts)
+        return self.inner.embed(texts)
+
+
+def write_csv(path, rows):
+    with path.open("w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    return path
+
+
+def test_build_writes_a_hub_layout_and_records_the_model(tmp_path, embedder):
+    report = build(str(SAMPLE_SOURCE), tmp_path, embedder, progress=False)
+    assert (report.rows, report.embedded, report.reused) == (13, 13, 0)
+    assert parse_card_file(tmp_path) == {
+        "model": "sentence-transformers/all-MiniLM-L6-v2", "dim": 384, "rows": 13}
+    table = pq.read_table(tmp_path / DATA_FILE)
+    vectors = np.array(table["embedding"].to_pylist(), dtype=np.float32)
+    assert vectors.shape == (13, 384)
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+
+
+def test_rebuild_embeds_only_changed_rows(tmp_path, embedder):
+    rows = [{"question": f"How do I do thing {n}?", "answer": f"Do {n}."} for n in range(5)]
+    source = write_csv(tmp_path / "faq.csv", rows)
+    counting = CountingEmbedder(embedder)
+    assert build(str(source), tmp_path / "out", counting, progress=False).embedded == 5
+    rows[2]["question"] = "How do I do something else entirely?"
+    rows[4]["answer"] = "A new answer does not change the vectors."
+    write_csv(source, rows)
+    counting.texts = 0
+    report = build(str(source), tmp_path / "out", counting, progress=False)
+    assert (report.embedded, report.reused, counting.texts) == (1, 4, 1)
+    loaded = load_faq(str(tmp_path / "out"), embedder)
+    assert loaded.rows[4].answer == "A new answer does not change the vectors."
+    fresh = embedder.embed(["How do I do something else entirely?"])[0]
+    assert float(loaded.index.matrix[2] @ fresh) == pytest.approx(1.0, abs=1e-5)
+
+
+def test_alternates_score_as_their_faq_and_choices_are_distinct(tmp_path, embedder):
+    rows = [
+        {"id": "vpn", "question": "How do I connect to the VPN?", "answer": "Use the client.",
+         "alternates": "vpn is down | can't reach the intranet from home"},
+        {"id": "wifi", "question": "What is the office wifi password?", "answer": "Ask IT.",
+         "alternates": "wifi password | guest wifi"},
+        {"id": "printer", "question": "How do I add the printer?", "answer": "Settings."},
+        {"id": "laptop", "question": "How do I get a new laptop?", "answer": "File a ticket."},
+    ]
+    build(str(write_csv(tmp_path / "faq.csv", rows)), tmp_path / "out", embedder,
+          progress=False)
+    faq = load_faq(str(tmp_path / "out"), embedder)
+    assert len(faq.phrase_rows) == 8 and faq.max_phrasings == 3
+    answerer = Answerer(faq=faq, embedder=embedder, min_score=0.3, margin=1.0)
+    hits = answerer.candidates(embedder.embed(["can't reach the intranet from home"])[0])
+    assert hits[0].id == "vpn" and hits[0].score == pytest.approx(1.0, abs=1e-5)
+    assert hits[0].matched == "can't reach the intranet from home"
+    assert len({h.row for h in hits}) == len(hits) == 4
+    answer = answerer.ask("wifi password")
+    assert answer.decision == "choices" and len({h.id for h in answer.shown}) == 3
+
+
+def test_dataset_without_embeddings_is_embedded_at_load(tmp_path, embedder):
+    notes = []
+    faq = load_faq(str(SAMPLE_SOURCE), embedder, progress=notes.append)
+    assert len(faq.rows) == 13 and "embedding 13 FAQs at load" in notes[0]
+    built = load_faq(str(SAMPLE_SOURCE.parents[2] / "bot/sample/medicare"), embedder)
+    assert np.allclose(faq.index.matrix, built.index.matrix, atol=1e-5)
+
+
+def test_tutorial_embeddings_only_layout_with_faq_texts(tmp_path, embedder):
+    rows = list(csv.DictReader(SAMPLE_SOURCE.open()))
+    vectors = embedder.embed([r["question"] for r in rows])
+    embeddings = tmp_path / "embeddings.csv"
+    with embeddings.open("w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow([str(i) for i in range(384)])
+        writer.writerows(vectors.tolist())
+    texts = write_csv(tmp_path / "texts.csv",
+                      [{"question": r["question"], "answer": r["answer"], "url": r["url"]}
+                       for r in rows])
+    with pytest.raises(UserError, match="FAQ_TEXTS"):
+        load_faq(str(embeddings), embedder)
+    faq = load_faq(str(embeddings), embedder, texts=str(texts))
+    answerer = Answerer(faq=faq, embedder=embedder, min_score=0.5, margin=0.035)
+    answer = answerer.ask("How can Medicare help me?")
+    assert [h.row for h in answer.candidates] == [8, 7, 3, 9, 10]
+    short = write_csv(tmp_path / "short.csv", [{"question": "a?", "answer": "b"}])
+    with pytest.raises(UserError, match="13 embeddings but FAQ_TEXTS has 1 rows"):
+        load_faq(str(embeddings), embedder, texts=str(short))

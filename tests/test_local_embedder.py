@@ -1,0 +1,55 @@
+"""The local ONNX embedder: where its files come from, and that it is safe to share."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import pytest
+
+from bot.errors import UserError
+from bot.faq.embedders import model_files
+from bot.faq.embedders.local import LocalEmbedder
+
+MODEL = "sentence-transformers/all-MiniLM-L6-v2"
+
+
+def test_packaged_files_are_found_and_hash_checked(embedder):
+    assert embedder.dim == 384
+    assert embedder.files.source == "offline packages"
+    assert model_files.sha256_of(embedder.files.model) == model_files.PACKAGED_MODEL_SHA256
+
+
+def test_a_hash_mismatch_is_a_clear_error(monkeypatch):
+    monkeypatch.setattr(model_files, "PACKAGED_TOKENIZER_SHA256", "0" * 64)
+    expected = r"tokenizer\.json has sha256 be50c3628f2b…, expected 000000000000…"
+    with pytest.raises(UserError, match=expected):
+        LocalEmbedder(model_id=MODEL).embed(["hi"])
+
+
+def test_explicit_directory_wins(tmp_path, embedder):
+    (tmp_path / "onnx").mkdir()
+    (tmp_path / "onnx" / "model.onnx").write_bytes(embedder.files.model.read_bytes())
+    (tmp_path / "tokenizer.json").write_bytes(embedder.files.tokenizer.read_bytes())
+    local = LocalEmbedder(model_id=MODEL, model_dir=str(tmp_path))
+    assert np.allclose(local.embed(["hello"]), embedder.embed(["hello"]), atol=1e-6)
+    assert local.files.source == f"directory {tmp_path}"
+
+
+def test_vectors_are_unit_length_and_batches_match_singles(embedder):
+    texts = ["How do I sign up for Medicare?", "ok", "🎉🎉", "x " * 5000]
+    batch = embedder.embed(texts)
+    singles = np.vstack([embedder.embed([t]) for t in texts])
+    assert batch.dtype == np.float32 and batch.shape == (4, 384)
+    assert np.allclose(np.linalg.norm(batch, axis=1), 1.0, atol=1e-5)
+    assert np.allclose(batch, singles, atol=1e-4)  # padding must not change a vector
+
+
+def test_lazy_load_is_thread_safe():
+    fresh = LocalEmbedder(model_id=MODEL)
+    assert fresh.files is None  # nothing loaded until first use
+    questions = [f"question number {n}" for n in range(16)]
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = list(pool.map(lambda q: fresh.embed([q])[0], questions))
+    expected = fresh.embed(questions)
+    assert np.allclose(np.vstack(results), expected, atol=1e-4)
