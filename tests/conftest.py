@@ -14,6 +14,7 @@ import pytest
 
 _HF_HOME = tempfile.mkdtemp(prefix="faqbot-tests-hf-")
 os.environ["HF_HOME"] = _HF_HOME
+os.environ["XDG_CACHE_HOME"] = os.path.join(_HF_HOME, "xdg-cache")
 os.environ["HF_HUB_DISABLE_TELEMETRY"] = "1"
 os.environ.pop("HF_TOKEN", None)
 

@@ -53,3 +53,19 @@ def test_lazy_load_is_thread_safe():
         results = list(pool.map(lambda q: fresh.embed([q])[0], questions))
     expected = fresh.embed(questions)
     assert np.allclose(np.vstack(results), expected, atol=1e-4)
+
+
+def test_optimised_model_copy_is_cached_and_equivalent(tmp_path, monkeypatch, embedder):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    first = LocalEmbedder(model_id=MODEL)
+    vectors = first.embed(["How do I get a replacement Medicare card?"])
+    copies = list((tmp_path / "faqbot" / "onnx").glob("*.onnx"))
+    assert len(copies) == 1
+    second = LocalEmbedder(model_id=MODEL)  # loads the cached copy
+    assert np.allclose(second.embed(["How do I get a replacement Medicare card?"]), vectors,
+                       atol=1e-5)
+    copies[0].write_bytes(b"garbage")  # a damaged copy is rebuilt, not fatal
+    third = LocalEmbedder(model_id=MODEL)
+    assert np.allclose(third.embed(["How do I get a replacement Medicare card?"]), vectors,
+                       atol=1e-5)
+    assert copies[0].stat().st_size > 1000

@@ -266,12 +266,13 @@ def load_faq(spec: str, embedder: Embedder, *, revision: str = "main", texts: st
                 "FAQ_TEXTS must list the same FAQs in the same order",
             )
         _check_dim(len(numeric), embedder, spec)
-        matrix = np.column_stack([np.asarray(table[c], dtype=np.float32) for c in numeric])
+        matrix = np.column_stack([table.column(c).to_numpy(zero_copy_only=False)
+                                  for c in numeric]).astype(np.float32)
         return _assemble(rows, [matrix[i:i + 1] for i in range(len(rows))], embedder, spec)
 
     require_columns(columns, where=spec)
     keep = [c for c in TEXT_COLUMNS if c in columns]
-    rows = rows_from_records(table.select_columns(keep).to_list(), where=spec)
+    rows = rows_from_records(table.select(keep).to_pylist(), where=spec)
     if "embedding" not in columns:
         if progress:
             progress(f"{spec} has no embeddings; embedding {len(rows)} FAQs at load")
@@ -285,7 +286,7 @@ def load_faq(spec: str, embedder: Embedder, *, revision: str = "main", texts: st
 
     _check_model(read_card(spec, revision, token), embedder, spec)
     try:
-        questions = np.asarray(table.with_format("numpy")["embedding"], dtype=np.float32)
+        questions = np.asarray(table.column("embedding").to_pylist(), dtype=np.float32)
     except (ValueError, TypeError):
         raise UserError(f"{spec} has embeddings of unequal length",
                         "rebuild the dataset with `faqbot build`") from None
@@ -293,8 +294,8 @@ def load_faq(spec: str, embedder: Embedder, *, revision: str = "main", texts: st
         raise UserError(f"{spec} column 'embedding' is not a list of vectors",
                         "rebuild the dataset with `faqbot build`")
     _check_dim(questions.shape[1], embedder, spec)
-    alternates = (table["alternate_embeddings"] if "alternate_embeddings" in columns
-                  else [[] for _ in rows])
+    alternates = (table.column("alternate_embeddings").to_pylist()
+                  if "alternate_embeddings" in columns else [[] for _ in rows])
     blocks = []
     for i, row in enumerate(rows):
         extra = np.asarray(alternates[i] or np.empty((0, questions.shape[1])), dtype=np.float32)

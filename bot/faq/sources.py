@@ -1,7 +1,9 @@
 """Read FAQ sources (CSV, JSONL, Parquet, a local dataset directory, or a Hub dataset).
 
-Everything goes through ``datasets`` so local files and Hub repos behave the same;
-``rows_from_dataset`` then validates the columns into plain ``FaqRow`` objects.
+Hub datasets, CSV and JSONL go through ``datasets``; local Parquet (what ``faqbot build``
+writes) is read with pyarrow, the library ``datasets`` itself reads it with, which keeps
+``import datasets`` (about 1.5 s and 185 MB) off the bot's cold start. Either way the
+result is one ``pyarrow.Table``, validated into plain ``FaqRow`` objects.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from bot.errors import UserError
 
 if TYPE_CHECKING:
-    import datasets
+    import pyarrow as pa
 
 log = logging.getLogger(__name__)
 
@@ -84,19 +86,34 @@ def is_local(spec: str) -> bool:
     return Path(spec).expanduser().exists() or spec.startswith((".", "/", "~"))
 
 
-def load_table(spec: str, revision: str = "main", token: str = "") -> datasets.Dataset:
-    """Load a local path or a Hub dataset id (at ``revision``) as one ``datasets.Dataset``."""
-    import datasets
+def _read_parquet(files: list[str], path: Path) -> pa.Table:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
 
-    datasets.logging.set_verbosity_error()
-    datasets.disable_progress_bars()
+    try:
+        # ParquetFile, not read_table: read_table pulls in pyarrow.dataset and pandas.
+        return pa.concat_tables([pq.ParquetFile(f).read() for f in files])
+    except (OSError, pa.ArrowException) as exc:
+        raise UserError(f"cannot read {path}: {_first_line(exc)}",
+                        "rebuild it with `faqbot build`") from None
+
+
+def load_table(spec: str, revision: str = "main", token: str = "") -> pa.Table:
+    """Load a local path or a Hub dataset id (at ``revision``) as one Arrow table."""
     if is_local(spec):
         path = Path(spec).expanduser()
         if not path.exists():
             raise UserError(f"FAQ source {spec} does not exist", "check the path")
         builder, files = _local_data_files(path)
+        if builder == "parquet":
+            return _read_parquet(files, path)
+    import datasets
+
+    datasets.logging.set_verbosity_error()
+    datasets.disable_progress_bars()
+    if is_local(spec):
         try:
-            return datasets.load_dataset(builder, data_files=files, split="train")
+            return datasets.load_dataset(builder, data_files=files, split="train").data.table
         except Exception as exc:  # pyarrow/pandas parse errors come in many types
             if "corresponds to no data" in str(exc):  # a header-only or empty file
                 raise UserError(f"{path} has no rows",
@@ -105,8 +122,8 @@ def load_table(spec: str, revision: str = "main", token: str = "") -> datasets.D
                 f"cannot read {path}: {_first_line(exc)}", "check that the file is valid"
             ) from None
     try:
-        return datasets.load_dataset(spec, revision=revision or None, split="train",
-                                     token=token or None)
+        loaded = datasets.load_dataset(spec, revision=revision or None, split="train",
+                                       token=token or None)
     except Exception as exc:  # DatasetNotFoundError, HTTP and connection errors
         log.debug("loading %s failed", spec, exc_info=True)
         raise UserError(
@@ -115,6 +132,7 @@ def load_table(spec: str, revision: str = "main", token: str = "") -> datasets.D
             "check FAQ_DATASET and FAQ_DATASET_REVISION, set HF_TOKEN for a private dataset, "
             "or use a local path",
         ) from None
+    return loaded.data.table
 
 
 def _first_line(exc: BaseException) -> str:
@@ -163,4 +181,4 @@ def read_source(spec: str, revision: str = "main", token: str = "") -> list[FaqR
     require_columns(table.column_names, where=spec)
     keep = [c for c in ("id", "question", "answer", "url", "alternates", "category")
             if c in table.column_names]
-    return rows_from_records(table.select_columns(keep).to_list(), where=spec)
+    return rows_from_records(table.select(keep).to_pylist(), where=spec)

@@ -10,6 +10,7 @@ import numpy as np
 
 from bot.errors import UserError
 from bot.faq.embedders.model_files import ModelFiles, locate_model_files
+from bot.faq.embedders.onnx_session import open_session
 
 if TYPE_CHECKING:
     from bot.config import Settings
@@ -46,7 +47,7 @@ class LocalEmbedder:
             if self._session is not None:
                 return
             try:
-                import onnxruntime
+                import onnxruntime  # noqa: F401  (checked here for a clear message)
                 from tokenizers import Tokenizer
             except ImportError:
                 raise UserError(
@@ -56,11 +57,7 @@ class LocalEmbedder:
             files = locate_model_files(self.model_id, self._model_dir, self._token)
             try:
                 tokenizer = Tokenizer.from_file(str(files.tokenizer))
-                options = onnxruntime.SessionOptions()
-                options.log_severity_level = 3
-                session = onnxruntime.InferenceSession(
-                    str(files.model), options, providers=["CPUExecutionProvider"]
-                )
+                session = open_session(files.model)
             except Exception as exc:  # onnxruntime and tokenizers raise their own types
                 raise UserError(
                     f"cannot load the model from {files.source}: {str(exc).splitlines()[0][:200]}",
