@@ -1,0 +1,1 @@
+"""Slack front end: Bolt app factory, listeners, Block Kit. Knows nothing about numpy or HTTP."""

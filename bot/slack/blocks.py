@@ -1,0 +1,173 @@
+"""Pure Block Kit builders: data in, ``Message`` out. No Slack calls, no FAQ logic.
+
+Buttons carry the FAQ ``id`` (stable across dataset rebuilds) so a click can be answered
+from the loaded dataset instead of from whatever the original message said.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from bot.faq.policy import ANSWER, CHOICES, Answer
+
+CHOICE_ACTION_PREFIX = "faq_choice_"
+VOTE_UP = "faq_vote_up"
+VOTE_DOWN = "faq_vote_down"
+SHARE = "faq_share"
+VOTE_NOTE_BLOCK = "faq_vote_note"
+
+SECTION_LIMIT = 3000  # Block Kit's cap on a section's text
+BUTTON_LABEL_LIMIT = 75  # Block Kit's cap on a button's text
+FALLBACK_LIMIT = 300  # notification text; the blocks carry the full answer
+
+UNAVAILABLE = (
+    "I can't reach the embedding service right now, please try again in a minute."
+)
+
+Block = dict[str, Any]
+
+
+class Entry(Protocol):
+    """What a reply needs from an FAQ: ``Hit`` and ``FaqRow`` both fit."""
+
+    id: str
+    question: str
+    answer: str
+    url: str
+
+
+@dataclass(frozen=True)
+class Message:
+    """Fallback text (for notifications and screen readers) plus the blocks."""
+
+    text: str
+    blocks: list[Block]
+
+    def as_kwargs(self) -> dict[str, Any]:
+        return {"text": self.text, "blocks": self.blocks}
+
+
+def escape(text: str) -> str:
+    """Slack mrkdwn needs &, < and > escaped; everything else is literal."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _cap(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def _mrkdwn(text: str) -> Block:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": _cap(text, SECTION_LIMIT)}}
+
+
+def _context(text: str, block_id: str | None = None) -> Block:
+    block: Block = {"type": "context", "elements": [{"type": "mrkdwn", "text": text}]}
+    if block_id:
+        block["block_id"] = block_id
+    return block
+
+
+def _button(label: str, action_id: str, value: str, style: str | None = None) -> Block:
+    button: Block = {
+        "type": "button",
+        "text": {"type": "plain_text", "text": _cap(label, BUTTON_LABEL_LIMIT), "emoji": True},
+        "action_id": action_id,
+        "value": value,
+    }
+    if style:
+        button["style"] = style
+    return button
+
+
+def _link(entry: Entry) -> str:
+    question = escape(entry.question).replace("|", "¦")
+    return f"<{entry.url}|{question}>" if entry.url else question
+
+
+def answer_message(entry: Entry, *, shareable: bool = False, note: str = "") -> Message:
+    """One FAQ answer: the answer, the matched question with its link, and 👍/👎 buttons.
+
+    ``shareable`` adds "Share in channel" (for ephemeral /faq replies); ``note`` is a context
+    line under the buttons, e.g. who shared the answer.
+    """
+    buttons = [
+        _button("👍 Helpful", VOTE_UP, entry.id),
+        _button("👎 Not helpful", VOTE_DOWN, entry.id),
+    ]
+    if shareable:
+        buttons.append(_button("Share in channel", SHARE, entry.id, style="primary"))
+    blocks = [
+        _mrkdwn(escape(entry.answer)),
+        _context(f"From the FAQ: *{_link(entry)}*"),
+        {"type": "actions", "elements": buttons},
+    ]
+    if note:
+        blocks.append(_context(note))
+    text = _cap(escape(f"{entry.question} {entry.answer}"), FALLBACK_LIMIT)
+    return Message(text=text, blocks=blocks)
+
+
+def choices_message(entries: Sequence[Entry]) -> Message:
+    """Close runners-up: one button per FAQ question; a click reveals that answer."""
+    buttons = [
+        _button(entry.question, f"{CHOICE_ACTION_PREFIX}{n}", entry.id)
+        for n, entry in enumerate(entries)
+    ]
+    blocks = [
+        _mrkdwn("A few FAQs come close. Which one do you mean?"),
+        {"type": "actions", "elements": buttons},
+    ]
+    text = "Did you mean: " + " / ".join(escape(entry.question) for entry in entries)
+    return Message(text=_cap(text, FALLBACK_LIMIT), blocks=blocks)
+
+
+def nothing_found_message(*, via_command: bool = False) -> Message:
+    """Asked directly but nothing matched: say so, and point to /faq."""
+    hint = ("Try rephrasing it, or type `/faq help` for examples." if via_command
+            else "Try rephrasing it, or ask privately with `/faq <question>`.")
+    text = f"I couldn't find an FAQ that answers that. {hint}"
+    return Message(text=text, blocks=[_mrkdwn(text)])
+
+
+def unavailable_message() -> Message:
+    return Message(text=UNAVAILABLE, blocks=[_mrkdwn(UNAVAILABLE)])
+
+
+def help_message(examples: Iterable[str]) -> Message:
+    """Usage for ``/faq`` and ``/faq help``, with example questions from the dataset."""
+    tries = "\n".join(f"• `/faq {escape(example)}`" for example in examples)
+    body = (
+        "*Ask the FAQ*\n"
+        "`/faq <question>` answers privately; you can then share the answer in the channel.\n"
+        "Mention me in a channel, or send me a direct message, to get an answer everyone "
+        "in the conversation can see."
+    )
+    blocks = [_mrkdwn(body)]
+    if tries:
+        blocks.append(_mrkdwn(f"*Try:*\n{tries}"))
+    return Message(text="Ask the FAQ with /faq <question>", blocks=blocks)
+
+
+def vote_note(user_id: str, helpful: bool) -> str:
+    verdict = "helpful 👍" if helpful else "not helpful 👎"
+    return f"<@{user_id}> found this {verdict}. Thanks, your vote was counted."
+
+
+def with_vote_note(blocks: Sequence[Block], note: str) -> list[Block]:
+    """The same message with its vote note replaced (or added): buttons stay for others."""
+    kept = [dict(block) for block in blocks if block.get("block_id") != VOTE_NOTE_BLOCK]
+    return [*kept, _context(note, VOTE_NOTE_BLOCK)]
+
+
+def for_answer(answer: Answer, *, asked_directly: bool,
+               via_command: bool = False) -> Message | None:
+    """The reply to an ``Answer``; None means stay silent (an un-asked channel message)."""
+    if answer.decision == ANSWER:
+        return answer_message(answer.shown[0], shareable=via_command)
+    if answer.decision == CHOICES:
+        return choices_message(answer.shown)
+    if asked_directly or via_command:
+        return nothing_found_message(via_command=via_command)
+    return None

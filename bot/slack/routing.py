@@ -1,0 +1,76 @@
+"""Which messages get a reply, and where: the behaviour rules of DESIGN §3 as pure functions.
+
+A ``Route`` says how to answer (``kind``), which message it answers (``channel``/``ts``, the
+dedupe key) and where the reply goes (``thread_ts``; None means the conversation itself).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from bot.slack.text import mentions
+
+CHANNEL = "channel"  # un-mentioned top-level message: reply only when an FAQ matches
+MENTION = "mention"  # always reply, in the message's thread
+DM = "dm"  # always reply, in the conversation (in a thread only if the DM was in one)
+
+
+@dataclass(frozen=True)
+class Route:
+    kind: str
+    channel: str
+    ts: str
+    thread_ts: str | None
+    text: str
+
+    @property
+    def asked_directly(self) -> bool:
+        """Mentions and DMs always get an answer, even "nothing found" or an apology."""
+        return self.kind != CHANNEL
+
+
+def _from_a_person(event: Mapping[str, Any], bot_user_id: str) -> bool:
+    """Plain user messages only: no bots (ours or others'), edits, deletions, joins or
+    other subtypes, and nothing without the fields a reply needs."""
+    return not (
+        event.get("subtype")
+        or event.get("bot_id")
+        or event.get("edited")
+        or not event.get("user")
+        or event.get("user") == bot_user_id
+        or not event.get("channel")
+        or not event.get("ts")
+    )
+
+
+def _mention_route(event: Mapping[str, Any]) -> Route:
+    ts = str(event["ts"])
+    return Route(MENTION, str(event["channel"]), ts, str(event.get("thread_ts") or ts),
+                 str(event.get("text") or ""))
+
+
+def route_message(event: Mapping[str, Any], *, bot_user_id: str,
+                  faq_channels: Collection[str] = ()) -> Route | None:
+    """Route a ``message`` event; None means stay silent without looking at the FAQ."""
+    if not _from_a_person(event, bot_user_id):
+        return None
+    channel, ts, text = str(event["channel"]), str(event["ts"]), str(event.get("text") or "")
+    thread_ts = event.get("thread_ts")
+    if event.get("channel_type") == "im":
+        return Route(DM, channel, ts, str(thread_ts) if thread_ts else None, text)
+    if mentions(text, bot_user_id):
+        return _mention_route(event)
+    if thread_ts and thread_ts != ts:
+        return None  # a thread reply that doesn't mention the bot
+    if faq_channels and channel not in faq_channels:
+        return None
+    return Route(CHANNEL, channel, ts, ts, text)
+
+
+def route_mention(event: Mapping[str, Any], *, bot_user_id: str) -> Route | None:
+    """Route an ``app_mention`` event: the same message as its ``message`` twin, if any."""
+    if not _from_a_person(event, bot_user_id):
+        return None
+    return _mention_route(event)

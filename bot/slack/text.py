@@ -1,0 +1,64 @@
+"""Turn Slack message markup into the plain question the FAQ engine should see.
+
+Slack sends ``<@U123>`` mentions, ``<https://x|label>`` links, ``<#C1|general>`` channel
+references, ``&amp;``-escaped text, code fences and ``:emoji:`` shortcodes. None of that helps
+an embedding match a FAQ question, and some of it (a pasted stack trace) drowns the question.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+
+# An embedding sees 256 tokens at most; a question longer than this is mostly noise.
+MAX_QUESTION_CHARS = 1000
+
+_FENCE = re.compile(r"```.*?(?:```|$)", re.DOTALL)
+_INLINE_CODE = re.compile(r"`([^`\n]*)`")
+_USER = re.compile(r"<@[UW][A-Z0-9]+(?:\|[^>]*)?>")
+_CHANNEL = re.compile(r"<#[CG][A-Z0-9]+(?:\|([^>]*))?>")
+_SPECIAL = re.compile(r"<!([^>|]+)(?:\|([^>]*))?>")
+_LINK = re.compile(r"<([^<>|]+)(?:\|([^<>]*))?>")
+# Not preceded by a word character or colon, so "10:30:45" stays intact.
+_EMOJI = re.compile(r"(?<![\w:]):[a-z0-9_+'-]+:(?::skin-tone-\d:)?")
+
+
+def mentions(text: str, user_id: str) -> bool:
+    """True when ``text`` mentions ``user_id`` (``<@U123>`` or ``<@U123|name>``)."""
+    return bool(user_id) and re.search(rf"<@{re.escape(user_id)}(?:\|[^>]*)?>", text) is not None
+
+
+def _special(match: re.Match[str]) -> str:
+    """``<!here>`` and friends carry no meaning; dates and user groups keep their label."""
+    return match.group(2) or ""
+
+
+def _channel(match: re.Match[str]) -> str:
+    label = match.group(1)
+    return f"#{label}" if label else ""
+
+
+def _link(match: re.Match[str]) -> str:
+    target, label = match.group(1), match.group(2)
+    if label:
+        return label
+    return target.removeprefix("mailto:")
+
+
+def clean(text: str, *, limit: int = MAX_QUESTION_CHARS) -> str:
+    """Plain question text: markup resolved, code and emoji dropped, whitespace collapsed.
+
+    Capped at ``limit`` characters on a word boundary; empty when nothing is left to ask.
+    """
+    text = _FENCE.sub(" ", text or "")
+    text = _INLINE_CODE.sub(r"\1", text)
+    text = _USER.sub(" ", text)
+    text = _CHANNEL.sub(_channel, text)
+    text = _SPECIAL.sub(_special, text)
+    text = _LINK.sub(_link, text)
+    text = _EMOJI.sub(" ", text)
+    text = " ".join(html.unescape(text).split())
+    if len(text) > limit:
+        cut = text[:limit]
+        text = cut.rsplit(" ", 1)[0] if " " in cut else cut
+    return text
