@@ -101,6 +101,41 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    """Serve Slack's Events API over HTTP (gunicorn) on 0.0.0.0:PORT."""
+    from bot.serve import serve
+
+    return serve(_settings(), port=args.port)
+
+
+def cmd_socket(args: argparse.Namespace) -> int:
+    """Connect to Slack in Socket Mode (needs SLACK_APP_TOKEN)."""
+    from bot.slack.socket import run_socket
+
+    return run_socket(_settings())
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    """Check the configuration, the Slack token, the dataset and the embedder."""
+    from bot.check import run_checks
+
+    results = run_checks(_settings)
+    for result in results:
+        print("\n".join(result.lines()))
+    failed = sum(not result.ok for result in results)
+    if failed:
+        raise UserError(f"{failed} of {len(results)} checks failed",
+                        "apply the fixes listed above and run faqbot check again")
+    return 0
+
+
+def _port(value: str) -> int:
+    try:
+        return int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a port number: {value!r}") from None
+
+
 COMMANDS: dict[str, tuple[Callable[[argparse.Namespace], int], Callable[[Any], None]]] = {}
 
 
@@ -125,6 +160,12 @@ _command("eval", cmd_eval)(lambda p: (
     p.add_argument("labelled", help="CSV with columns question,expected"),
     p.add_argument("--json", action="store_true", help="print one JSON object"),
 ))
+_command("serve", cmd_serve)(lambda p: (
+    p.add_argument("--port", type=_port, default=os.environ.get("PORT") or "3000",
+                   help="port to listen on (default: $PORT, else 3000; 0 picks a free one)"),
+))
+_command("socket", cmd_socket)(lambda p: None)
+_command("check", cmd_check)(lambda p: None)
 
 
 def build_parser() -> argparse.ArgumentParser:

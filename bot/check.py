@@ -1,0 +1,126 @@
+"""``faqbot check``: is this configuration ready to serve? One ✓ or ✗ per item, with fixes.
+
+Each check runs even when an earlier one failed (where it can), so one run lists every
+problem at once.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from bot.errors import UserError
+
+if TYPE_CHECKING:
+    from bot.config import Settings
+    from bot.faq.answerer import Answerer
+
+
+@dataclass(frozen=True)
+class Result:
+    name: str
+    ok: bool
+    detail: str
+    fix: str = ""
+
+    def lines(self) -> list[str]:
+        mark = "✓" if self.ok else "✗"
+        out = [f"{mark} {self.name}: {self.detail}"]
+        if self.fix:
+            out.append(f"    fix: {self.fix}")
+        return out
+
+
+def _failed(name: str, error: UserError) -> Result:
+    return Result(name, False, error.problem, error.fix)
+
+
+def _credentials(settings: Settings) -> Iterator[Result]:
+    from bot.slack.credentials import (
+        app_token_problem,
+        bot_token_problem,
+        signing_secret_problem,
+    )
+
+    problem = bot_token_problem(settings)
+    yield (_failed("bot token", problem) if problem
+           else Result("bot token", True, "SLACK_BOT_TOKEN is set (xoxb-…)"))
+    modes = [("SLACK_SIGNING_SECRET", "faqbot serve", signing_secret_problem(settings),
+              settings.slack_signing_secret),
+             ("SLACK_APP_TOKEN", "faqbot socket", app_token_problem(settings),
+              settings.slack_app_token)]
+    if not any(value for *_, value in modes):
+        yield Result("transport", False, "neither SLACK_SIGNING_SECRET nor SLACK_APP_TOKEN is set",
+                     "set SLACK_SIGNING_SECRET for faqbot serve (HTTP), or SLACK_APP_TOKEN "
+                     "for faqbot socket (Socket Mode)")
+        return
+    for name, command, problem, value in modes:
+        if problem is not None and value:
+            yield _failed(name, problem)
+        elif value:
+            yield Result(name, True, f"set; {command} can run")
+
+
+def _slack(settings: Settings) -> Result:
+    from slack_sdk.errors import SlackApiError
+
+    from bot.slack.client import web_client
+    from bot.slack.credentials import BOT_TOKEN_HELP, bot_token_problem
+
+    name = f"Slack API ({settings.slack_api_url})"
+    if bot_token_problem(settings):
+        return Result(name, False, "skipped: fix SLACK_BOT_TOKEN first")
+    try:
+        auth = web_client(settings).auth_test()
+    except SlackApiError as error:
+        return Result(name, False, f"auth.test failed: {error.response.get('error')}",
+                      BOT_TOKEN_HELP)
+    except OSError as error:
+        return Result(name, False, f"cannot reach it ({error})",
+                      "check SLACK_API_URL and the network")
+    return Result(name, True, f"auth.test ok: @{auth.get('user')} in {auth.get('team')}")
+
+
+def _dataset(settings: Settings) -> tuple[Result, Answerer | None]:
+    from bot.faq.answerer import load_answerer
+
+    name = f"FAQ dataset ({settings.faq_dataset})"
+    try:
+        answerer = load_answerer(settings)
+    except UserError as error:
+        return _failed(name, error), None
+    return Result(name, True, f"{len(answerer.faq.rows)} FAQs loaded"), answerer
+
+
+def _embedding(settings: Settings, answerer: Answerer | None) -> Result:
+    """Ask the first FAQ's own question: it must come back as the top match."""
+    name = f"embedder ({settings.resolved_backend}, {settings.embedding_model})"
+    if answerer is None or not answerer.faq.rows:
+        return Result(name, False, "skipped: no FAQ loaded")
+    question = answerer.faq.rows[0].question
+    started = time.perf_counter()
+    try:
+        answer = answerer.ask(question)
+    except UserError as error:
+        return _failed(name, error)
+    millis = (time.perf_counter() - started) * 1000
+    top = answer.candidates[0] if answer.candidates else None
+    if top is None or top.row != 0:
+        return Result(name, False, f"{question!r} did not find itself",
+                      "rebuild the dataset with this EMBEDDING_MODEL (faqbot build)")
+    return Result(name, True, f"embedded one question in {millis:.0f} ms; "
+                              f"it matched itself (score {top.score:.2f})")
+
+
+def run_checks(settings_loader: Callable[[], Settings]) -> list[Result]:
+    """Every check, in order; configuration errors stop the rest (nothing else can run)."""
+    try:
+        settings = settings_loader()
+    except UserError as error:
+        return [_failed("configuration", error)]
+    results = [Result("configuration", True, "environment variables parse"),
+               *_credentials(settings), _slack(settings)]
+    dataset, answerer = _dataset(settings)
+    return [*results, dataset, _embedding(settings, answerer)]

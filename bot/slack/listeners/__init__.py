@@ -1,0 +1,13 @@
+"""Bolt listeners, one module per kind of request; each exposes ``register(app)``."""
+
+from __future__ import annotations
+
+from slack_bolt import App
+
+from bot.slack.listeners import actions, commands, messages
+
+
+def register(app: App) -> None:
+    messages.register(app)
+    commands.register(app)
+    actions.register(app)

@@ -1,0 +1,67 @@
+"""Channel messages, @mentions and DMs: route, claim once, answer, post.
+
+Bolt acks events before these run (process_before_response=False), so the time spent
+embedding never counts against Slack's 3-second deadline.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from slack_bolt import App, BoltContext
+from slack_sdk import WebClient
+
+from bot.errors import EmbeddingServiceError
+from bot.slack import blocks
+from bot.slack.routing import Route, route_mention, route_message
+from bot.slack.services import Services, services
+from bot.slack.text import clean
+
+
+def register(app: App) -> None:
+    app.event("message")(handle_message)
+    app.event("app_mention")(handle_mention)
+
+
+def handle_message(event: dict[str, Any], body: dict[str, Any], context: BoltContext,
+                   client: WebClient, logger: logging.Logger) -> None:
+    faq = services(context)
+    route = route_message(event, bot_user_id=context.bot_user_id or "",
+                          faq_channels=faq.faq_channels)
+    if route is not None:
+        reply(route, _team(body, event), faq, client, logger)
+
+
+def handle_mention(event: dict[str, Any], body: dict[str, Any], context: BoltContext,
+                   client: WebClient, logger: logging.Logger) -> None:
+    route = route_mention(event, bot_user_id=context.bot_user_id or "")
+    if route is not None:
+        reply(route, _team(body, event), services(context), client, logger)
+
+
+def _team(body: Mapping[str, Any], event: Mapping[str, Any]) -> str:
+    return str(body.get("team_id") or event.get("team") or "")
+
+
+def reply(route: Route, team: str, faq: Services, client: WebClient,
+          logger: logging.Logger) -> None:
+    """Post at most one reply to the routed message, whichever delivery of it comes first."""
+    if not faq.deduper.claim(team, route.channel, route.ts):
+        return
+    question = clean(route.text)
+    if not question:
+        message = blocks.help_message(faq.examples()) if route.asked_directly else None
+    else:
+        try:
+            answer = faq.answerer.ask(question)
+        except EmbeddingServiceError as error:
+            logger.warning("embedding service failed for a message in %s: %s",
+                           route.channel, error.problem)
+            message = blocks.unavailable_message() if route.asked_directly else None
+        else:
+            message = blocks.for_answer(answer, asked_directly=route.asked_directly)
+    if message is not None:
+        client.chat_postMessage(channel=route.channel, thread_ts=route.thread_ts,
+                                **message.as_kwargs())

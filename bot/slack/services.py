@@ -1,0 +1,46 @@
+"""What the listeners share: the answerer, the dedupe store and the channel list.
+
+``create_app`` puts one ``Services`` into every request's Bolt context, so listeners stay
+plain functions of Bolt's injected arguments and tests can call them with a dict context.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from bot.slack.dedupe import ClaimStore
+
+if TYPE_CHECKING:
+    from bot.faq.answerer import Answerer
+    from bot.faq.sources import FaqRow
+
+CONTEXT_KEY = "faqbot"
+EXAMPLE_COUNT = 3
+
+
+@dataclass(frozen=True)
+class Services:
+    answerer: Answerer
+    deduper: ClaimStore
+    faq_channels: frozenset[str] = frozenset()
+    _by_id: dict[str, FaqRow] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_by_id", {row.id: row for row in self.answerer.faq.rows})
+
+    def entry(self, faq_id: str) -> FaqRow | None:
+        """The FAQ a button refers to; None if the dataset changed since it was posted."""
+        return self._by_id.get(faq_id)
+
+    def examples(self, count: int = EXAMPLE_COUNT) -> list[str]:
+        """Questions spread across the dataset, for /faq help."""
+        rows = self.answerer.faq.rows
+        picks = sorted({n * len(rows) // count for n in range(count)}) if rows else []
+        return [rows[n].question for n in picks]
+
+
+def services(context: Mapping[str, Any]) -> Services:
+    """The ``Services`` that ``create_app`` attached to this request's context."""
+    return context[CONTEXT_KEY]

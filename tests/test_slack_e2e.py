@@ -1,0 +1,489 @@
+"""End to end: the real ``faqbot serve --port 0`` subprocess, driven by requests signed the way
+Slack signs them, replying to the recording Slack stand-in. One server per module (loading the
+FAQ takes ~2 s); every test uses fresh message timestamps, so tests don't see each other's
+replies. "No reply" is asserted after a control message that does get one has been answered.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import re
+import secrets
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from tests.server_process import ServerProcess, http_status
+from tests.slack_standin import (
+    APP_ID,
+    BOT_ID,
+    BOT_USER_ID,
+    TEAM_ID,
+    Call,
+    SlackStandIn,
+    command_body,
+    event_body,
+    interaction_body,
+    send_signed,
+)
+
+TOKEN = f"xoxb-test-{secrets.token_hex(12)}"
+SECRET = secrets.token_hex(16)
+FAQ_CHANNEL = "CFAQ"  # listed in FAQ_CHANNELS
+OTHER_CHANNEL = "COTHER"  # not listed: answers only when mentioned
+CARD_QUESTION = "How do I get a replacement Medicare card?"
+
+_stamps = itertools.count(1)
+
+
+def new_ts() -> str:
+    n = next(_stamps)
+    return f"{1_800_000_000 + n}.{n:06d}"
+
+
+@pytest.fixture(scope="module")
+def standin() -> Iterator[SlackStandIn]:
+    with SlackStandIn() as fake:
+        yield fake
+
+
+@dataclass
+class Booted:
+    server: ServerProcess
+    health: list[int]  # /healthz statuses seen while starting
+    startup_calls: list[Call]  # Web API calls made before the first event
+
+
+@pytest.fixture(scope="module")
+def booted(standin: SlackStandIn, tmp_path_factory: pytest.TempPathFactory
+           ) -> Iterator[Booted]:
+    env = {
+        "SLACK_API_URL": standin.api_url,
+        "SLACK_BOT_TOKEN": TOKEN,
+        "SLACK_SIGNING_SECRET": SECRET,
+        "SLACK_APP_TOKEN": "",
+        "EMBEDDING_BACKEND": "local",
+        "FAQ_DATASET": "",  # the bundled sample
+        "FAQ_CHANNELS": f"{FAQ_CHANNEL},CFAQ2",
+        "PORT": "",
+    }
+    with ServerProcess(env, cwd=str(tmp_path_factory.mktemp("serve"))) as process:
+        health = process.wait_healthy()
+        yield Booted(process, health, standin.calls())
+
+
+@pytest.fixture
+def server(booted: Booted) -> ServerProcess:
+    return booted.server
+
+
+@pytest.fixture(autouse=True)
+def _clean_faults(standin: SlackStandIn) -> Iterator[None]:
+    yield
+    standin.reset()
+
+
+# -- helpers ------------------------------------------------------------------------------------
+
+def message(text: str, *, channel: str = FAQ_CHANNEL, ts: str | None = None,
+            **extra: Any) -> dict[str, Any]:
+    ts = ts or new_ts()
+    event = {"type": "message", "channel": channel, "user": "U1", "text": text, "ts": ts,
+             "event_ts": ts, "channel_type": "channel", "team": TEAM_ID}
+    return {**event, **extra}
+
+
+def mention(text: str, *, channel: str = FAQ_CHANNEL, ts: str | None = None,
+            **extra: Any) -> dict[str, Any]:
+    event = message(f"<@{BOT_USER_ID}> {text}", channel=channel, ts=ts, **extra)
+    event["type"] = "app_mention"
+    event.pop("channel_type")
+    return event
+
+
+def deliver(server: ServerProcess, event: dict[str, Any], **headers: Any) -> int:
+    status, _, _ = send_signed(server.events_url, event_body(event), SECRET, **headers)
+    return status
+
+
+def in_thread(ts: str):
+    return lambda call: call.params.get("thread_ts") == ts
+
+
+def posts_for(standin: SlackStandIn, ts: str) -> list[Call]:
+    return [c for c in standin.calls("chat.postMessage") if in_thread(ts)(c)]
+
+
+def answered_once(standin: SlackStandIn, ts: str) -> Call:
+    [reply] = standin.wait_for("chat.postMessage", where=in_thread(ts))
+    return reply
+
+
+def settle(server: ServerProcess, standin: SlackStandIn, channel: str = FAQ_CHANNEL) -> None:
+    """Send a question that is answered and wait for its reply: events delivered before it
+    have been handled by then (they were acked first and queued first)."""
+    control = message(CARD_QUESTION, channel=channel)
+    assert deliver(server, control) == 200
+    answered_once(standin, control["ts"])
+
+
+def faq_ids(call: Call) -> list[str]:
+    return [e["value"] for b in call.params["blocks"] if b["type"] == "actions"
+            for e in b["elements"]]
+
+
+def action_payload(call_blocks: list[dict[str, Any]], action_id: str, *, response_url: str,
+                   message_ts: str | None = None, thread_ts: str | None = None,
+                   channel: str = FAQ_CHANNEL) -> bytes:
+    """A block_actions click on the button ``action_id`` found in ``call_blocks``."""
+    [button] = [e for b in call_blocks if b["type"] == "actions" for e in b["elements"]
+                if e["action_id"] == action_id]
+    ephemeral = message_ts is None
+    payload: dict[str, Any] = {
+        "type": "block_actions",
+        "user": {"id": "U2", "username": "voter", "team_id": TEAM_ID},
+        "api_app_id": APP_ID,
+        "team": {"id": TEAM_ID, "domain": "acme"},
+        "container": {"type": "message", "message_ts": message_ts or new_ts(),
+                      "channel_id": channel, "is_ephemeral": ephemeral},
+        "channel": {"id": channel, "name": "faq"},
+        "response_url": response_url,
+        "trigger_id": f"{secrets.randbelow(10**9)}.trigger",
+        "actions": [{**button, "block_id": "b1", "action_ts": new_ts()}],
+    }
+    if not ephemeral:
+        payload["message"] = {"type": "message", "user": BOT_USER_ID, "bot_id": BOT_ID,
+                              "ts": message_ts, "thread_ts": thread_ts, "blocks": call_blocks,
+                              "text": "…"}
+    return interaction_body(payload)
+
+
+def slash(server: ServerProcess, standin: SlackStandIn, text: str, name: str
+          ) -> tuple[int, bytes, float, Call]:
+    body = command_body(text, response_url=standin.response_url(name), channel_id=FAQ_CHANNEL)
+    started = time.monotonic()
+    status, _, content = send_signed(server.events_url, body, SECRET)
+    acked = time.monotonic() - started
+    [call] = standin.wait_for(f"response_url:{name}")
+    return status, content, acked, call
+
+
+# -- startup ------------------------------------------------------------------------------------
+
+def test_healthz_is_503_while_loading_then_200(booted: Booted) -> None:
+    assert booted.health[0] == 503 and booted.health[-1] == 200
+    assert http_status(f"{booted.server.base_url}/healthz") == 200
+
+
+def test_startup_calls_auth_test_once_with_the_bot_token(booted: Booted) -> None:
+    assert [c.method for c in booted.startup_calls] == ["auth.test"]
+    assert booted.startup_calls[0].token == TOKEN
+    assert "ready: 13 FAQs" in booted.server.log
+
+
+# -- channel messages ---------------------------------------------------------------------------
+
+def test_channel_question_gets_one_threaded_answer(server: ServerProcess,
+                                                   standin: SlackStandIn) -> None:
+    event = message("how do I get a new medicare card?")
+    assert deliver(server, event) == 200
+    reply = answered_once(standin, event["ts"])
+    assert reply.token == TOKEN
+    assert [c.method for c in standin.calls()] == ["chat.postMessage"]  # no auth.test per event
+    assert reply.params["channel"] == FAQ_CHANNEL
+    assert faq_ids(reply) == ["replacement-card", "replacement-card"]  # 👍 and 👎
+    rendered = json.dumps(reply.params["blocks"])
+    assert CARD_QUESTION in rendered
+    assert "https://www.medicare.gov/basics/get-started-with-medicare/using-medicare" in rendered
+    settle(server, standin)
+    assert len(posts_for(standin, event["ts"])) == 1
+
+
+def test_off_topic_chatter_gets_no_reply(server: ServerProcess, standin: SlackStandIn) -> None:
+    chatter = [message(text) for text in ("lol see you at lunch", "thanks!",
+                                          "how do I enroll in the company 401k?")]
+    for event in chatter:
+        assert deliver(server, event) == 200
+    settle(server, standin)
+    assert all(posts_for(standin, e["ts"]) == [] for e in chatter)
+
+
+def test_close_matches_get_three_choices_and_a_click_answers_in_thread(
+        server: ServerProcess, standin: SlackStandIn) -> None:
+    event = message("medicare part b")
+    deliver(server, event)
+    choices = answered_once(standin, event["ts"])
+    ids = faq_ids(choices)
+    assert len(ids) == 3
+    body = action_payload(choices.params["blocks"], "faq_choice_1",
+                          response_url=standin.response_url("choice"),
+                          message_ts=new_ts(), thread_ts=event["ts"])
+    status, _, _ = send_signed(server.events_url, body, SECRET)
+    assert status == 200
+    [_choices, second] = standin.wait_for("chat.postMessage", 2, where=in_thread(event["ts"]))
+    assert faq_ids(second) == [ids[1], ids[1]]
+    assert second.params["channel"] == FAQ_CHANNEL
+
+
+def test_unlisted_channel_needs_a_mention(server: ServerProcess, standin: SlackStandIn) -> None:
+    quiet = message(CARD_QUESTION, channel=OTHER_CHANNEL)
+    deliver(server, quiet)
+    asked = mention(CARD_QUESTION, channel=OTHER_CHANNEL)
+    deliver(server, asked)
+    answered_once(standin, asked["ts"])
+    settle(server, standin)
+    assert posts_for(standin, quiet["ts"]) == []
+
+
+# -- mentions, threads and DMs ------------------------------------------------------------------
+
+def test_message_and_app_mention_pair_and_retries_get_one_reply(
+        server: ServerProcess, standin: SlackStandIn) -> None:
+    ts = new_ts()
+    as_message = message(f"<@{BOT_USER_ID}> how do I sign up for medicare?", ts=ts)
+    as_mention = mention("how do I sign up for medicare?", ts=ts)
+    assert deliver(server, as_message) == 200
+    assert deliver(server, as_mention) == 200
+    assert deliver(server, as_mention, retry_num=1) == 200
+    assert deliver(server, as_message, retry_num=2, retry_reason="http_error") == 200
+    reply = answered_once(standin, ts)
+    assert faq_ids(reply)[0] == "sign-up"
+    settle(server, standin)
+    assert len(posts_for(standin, ts)) == 1
+
+
+def test_retried_delivery_of_a_channel_question_gets_one_reply(
+        server: ServerProcess, standin: SlackStandIn) -> None:
+    body = event_body(message("how much is the part b premium?"))
+    ts = json.loads(body)["event"]["ts"]
+    assert send_signed(server.events_url, body, SECRET)[0] == 200
+    assert send_signed(server.events_url, body, SECRET, retry_num=1)[0] == 200
+    answered_once(standin, ts)
+    settle(server, standin)
+    assert len(posts_for(standin, ts)) == 1
+
+
+def test_mention_without_a_match_says_so_and_points_to_faq(
+        server: ServerProcess, standin: SlackStandIn) -> None:
+    event = mention("what's for lunch today?")
+    deliver(server, event)
+    reply = answered_once(standin, event["ts"])
+    assert "couldn't find" in reply.params["text"]
+    assert "/faq" in reply.params["text"]
+
+
+def test_thread_replies_need_a_mention(server: ServerProcess, standin: SlackStandIn) -> None:
+    parent = new_ts()
+    unmentioned = message(CARD_QUESTION, thread_ts=parent)
+    mentioned = message(f"<@{BOT_USER_ID}> {CARD_QUESTION}", thread_ts=parent)
+    deliver(server, unmentioned)
+    deliver(server, mentioned)
+    reply = answered_once(standin, parent)  # the mention is answered in the same thread
+    assert faq_ids(reply)[0] == "replacement-card"
+    settle(server, standin)
+    assert len(posts_for(standin, parent)) == 1
+
+
+def test_bots_edits_deletions_and_joins_are_ignored(server: ServerProcess,
+                                                    standin: SlackStandIn) -> None:
+    ignored = [
+        message(CARD_QUESTION, user=BOT_USER_ID, bot_id=BOT_ID),  # our own message
+        message(CARD_QUESTION, user="U9", bot_id="B9"),  # another bot
+        message(CARD_QUESTION, subtype="bot_message", bot_id="B9", user=None),
+        message(CARD_QUESTION, subtype="message_changed",
+                message={"type": "message", "user": "U1", "text": CARD_QUESTION}),
+        message("", subtype="message_deleted"),
+        message("<@U1> has joined the channel", subtype="channel_join"),
+        mention(CARD_QUESTION, user="U9", bot_id="B9"),  # a bot mentioning us
+    ]
+    for event in ignored:
+        assert deliver(server, event) == 200
+    settle(server, standin)
+    for event in ignored:
+        assert posts_for(standin, event["ts"]) == [], event
+
+
+def test_dm_is_answered_in_the_conversation(server: ServerProcess,
+                                            standin: SlackStandIn) -> None:
+    dm = message("what does medicare part b cost per month?", channel="D0DM1",
+                 channel_type="im")
+    deliver(server, dm)
+    [reply] = standin.wait_for("chat.postMessage", where=lambda c: c.params["channel"] == "D0DM1")
+    assert "thread_ts" not in reply.params
+    assert faq_ids(reply)[0] == "part-b-premium"
+    chatter = message("hello there", channel="D0DM2", channel_type="im")
+    deliver(server, chatter)  # a DM is always answered, even when nothing matches
+    [nothing] = standin.wait_for("chat.postMessage",
+                                 where=lambda c: c.params["channel"] == "D0DM2")
+    assert "couldn't find" in nothing.params["text"]
+
+
+def test_dm_in_a_thread_is_answered_in_that_thread(server: ServerProcess,
+                                                   standin: SlackStandIn) -> None:
+    parent = new_ts()
+    deliver(server, message(CARD_QUESTION, channel="D0DM3", channel_type="im", thread_ts=parent))
+    assert answered_once(standin, parent).params["channel"] == "D0DM3"
+
+
+# -- /faq ---------------------------------------------------------------------------------------
+
+def test_slash_command_acks_at_once_and_answers_privately(
+        server: ServerProcess, standin: SlackStandIn) -> None:
+    status, content, acked, call = slash(server, standin, "lost my medicare card", "cmd1")
+    assert status == 200 and content == b""
+    assert acked < 2.5  # Slack's deadline is 3 s
+    assert call.params["response_type"] == "ephemeral"
+    assert faq_ids(call) == ["replacement-card"] * 3  # 👍, 👎 and "Share in channel"
+    assert "Share in channel" in json.dumps(call.params["blocks"], ensure_ascii=False)
+
+
+@pytest.mark.parametrize("text", ["", "help", "  HELP "])
+def test_slash_command_without_a_question_shows_help(
+        server: ServerProcess, standin: SlackStandIn, text: str) -> None:
+    name = f"help{secrets.token_hex(4)}"
+    status, _, _, call = slash(server, standin, text, name)
+    assert status == 200
+    rendered = json.dumps(call.params["blocks"])
+    assert call.params["response_type"] == "ephemeral"
+    assert "/faq" in rendered
+    examples = re.findall(r"\\u2022 `/faq ([^`]+)`", rendered)
+    assert len(examples) == 3 and CARD_QUESTION in examples
+
+
+def test_share_button_posts_the_answer_in_channel(server: ServerProcess,
+                                                  standin: SlackStandIn) -> None:
+    _, _, _, answer = slash(server, standin, "lost my medicare card", "cmd2")
+    url = standin.response_url("share")
+    status, _, _ = send_signed(server.events_url,
+                               action_payload(answer.params["blocks"], "faq_share",
+                                              response_url=url), SECRET)
+    assert status == 200
+    shared, deleted = standin.wait_for("response_url:share", 2)
+    assert shared.params["response_type"] == "in_channel"
+    assert faq_ids(shared) == ["replacement-card"] * 2  # votes, no share button
+    assert "Shared by <@U2>" in json.dumps(shared.params["blocks"])
+    assert deleted.params["delete_original"] is True
+
+
+def test_vote_updates_the_message_so_the_voter_sees_it(server: ServerProcess,
+                                                       standin: SlackStandIn) -> None:
+    event = message(CARD_QUESTION)
+    deliver(server, event)
+    reply = answered_once(standin, event["ts"])
+    url = standin.response_url("vote")
+    body = action_payload(reply.params["blocks"], "faq_vote_down", response_url=url,
+                          message_ts=reply.response["ts"], thread_ts=event["ts"])
+    assert send_signed(server.events_url, body, SECRET)[0] == 200
+    [update] = standin.wait_for("response_url:vote")
+    assert update.params["replace_original"] is True
+    rendered = json.dumps(update.params["blocks"], ensure_ascii=False)
+    assert "<@U2> found this not helpful 👎" in rendered
+    assert faq_ids(update) == ["replacement-card"] * 2  # others can still vote
+
+
+def test_vote_on_a_private_answer_keeps_it_shareable(server: ServerProcess,
+                                                     standin: SlackStandIn) -> None:
+    _, _, _, answer = slash(server, standin, "lost my medicare card", "cmd3")
+    url = standin.response_url("vote2")
+    body = action_payload(answer.params["blocks"], "faq_vote_up", response_url=url)
+    assert send_signed(server.events_url, body, SECRET)[0] == 200
+    [update] = standin.wait_for("response_url:vote2")
+    rendered = json.dumps(update.params["blocks"], ensure_ascii=False)
+    assert "found this helpful 👍" in rendered and "Share in channel" in rendered
+
+
+# -- the HTTP edge ------------------------------------------------------------------------------
+
+def test_url_verification_echoes_the_challenge(server: ServerProcess) -> None:
+    body = json.dumps({"token": "unused", "challenge": "c-123", "type": "url_verification"})
+    status, _, content = send_signed(server.events_url, body, SECRET)
+    assert status == 200 and json.loads(content) == {"challenge": "c-123"}
+
+
+def test_bad_signature_or_stale_timestamp_is_401_and_not_answered(
+        server: ServerProcess, standin: SlackStandIn) -> None:
+    forged, stale = message(CARD_QUESTION), message(CARD_QUESTION)
+    assert send_signed(server.events_url, event_body(forged), "not-the-secret")[0] == 401
+    six_minutes_ago = int(time.time()) - 360
+    assert send_signed(server.events_url, event_body(stale), SECRET,
+                       timestamp=six_minutes_ago)[0] == 401
+    settle(server, standin)
+    assert posts_for(standin, forged["ts"]) == posts_for(standin, stale["ts"]) == []
+
+
+def test_ignored_event_types_get_200_not_404(server: ServerProcess) -> None:
+    reaction = {"type": "reaction_added", "user": "U1", "reaction": "thumbsup",
+                "item": {"type": "message", "channel": FAQ_CHANNEL, "ts": new_ts()},
+                "event_ts": new_ts()}
+    assert deliver(server, reaction) == 200
+    unknown_button = interaction_body({
+        "type": "block_actions", "user": {"id": "U1"}, "team": {"id": TEAM_ID},
+        "api_app_id": APP_ID, "actions": [{"action_id": "somebody_elses_button",
+                                            "block_id": "x", "type": "button", "value": "1"}]})
+    assert send_signed(server.events_url, unknown_button, SECRET)[0] == 200
+
+
+@pytest.mark.parametrize("body", [
+    b"{not json", b'{"type": "event_callback", "event": ', b"\xff\xfe\x00garbage",
+    b"payload=%7Bnot-json", b"payload=%5B1%2C2%5D", b'{"type": "block_actions", "team": 5}',
+])
+def test_malformed_bodies_get_4xx_or_are_ignored(server: ServerProcess, standin: SlackStandIn,
+                                                 body: bytes) -> None:
+    status, _, _ = send_signed(server.events_url, body, SECRET)
+    assert 200 <= status < 500
+    settle(server, standin)  # and the server keeps serving
+
+
+def test_oversized_bodies_are_refused_before_reading(server: ServerProcess,
+                                                     standin: SlackStandIn) -> None:
+    megabyte = event_body(message("x" * (1024 * 1024)))
+    status, _, _ = send_signed(server.events_url, megabyte, SECRET)
+    assert status == 413
+    form = b"payload=" + b"x" * (1024 * 1024)
+    assert send_signed(server.events_url, form, SECRET)[0] == 413
+    settle(server, standin)
+
+
+def test_unknown_paths_and_methods(server: ServerProcess) -> None:
+    assert http_status(f"{server.base_url}/") == 404
+    assert http_status(server.events_url) == 405
+
+
+# -- Slack Web API faults -----------------------------------------------------------------------
+
+def test_rate_limited_reply_is_retried_after_retry_after(server: ServerProcess,
+                                                         standin: SlackStandIn) -> None:
+    standin.fail_next("chat.postMessage", status=429, retry_after=1)
+    event = message(CARD_QUESTION)
+    deliver(server, event)
+    reply = answered_once(standin, event["ts"])
+    rejected, delivered = [c for c in standin.calls("chat.postMessage", include_rejected=True)
+                           if in_thread(event["ts"])(c)]
+    assert rejected.rejected and rejected.status == 429
+    assert delivered is reply
+    assert reply.time - rejected.time >= 1.0
+
+
+def test_other_web_api_errors_are_logged_and_the_bot_keeps_serving(
+        server: ServerProcess, standin: SlackStandIn) -> None:
+    standin.set_response("chat.postMessage", {"ok": False, "error": "channel_not_found"})
+    event = message(CARD_QUESTION)
+    deliver(server, event)
+    standin.wait_for("chat.postMessage", where=in_thread(event["ts"]))
+    server.wait_for_line("chat.postMessage failed: channel_not_found", timeout=5)
+    standin.reset()
+    settle(server, standin)
+
+
+# -- logs: last, so they cover everything above --------------------------------------------------
+
+def test_logs_never_contain_the_token_or_the_signing_secret(server: ServerProcess) -> None:
+    log = server.log
+    assert "ready:" in log
+    assert TOKEN not in log and SECRET not in log
+    assert TOKEN.removeprefix("xoxb-") not in log
+
