@@ -1,0 +1,43 @@
+"""Procfile, app.json and the Slack manifest agree with the code they deploy."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from bot.cli import COMMANDS
+from bot.slack.listeners.commands import COMMAND
+from bot.web import EVENTS_PATH
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_procfile_runs_faqbot_commands() -> None:
+    processes = dict(line.split(": ", 1) for line in (ROOT / "Procfile").read_text().splitlines())
+    assert processes == {"web": "faqbot serve", "worker": "faqbot socket"}
+    assert {cmd.split()[1] for cmd in processes.values()} <= COMMANDS.keys()
+
+
+def test_manifest_asks_for_the_minimal_scopes_and_events() -> None:
+    manifest = json.loads((ROOT / "manifest.json").read_text())
+    assert sorted(manifest["oauth_config"]["scopes"]["bot"]) == sorted([
+        "app_mentions:read", "channels:history", "groups:history", "im:history", "chat:write",
+        "commands"])
+    settings = manifest["settings"]
+    assert sorted(settings["event_subscriptions"]["bot_events"]) == [
+        "app_mention", "message.channels", "message.groups", "message.im"]
+    [command] = manifest["features"]["slash_commands"]
+    assert command["command"] == COMMAND
+    urls = [command["url"], settings["event_subscriptions"]["request_url"],
+            settings["interactivity"]["request_url"]]
+    assert urls == [f"https://YOUR-APP.example.com{EVENTS_PATH}"] * 3
+    assert settings["interactivity"]["is_enabled"] is True
+    assert manifest["features"]["app_home"]["messages_tab_read_only_enabled"] is False  # DMs
+
+
+def test_app_json_requires_what_serve_requires() -> None:
+    app = json.loads((ROOT / "app.json").read_text())
+    required = {name for name, spec in app["env"].items() if spec.get("required")}
+    assert required == {"SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET"}
+    assert app["formation"]["web"]["quantity"] == 1
+    assert app["formation"]["worker"]["quantity"] == 0  # HTTP or Socket Mode, never both
