@@ -17,6 +17,8 @@ DEFAULT_INFERENCE_API_URL = (
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 SAMPLE_DATASET = Path(__file__).resolve().parent / "sample" / "medicare"
 BACKENDS = ("api", "local", "auto")
+TRUE_WORDS = ("true", "1", "yes")
+FALSE_WORDS = ("false", "0", "no")
 
 # Chosen with `faqbot eval examples/medicare/eval.csv`; see the README's answer-quality table.
 DEFAULT_MIN_SCORE = 0.51
@@ -39,6 +41,19 @@ def _float(env: Mapping[str, str], name: str, default: float, low: float, high: 
     return value
 
 
+def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+    """Strict, so a typo such as ``LOG_QUESTION_TEXT=flase`` fails loudly instead of logging."""
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    if raw.lower() in TRUE_WORDS:
+        return True
+    if raw.lower() in FALSE_WORDS:
+        return False
+    raise UserError(f"{name}={raw!r} is not a yes/no value",
+                    f"set {name} to true or false (also 1/0, yes/no), or unset it")
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything faqbot reads from the environment. Secrets never appear in ``repr``."""
@@ -58,7 +73,8 @@ class Settings:
     answer_min_score: float = DEFAULT_MIN_SCORE
     answer_margin: float = DEFAULT_MARGIN
     faq_channels: tuple[str, ...] = ()
-    database_url: str = ""
+    database_url: str = field(default="", repr=False)
+    log_question_text: bool = True
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -94,6 +110,7 @@ class Settings:
             answer_margin=_float(env, "ANSWER_MARGIN", DEFAULT_MARGIN, 0.0, 2.0),
             faq_channels=channels,
             database_url=get("DATABASE_URL"),
+            log_question_text=_bool(env, "LOG_QUESTION_TEXT", True),
         )
 
     @property
