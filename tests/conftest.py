@@ -19,6 +19,7 @@ os.environ["HF_HUB_DISABLE_TELEMETRY"] = "1"
 os.environ.pop("HF_TOKEN", None)
 
 from tests.localhub import local_hub  # noqa: E402, F401  (a fixture, re-exported)
+from tests.postgres import postgres  # noqa: E402, F401  (a fixture, re-exported)
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE_SOURCE = ROOT / "examples" / "medicare" / "faq.csv"
@@ -26,7 +27,7 @@ SAMPLE_SOURCE = ROOT / "examples" / "medicare" / "faq.csv"
 SETTINGS = ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN", "SLACK_API_URL",
             "FAQ_DATASET", "FAQ_DATASET_REVISION", "FAQ_TEXTS", "HF_TOKEN", "EMBEDDING_BACKEND",
             "EMBEDDING_MODEL", "EMBEDDING_MODEL_DIR", "INFERENCE_API_URL", "ANSWER_MIN_SCORE",
-            "ANSWER_MARGIN", "FAQ_CHANNELS", "DATABASE_URL")
+            "ANSWER_MARGIN", "FAQ_CHANNELS", "DATABASE_URL", "LOG_QUESTION_TEXT")
 
 
 def clean_env(**overrides: str) -> dict[str, str]:

@@ -1,0 +1,119 @@
+"""The tables, created on first use, and the schema version they are recorded under.
+
+Times are naive UTC ``DateTime`` so SQLite and PostgreSQL compare them the same way.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    Connection,
+    DateTime,
+    Engine,
+    Float,
+    Index,
+    Integer,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+    select,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import SQLAlchemyError
+
+SCHEMA_VERSION = 1
+VERSION_KEY = "schema_version"
+
+metadata = MetaData()
+
+meta = Table("faqbot_meta", metadata,
+             Column("key", String(64), primary_key=True),
+             Column("value", Text, nullable=False))
+
+# One row per user message the bot replied to, across every process: the unique key is the lock.
+claims = Table("faqbot_claims", metadata,
+               Column("team", String, nullable=False),
+               Column("channel", String, nullable=False),
+               Column("ts", String, nullable=False),
+               Column("at", DateTime, nullable=False),
+               PrimaryKeyConstraint("team", "channel", "ts"))
+
+questions = Table("faqbot_questions", metadata,
+                  Column("id", Integer, primary_key=True, autoincrement=True),
+                  Column("at", DateTime, nullable=False),
+                  Column("team", String, nullable=False),
+                  Column("channel", String, nullable=False),
+                  Column("ts", String, nullable=False),
+                  Column("user_hash", String(64), nullable=False),
+                  Column("text", Text, nullable=True),  # NULL when LOG_QUESTION_TEXT=false
+                  Column("text_hash", String(64), nullable=False),
+                  Column("decision", String(16), nullable=False),
+                  Column("direct", Boolean, nullable=False),
+                  Column("candidates", JSON, nullable=False),  # [{"id": …, "score": …}], best first
+                  Column("latency_ms", Float, nullable=False),
+                  Index("faqbot_questions_at", "at"))
+
+votes = Table("faqbot_votes", metadata,
+              Column("id", Integer, primary_key=True, autoincrement=True),
+              Column("at", DateTime, nullable=False),
+              Column("team", String, nullable=False),
+              Column("channel", String, nullable=False),
+              Column("message_ts", String, nullable=False),
+              Column("user_hash", String(64), nullable=False),
+              Column("faq_id", Text, nullable=False),
+              Column("vote", String(8), nullable=False),  # "up" | "down"
+              Index("faqbot_votes_at", "at"))
+
+choices = Table("faqbot_choices", metadata,
+                Column("id", Integer, primary_key=True, autoincrement=True),
+                Column("at", DateTime, nullable=False),
+                Column("team", String, nullable=False),
+                Column("channel", String, nullable=False),
+                Column("message_ts", String, nullable=False),
+                Column("user_hash", String(64), nullable=False),
+                Column("chosen", Text, nullable=False),
+                Column("shown", JSON, nullable=False),  # the FAQ ids offered, in order
+                Index("faqbot_choices_at", "at"))
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+Row = dict[str, object]
+
+
+def insert_ignoring_duplicates(connection: Connection, table: Table, rows: Row | list[Row]) -> int:
+    """INSERT … ON CONFLICT DO NOTHING; for one row, returns 1 if it was new, else 0.
+
+    psycopg reports no rowcount for an INSERT unless SQLAlchemy is asked to keep it."""
+    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
+    result = connection.execute(dialect.insert(table).on_conflict_do_nothing(), rows,
+                                execution_options={"preserve_rowcount": True})
+    return result.rowcount
+
+
+def ensure_schema(engine: Engine) -> int:
+    """Create missing tables and record the version; returns the recorded version.
+
+    Two processes starting together may both try to create a table; the loser's attempt
+    fails, and the second pass finds the tables there.
+    """
+    try:
+        return _create(engine)
+    except SQLAlchemyError:
+        return _create(engine)
+
+
+def _create(engine: Engine) -> int:
+    with engine.begin() as connection:
+        metadata.create_all(connection)
+        insert_ignoring_duplicates(connection, meta,
+                                   {"key": VERSION_KEY, "value": str(SCHEMA_VERSION)})
+        return int(connection.scalar(select(meta.c.value).where(meta.c.key == VERSION_KEY)))

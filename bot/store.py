@@ -1,0 +1,152 @@
+"""The question log, the feedback store and the cross-process dedupe, in one database.
+
+SQLite by default, PostgreSQL (``DATABASE_URL``) when several dynos share the work. The
+database is never allowed to stop a reply: when it is down, claims fall back to this process
+(warned once per outage), log rows are dropped, and it is retried every ``retry_interval``
+seconds; keys claimed meanwhile are written back once it answers again.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, TypeVar
+
+from sqlalchemy import Connection, Table, insert, select
+from sqlalchemy.exc import SQLAlchemyError
+
+from bot.storage import schema
+from bot.storage.fallback import LocalClaims, Outage
+from bot.storage.privacy import text_hash, user_hash
+from bot.storage.url import describe_error, open_engine, parse_url, redact
+
+if TYPE_CHECKING:
+    from sqlalchemy import URL, Engine
+
+    from bot.faq.policy import Answer
+
+log = logging.getLogger("bot.store")
+
+T = TypeVar("T")
+VOTES = ("up", "down")
+DEFAULT_RETRY_INTERVAL = 10.0
+
+
+class _Unavailable(Exception):
+    """The database was not tried (inside the retry interval) or failed; already logged."""
+
+
+class Store:
+    """Use one per process; every method is thread-safe and none raises on a database error."""
+
+    def __init__(self, engine: Engine, url: URL, *, log_question_text: bool = True,
+                 retry_interval: float = DEFAULT_RETRY_INTERVAL) -> None:
+        self._engine = engine
+        self._url = url
+        self._log_question_text = log_question_text
+        self._local = LocalClaims()
+        self._outage = Outage(target=redact(url), log=log, retry_interval=retry_interval)
+        self._schema_version: int | None = None
+        self._schema_lock = threading.Lock()
+        # Create the schema now if we can; if not, the warning is out and claims stay local.
+        with contextlib.suppress(_Unavailable):
+            self._attempt(lambda _connection: None, force=True)
+
+    @classmethod
+    def from_url(cls, url: str | None = None, *, log_question_text: bool = True,
+                 retry_interval: float = DEFAULT_RETRY_INTERVAL) -> Store:
+        """Open ``url`` (DATABASE_URL; unset means ./faqbot.sqlite3). A malformed URL is a
+        ``UserError``; an unreachable database is not an error here."""
+        parsed = parse_url(url)
+        return cls(open_engine(parsed), parsed, log_question_text=log_question_text,
+                   retry_interval=retry_interval)
+
+    def claim(self, team: str, channel: str, ts: str) -> bool:
+        """True for exactly one caller per (team, channel, ts), across processes sharing the
+        database; while it is down, exactly one per process."""
+        key = (team, channel, ts)
+        if self._local.seen(key):
+            return False
+        row = {"team": team, "channel": channel, "ts": ts, "at": schema.utcnow()}
+        try:
+            won = self._attempt(
+                lambda c: schema.insert_ignoring_duplicates(c, schema.claims, row) == 1)
+        except _Unavailable:
+            return self._local.add(key, pending=True)
+        if won:
+            self._local.add(key, pending=False)
+        return won
+
+    def log_question(self, *, team: str, channel: str, ts: str, user: str, text: str,
+                     answer: Answer, latency_ms: float, direct: bool = False) -> None:
+        """Record a question the bot considered. ``direct``: a mention, DM or /faq."""
+        self._write(schema.questions, {
+            "at": schema.utcnow(), "team": team, "channel": channel, "ts": ts,
+            "user_hash": user_hash(team, user),
+            "text": text if self._log_question_text else None,
+            "text_hash": text_hash(team, text), "decision": answer.decision, "direct": direct,
+            "candidates": [{"id": hit.id, "score": round(hit.score, 4)}
+                           for hit in answer.candidates],
+            "latency_ms": float(latency_ms)})
+
+    def log_vote(self, *, team: str, channel: str, message_ts: str, user: str, faq_id: str,
+                 vote: str) -> None:
+        """Record a 👍 (``"up"``) or 👎 (``"down"``) on the answer in message ``message_ts``."""
+        if vote not in VOTES:
+            raise ValueError(f"vote must be 'up' or 'down', not {vote!r}")
+        self._write(schema.votes, {
+            "at": schema.utcnow(), "team": team, "channel": channel, "message_ts": message_ts,
+            "user_hash": user_hash(team, user), "faq_id": faq_id, "vote": vote})
+
+    def log_choice(self, *, team: str, channel: str, message_ts: str, user: str, chosen: str,
+                   shown: Sequence[str]) -> None:
+        """Record a click on one of the choices; ``shown`` is the FAQ ids offered, in order."""
+        self._write(schema.choices, {
+            "at": schema.utcnow(), "team": team, "channel": channel, "message_ts": message_ts,
+            "user_hash": user_hash(team, user), "chosen": chosen, "shown": list(shown)})
+
+    def ping(self) -> tuple[bool, str]:
+        """For ``faqbot check``: (ok, what was found); never shows the password."""
+        try:
+            self._attempt(lambda c: c.scalar(select(1)), force=True)
+        except _Unavailable as problem:
+            return False, f"cannot use {redact(self._url)}: {problem}"
+        return True, f"{redact(self._url)} (schema version {self._schema_version})"
+
+    def close(self) -> None:
+        self._engine.dispose()
+
+    def _write(self, table: Table, row: dict[str, object]) -> None:
+        try:
+            self._attempt(lambda c: c.execute(insert(table), row))
+        except _Unavailable:
+            self._outage.dropped()
+
+    def _attempt(self, work: Callable[[Connection], T], *, force: bool = False) -> T:
+        """Run ``work`` in a transaction, after creating the schema and writing back the
+        keys claimed during an outage. Raises ``_Unavailable`` on any database error."""
+        if not (force or self._outage.should_try()):
+            raise _Unavailable("not retried yet")
+        try:
+            self._ensure_schema()
+            pending = self._local.pending()
+            with self._engine.begin() as connection:
+                if pending:
+                    schema.insert_ignoring_duplicates(connection, schema.claims, [
+                        {"team": t, "channel": c, "ts": ts, "at": schema.utcnow()}
+                        for t, c, ts in pending])
+                result = work(connection)
+        except SQLAlchemyError as error:
+            problem = describe_error(error, self._url)
+            self._outage.failed(problem)
+            raise _Unavailable(problem) from None
+        self._local.mark_stored(pending)
+        self._outage.succeeded()
+        return result
+
+    def _ensure_schema(self) -> None:
+        with self._schema_lock:
+            if self._schema_version is None:
+                self._schema_version = schema.ensure_schema(self._engine)
