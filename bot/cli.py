@@ -101,6 +101,31 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    """Summarise the question log: decisions, unanswered questions grouped, FAQ feedback."""
+    from bot.report import build_report
+    from bot.report.render import as_csv, as_text
+
+    report = build_report(_settings(), args.since)
+    if args.json:
+        print(json.dumps(report, ensure_ascii=False))
+    elif args.csv:
+        sys.stdout.write(as_csv(report))
+    else:
+        print(as_text(report, args.since))
+    return 0
+
+
+def _report_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--since", default="7d",
+                        help="how far back: 24h, 7d, 2w, or a date such as 2024-05-01 "
+                             "(default 7d)")
+    output = parser.add_mutually_exclusive_group()
+    output.add_argument("--json", action="store_true", help="print one JSON object")
+    output.add_argument("--csv", action="store_true",
+                        help="print the unanswered question groups as CSV")
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     """Serve Slack's Events API over HTTP (gunicorn) on 0.0.0.0:PORT."""
     from bot.serve import serve
@@ -160,6 +185,7 @@ _command("eval", cmd_eval)(lambda p: (
     p.add_argument("labelled", help="CSV with columns question,expected"),
     p.add_argument("--json", action="store_true", help="print one JSON object"),
 ))
+_command("report", cmd_report)(_report_arguments)
 _command("serve", cmd_serve)(lambda p: (
     p.add_argument("--port", type=_port, default=os.environ.get("PORT") or "3000",
                    help="port to listen on (default: $PORT, else 3000; 0 picks a free one)"),

@@ -1,0 +1,30 @@
+"""``faqbot report``: what people asked, what the bot did, and how its answers were received."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from bot.faq.policy import NONE
+from bot.report.groups import group_unanswered
+from bot.report.read import parse_since, read_log
+from bot.report.summary import summarise
+from bot.storage.schema import utcnow
+
+if TYPE_CHECKING:
+    from bot.config import Settings
+    from bot.report.groups import Embed
+
+
+def build_report(settings: Settings, since: str, *, now: datetime | None = None
+                 ) -> dict[str, Any]:
+    """The report over the log since ``since`` (``7d``, ``24h``, ``2024-05-01``…)."""
+    log = read_log(settings.database_url, parse_since(since, now or utcnow()))
+
+    def embed() -> Embed:
+        from bot.faq.embedders import create_embedder
+
+        return create_embedder(settings).embed
+
+    unanswered = [row for row in log.questions if row["decision"] == NONE]
+    return summarise(log, group_unanswered(unanswered, embed))

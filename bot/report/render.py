@@ -1,0 +1,59 @@
+"""The report for people: a terminal summary, or the unanswered groups as CSV."""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import Any
+
+from bot.report.groups import EXACT_HASH
+
+CSV_FIELDS = ("count", "people", "direct", "question", "examples", "closest_faq",
+              "closest_score", "last_asked", "grouped_by", "text_hash")
+LABELS = {"answer": "answered", "choices": "choices", "none": "silent"}
+
+
+def as_text(report: dict[str, Any], since_label: str) -> str:
+    lines = [f"{report['questions']} questions since {report['since']} ({since_label})"]
+    for kind, label in LABELS.items():
+        decision = report["decisions"][kind]
+        lines.append(f"  {label:<10}{decision['count']:>6}  {decision['rate']:>6.0%}")
+    unanswered = report["unanswered"]
+    lines += ["", f"Unanswered: {unanswered['count']} questions in "
+                  f"{len(unanswered['groups'])} groups ({_grouping(unanswered)})"]
+    for group in unanswered["groups"]:
+        who = f"{group['count']}× by {group['people']} people ({group['direct']} direct)"
+        lines.append(f"  {who:<32}{_title(group)}")
+        if group["examples"]:
+            lines.append("      also: " + "; ".join(f'"{text}"' for text in group["examples"]))
+        if group["closest_faq"]:
+            lines.append(f"      closest FAQ: {group['closest_faq']} "
+                         f"(score {group['closest_score']:.2f})")
+    lines += ["", f"  {'FAQ':<32}{'answered':>9}{'👍':>4}{'👎':>4}{'chosen':>8}"
+                  f"{'lost to a choice':>18}"]
+    for faq in report["faqs"]:
+        lines.append(f"  {faq['id']:<32}{faq['answered']:>9}{faq['up']:>5}{faq['down']:>5}"
+                     f"{faq['chosen']:>8}{faq['lost_to_choice']:>18}")
+    return "\n".join(lines)
+
+
+def as_csv(report: dict[str, Any]) -> str:
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=CSV_FIELDS, extrasaction="ignore",
+                            lineterminator="\n")
+    writer.writeheader()
+    for group in report["unanswered"]["groups"]:
+        writer.writerow({**group, "examples": " | ".join(group["examples"])})
+    return out.getvalue()
+
+
+def _grouping(unanswered: dict[str, Any]) -> str:
+    if unanswered["grouping"] == EXACT_HASH:
+        return "texts were not logged (LOG_QUESTION_TEXT=false): grouped by exact hash only"
+    return f"grouped by {unanswered['grouping']}, cosine ≥ {unanswered['threshold']}"
+
+
+def _title(group: dict[str, Any]) -> str:
+    if group["question"] is not None:
+        return group["question"]
+    return f"(text not logged; hash {group['text_hash'][:12]})"
