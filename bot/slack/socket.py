@@ -26,6 +26,7 @@ log = logging.getLogger("bot.slack.socket")
 def run_socket(settings: Settings) -> int:
     """Connect and answer until SIGTERM/SIGINT, then let in-flight replies finish."""
     from bot.faq.answerer import load_answerer
+    from bot.serve import settle_heap
 
     require_socket(settings)
     answerer = load_answerer(settings)
@@ -41,6 +42,7 @@ def run_socket(settings: Settings) -> int:
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
+    settle_heap()
     log.info("connected in Socket Mode; %d FAQs loaded", len(answerer.faq.rows))
     stop.wait()
     log.info("shutting down: finishing in-flight replies")
