@@ -83,8 +83,8 @@ class WebApp:
         environ = {**environ, "wsgi.input": io.BytesIO(raw)}
         try:
             return handler(environ, start_response)
-        except (ValueError, TypeError, AttributeError, KeyError) as error:
-            # Raised while Bolt builds its request from a malformed body: not JSON, not
-            # UTF-8, or JSON of the wrong shape. Bolt catches everything after that point.
+        except (ValueError, TypeError, AttributeError, LookupError) as error:
+            # Bolt tripping over a malformed body: not UTF-8, not JSON, or JSON of the wrong
+            # shape. Our listeners run later on their own threads, so none of theirs lands here.
             log.warning("refused a malformed request body: %s", type(error).__name__)
             return _plain(start_response, "400 Bad Request", "malformed body")

@@ -430,6 +430,7 @@ def test_ignored_event_types_get_200_not_404(server: ServerProcess) -> None:
 @pytest.mark.parametrize("body", [
     b"{not json", b'{"type": "event_callback", "event": ', b"\xff\xfe\x00garbage",
     b"payload=%7Bnot-json", b"payload=%5B1%2C2%5D", b'{"type": "block_actions", "team": 5}',
+    b'{"type": "block_actions", "actions": []}', b'{"type": "event_callback", "event": null}',
 ])
 def test_malformed_bodies_get_4xx_or_are_ignored(server: ServerProcess, standin: SlackStandIn,
                                                  body: bytes) -> None:

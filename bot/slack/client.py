@@ -17,13 +17,13 @@ TIMEOUT_SECONDS = 10
 RATE_LIMIT_RETRIES = 2
 
 
-def web_client(settings: Settings, *, token: str | None = None) -> WebClient:
+def web_client(settings: Settings) -> WebClient:
     """A WebClient for ``SLACK_API_URL`` that waits out 429s as Slack's Retry-After asks.
 
     Bolt copies base_url and retry handlers into the per-request clients it hands listeners.
     """
     return WebClient(
-        token=token if token is not None else settings.slack_bot_token,
+        token=settings.slack_bot_token,
         base_url=settings.slack_api_url,
         timeout=TIMEOUT_SECONDS,
         retry_handlers=[
