@@ -154,13 +154,6 @@ def cmd_check(args: argparse.Namespace) -> int:
     return 0
 
 
-def _port(value: str) -> int:
-    try:
-        return int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a port number: {value!r}") from None
-
-
 COMMANDS: dict[str, tuple[Callable[[argparse.Namespace], int], Callable[[Any], None]]] = {}
 
 
@@ -187,7 +180,7 @@ _command("eval", cmd_eval)(lambda p: (
 ))
 _command("report", cmd_report)(_report_arguments)
 _command("serve", cmd_serve)(lambda p: (
-    p.add_argument("--port", type=_port, default=os.environ.get("PORT") or "3000",
+    p.add_argument("--port", type=int,
                    help="port to listen on (default: $PORT, else 3000; 0 picks a free one)"),
 ))
 _command("socket", cmd_socket)(lambda p: None)

@@ -110,13 +110,26 @@ def settle_heap() -> None:
     gc.freeze()
 
 
-def serve(settings: Settings, port: int) -> int:
+def listen_port(port: int | None) -> int:
+    """``--port``, else ``$PORT`` (how Heroku and friends say where to listen), else 3000."""
+    if port is None:
+        raw = os.environ.get("PORT", "").strip() or str(DEFAULT_PORT)
+        try:
+            port = int(raw)
+        except ValueError:
+            raise UserError(f"PORT={raw!r} is not a port number",
+                            "set PORT to a number such as 3000, or pass --port") from None
+    if not 0 <= port <= 65535:
+        raise UserError(f"port {port} is out of range", "use --port (or PORT) 1-65535, or 0")
+    return port
+
+
+def serve(settings: Settings, port: int | None = None) -> int:
     """Run until SIGTERM/SIGINT; exit code 2 when the worker could not load the FAQ."""
     from bot.slack.credentials import require_http
 
     require_http(settings)
-    if not 0 <= port <= 65535:
-        raise UserError(f"port {port} is out of range", "use --port (or PORT) 1-65535, or 0")
+    port = listen_port(port)
     try:
         Server(settings, port).run()
     except SystemExit as stop:

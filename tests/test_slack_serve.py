@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from bot.cli import main
+from bot.serve import listen_port
 from tests.server_process import ServerProcess
 from tests.slack_standin import SlackStandIn, event_body, send_signed
 
@@ -46,11 +47,21 @@ def test_bad_credentials_stop_startup_with_one_line(
     assert not any(value in err for value in variables.values() if len(value) > 6)
 
 
-def test_port_out_of_range(env: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_bad_ports(env: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     env.setenv("SLACK_BOT_TOKEN", "xoxb-1")
     env.setenv("SLACK_SIGNING_SECRET", "s")
     assert main(["serve", "--port", "70000"]) == 2
-    assert "port 70000" in capsys.readouterr().err
+    assert "port 70000 is out of range" in capsys.readouterr().err
+    env.setenv("PORT", "web")
+    assert main(["serve"]) == 2
+    assert "PORT='web' is not a port number" in capsys.readouterr().err
+
+
+def test_port_comes_from_the_option_then_port_then_3000(env: pytest.MonkeyPatch) -> None:
+    assert listen_port(None) == 3000
+    env.setenv("PORT", "5000")
+    assert listen_port(None) == 5000
+    assert listen_port(0) == 0
 
 
 @pytest.fixture
