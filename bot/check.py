@@ -114,6 +114,37 @@ def _embedding(settings: Settings, answerer: Answerer | None) -> Result:
                               f"it matched itself (score {top.score:.2f})")
 
 
+def _embedding_service(settings: Settings) -> Result:
+    """The Inference API (or TEI) on its own, so its cause (token, model, URL) is named."""
+    from bot.faq.embedders.api import probe
+
+    ok, message = probe(settings)
+    name = f"embedding service ({settings.inference_api_url})"
+    if ok:
+        return Result(name, True, message)
+    problem, _, fix = message.removeprefix("error: ").partition(" Fix: ")
+    return Result(name, False, problem.rstrip("."), fix.rstrip("."))
+
+
+def _database(settings: Settings) -> Result:
+    """The question log and shared dedupe; serve still answers without it, in-process."""
+    from bot.store import open_store
+
+    try:
+        store = open_store(settings)
+    except UserError as error:
+        return _failed("database", error)
+    try:
+        ok, message = store.ping()
+    finally:
+        store.close()
+    if ok:
+        return Result("database", True, message)
+    return Result("database", False, message,
+                  "check DATABASE_URL and that the database is up; until then faqbot answers "
+                  "with per-process dedupe and logs nothing")
+
+
 def run_checks(settings_loader: Callable[[], Settings]) -> list[Result]:
     """Every check, in order; configuration errors stop the rest (nothing else can run)."""
     try:
@@ -121,6 +152,8 @@ def run_checks(settings_loader: Callable[[], Settings]) -> list[Result]:
     except UserError as error:
         return [_failed("configuration", error)]
     results = [Result("configuration", True, "environment variables parse"),
-               *_credentials(settings), _slack(settings)]
+               *_credentials(settings), _slack(settings), _database(settings)]
+    if settings.resolved_backend == "api":
+        results.append(_embedding_service(settings))
     dataset, answerer = _dataset(settings)
     return [*results, dataset, _embedding(settings, answerer)]

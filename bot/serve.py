@@ -23,6 +23,7 @@ from bot.web import WebApp
 
 if TYPE_CHECKING:
     from bot.config import Settings
+    from bot.store import Store
 
 log = logging.getLogger("bot.serve")
 
@@ -39,6 +40,7 @@ class Server(BaseApplication):
         self.port = port
         self.web = WebApp()
         self.executor: ThreadPoolExecutor | None = None
+        self.store: Store | None = None
         super().__init__()
 
     def load_config(self) -> None:
@@ -77,16 +79,21 @@ class Server(BaseApplication):
         if self.executor is not None:
             log.info("finishing in-flight replies")
             self.executor.shutdown(wait=True)
+        if self.store is not None:
+            self.store.close()
 
     def _load(self) -> None:
         """Load the FAQ and build the Bolt app; a failure stops the whole server."""
         from bot.faq.answerer import load_answerer
         from bot.slack.app import create_app, listener_executor
+        from bot.store import open_store
 
         try:
             answerer = load_answerer(self.settings)
             executor = listener_executor()
-            app = create_app(self.settings, answerer, executor=executor)
+            self.store = open_store(self.settings)
+            app = create_app(self.settings, answerer, executor=executor, deduper=self.store,
+                             recorder=self.store)
             answerer.ready()
         except UserError as error:
             log.error("%s", error.one_line())

@@ -25,6 +25,7 @@ from bot.storage.url import describe_error, open_engine, parse_url, redact
 if TYPE_CHECKING:
     from sqlalchemy import URL, Engine
 
+    from bot.config import Settings
     from bot.faq.policy import Answer
 
 log = logging.getLogger("bot.store")
@@ -150,3 +151,9 @@ class Store:
         with self._schema_lock:
             if self._schema_version is None:
                 self._schema_version = schema.ensure_schema(self._engine)
+
+
+def open_store(settings: Settings) -> Store:
+    """The store the configuration asks for (DATABASE_URL, LOG_QUESTION_TEXT)."""
+    return Store.from_url(settings.database_url or None,
+                          log_question_text=settings.log_question_text)

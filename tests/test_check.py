@@ -30,17 +30,19 @@ def env(monkeypatch: pytest.MonkeyPatch, tmp_path: Any, standin: SlackStandIn
     return monkeypatch
 
 
-def test_everything_passes(standin: SlackStandIn) -> None:
+def test_everything_passes(standin: SlackStandIn, tmp_path: Any) -> None:
     settings = Settings.from_env({"SLACK_BOT_TOKEN": "xoxb-good", "SLACK_SIGNING_SECRET": "s",
                                   "SLACK_API_URL": standin.api_url,
-                                  "EMBEDDING_BACKEND": "local"})
+                                  "EMBEDDING_BACKEND": "local",
+                                  "DATABASE_URL": f"sqlite:///{tmp_path}/log.sqlite3"})
     results = run_checks(lambda: settings)
     assert all(r.ok for r in results), results
     assert [r.name.split(" (")[0] for r in results] == [
-        "configuration", "bot token", "SLACK_SIGNING_SECRET", "Slack API", "FAQ dataset",
-        "embedder"]
+        "configuration", "bot token", "SLACK_SIGNING_SECRET", "Slack API", "database",
+        "FAQ dataset", "embedder"]
     assert "@faqbot in Acme" in results[3].detail
-    assert "13 FAQs" in results[4].detail
+    assert "log.sqlite3" in results[4].detail
+    assert "13 FAQs" in results[5].detail
     [auth] = standin.calls()
     assert (auth.method, auth.token) == ("auth.test", "xoxb-good")
 
@@ -58,7 +60,7 @@ def test_failures_are_listed_with_fixes_and_exit_2(
     assert any(line.startswith("✗ FAQ dataset") for line in lines)
     assert lines[-1].startswith("✗ embedder") and "skipped" in lines[-1]
     assert sum(line.startswith("    fix: ") for line in lines) == 2
-    assert err.strip() == ("error: 3 of 6 checks failed. Fix: apply the fixes listed above "
+    assert err.strip() == ("error: 3 of 7 checks failed. Fix: apply the fixes listed above "
                            "and run faqbot check again.")
     assert "xoxb-revoked-token" not in out + err
 
@@ -76,3 +78,21 @@ def test_missing_transport_and_bad_configuration(
     assert {"bot token", "transport", "FAQ dataset"} & failed.keys() == {"bot token",
                                                                          "transport"}
     assert "SLACK_APP_TOKEN" in failed["transport"].fix
+
+
+def test_an_unreachable_database_is_a_clear_failure(
+        env: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    import socket
+
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env.setenv("SLACK_BOT_TOKEN", "xoxb-good")
+    env.setenv("SLACK_SIGNING_SECRET", "s")
+    env.setenv("DATABASE_URL", f"postgresql://faqbot:hunter2secret@127.0.0.1:{port}/faqbot")
+    assert main(["check"]) == 2
+    out = capsys.readouterr().out
+    [line] = [line for line in out.splitlines() if line.startswith("✗ database")]
+    assert f"127.0.0.1:{port}" in line
+    assert "hunter2secret" not in out
+    assert "per-process dedupe" in out

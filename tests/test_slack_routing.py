@@ -22,7 +22,7 @@ def route(**fields: Any) -> Route | None:
 
 
 def test_top_level_channel_message_is_answered_in_its_thread() -> None:
-    assert route() == Route(CHANNEL, "C1", "100.000001", "100.000001", "how do I x?")
+    assert route() == Route(CHANNEL, "C1", "100.000001", "100.000001", "how do I x?", "U1")
     assert not route().asked_directly  # type: ignore[union-attr]
 
 

@@ -17,7 +17,7 @@ from bot.slack import listeners
 from bot.slack.client import web_client
 from bot.slack.credentials import BOT_TOKEN_HELP
 from bot.slack.dedupe import ClaimStore, Deduper
-from bot.slack.services import CONTEXT_KEY, Services
+from bot.slack.services import CONTEXT_KEY, Recorder, Services
 
 if TYPE_CHECKING:
     from bot.config import Settings
@@ -45,8 +45,13 @@ def listener_executor() -> ThreadPoolExecutor:
 
 
 def create_app(settings: Settings, answerer: Answerer, *, client: WebClient | None = None,
-               deduper: ClaimStore | None = None, executor: Executor | None = None) -> App:
+               deduper: ClaimStore | None = None, recorder: Recorder | None = None,
+               executor: Executor | None = None) -> App:
     """A Bolt ``App`` answering from ``answerer``; calls ``auth.test`` once, here.
+
+    ``deduper`` and ``recorder`` are usually one ``bot.store.Store``: claims shared by every
+    process on the database, and the question/feedback log. Without them, claims are
+    in-process and nothing is logged.
 
     ``auth.test`` tells Bolt the bot's user id, which listeners use to ignore the bot's own
     messages and to spot mentions. Listeners run on ``executor`` after the ack
@@ -71,7 +76,7 @@ def create_app(settings: Settings, answerer: Answerer, *, client: WebClient | No
         raise UserError(f"cannot reach the Slack API at {settings.slack_api_url} ({error})",
                         "check SLACK_API_URL and the network") from None
     faq = Services(answerer=answerer, deduper=deduper or Deduper(),
-                   faq_channels=frozenset(settings.faq_channels))
+                   faq_channels=frozenset(settings.faq_channels), recorder=recorder)
     app.use(_attach(faq))
     app.error(handle_error)
     listeners.register(app)

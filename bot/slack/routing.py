@@ -24,6 +24,7 @@ class Route:
     ts: str
     thread_ts: str | None
     text: str
+    user: str = ""
 
     @property
     def asked_directly(self) -> bool:
@@ -48,7 +49,7 @@ def _from_a_person(event: Mapping[str, Any], bot_user_id: str) -> bool:
 def _mention_route(event: Mapping[str, Any]) -> Route:
     ts = str(event["ts"])
     return Route(MENTION, str(event["channel"]), ts, str(event.get("thread_ts") or ts),
-                 str(event.get("text") or ""))
+                 str(event.get("text") or ""), str(event["user"]))
 
 
 def route_message(event: Mapping[str, Any], *, bot_user_id: str,
@@ -57,16 +58,16 @@ def route_message(event: Mapping[str, Any], *, bot_user_id: str,
     if not _from_a_person(event, bot_user_id):
         return None
     channel, ts, text = str(event["channel"]), str(event["ts"]), str(event.get("text") or "")
-    thread_ts = event.get("thread_ts")
+    thread_ts, user = event.get("thread_ts"), str(event["user"])
     if event.get("channel_type") == "im":
-        return Route(DM, channel, ts, str(thread_ts) if thread_ts else None, text)
+        return Route(DM, channel, ts, str(thread_ts) if thread_ts else None, text, user)
     if mentions(text, bot_user_id):
         return _mention_route(event)
     if thread_ts and thread_ts != ts:
         return None  # a thread reply that doesn't mention the bot
     if faq_channels and channel not in faq_channels:
         return None
-    return Route(CHANNEL, channel, ts, ts, text)
+    return Route(CHANNEL, channel, ts, ts, text, user)
 
 
 def route_mention(event: Mapping[str, Any], *, bot_user_id: str) -> Route | None:

@@ -27,11 +27,13 @@ def run_socket(settings: Settings) -> int:
     """Connect and answer until SIGTERM/SIGINT, then let in-flight replies finish."""
     from bot.faq.answerer import load_answerer
     from bot.serve import settle_heap
+    from bot.store import open_store
 
     require_socket(settings)
     answerer = load_answerer(settings)
     executor = listener_executor()
-    app = create_app(settings, answerer, executor=executor)
+    store = open_store(settings)
+    app = create_app(settings, answerer, executor=executor, deduper=store, recorder=store)
     handler = SocketModeHandler(app, app_token=settings.slack_app_token)
     try:
         handler.connect()
@@ -48,4 +50,5 @@ def run_socket(settings: Settings) -> int:
     log.info("shutting down: finishing in-flight replies")
     handler.close()
     executor.shutdown(wait=True)
+    store.close()
     return 0

@@ -13,7 +13,7 @@ from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
 
 from bot.slack import blocks
-from bot.slack.services import services
+from bot.slack.services import Services, services
 
 GONE = "That FAQ is no longer in the dataset; ask again to get the current answer."
 
@@ -28,14 +28,38 @@ def _ephemeral(body: dict[str, Any]) -> bool:
     return bool(body.get("container", {}).get("is_ephemeral"))
 
 
+def _where(body: dict[str, Any]) -> dict[str, str]:
+    """Who clicked, on which message: the fields every feedback row carries."""
+    return {"team": str(body.get("team", {}).get("id", "")),
+            "channel": str(body.get("channel", {}).get("id", "")),
+            "message_ts": str(body.get("container", {}).get("message_ts", "")),
+            "user": str(body.get("user", {}).get("id", ""))}
+
+
+def _choices_shown(body: dict[str, Any]) -> list[str]:
+    """The FAQ ids on the message's choice buttons, in order (ephemeral messages carry no
+    blocks, so there it is unknown and empty)."""
+    return [str(element.get("value", ""))
+            for block in (body.get("message") or {}).get("blocks") or []
+            for element in block.get("elements") or []
+            if str(element.get("action_id", "")).startswith(blocks.CHOICE_ACTION_PREFIX)]
+
+
+def _record_choice(faq: Services, body: dict[str, Any], chosen: str) -> None:
+    if faq.recorder is not None:
+        faq.recorder.log_choice(**_where(body), chosen=chosen, shown=_choices_shown(body))
+
+
 def handle_choice(ack: Ack, action: dict[str, Any], body: dict[str, Any], respond: Respond,
                   client: WebClient, context: BoltContext) -> None:
     """Show the chosen answer: in the thread for a public message, in place for /faq."""
     ack()
-    entry = services(context).entry(action.get("value", ""))
+    faq = services(context)
+    entry = faq.entry(action.get("value", ""))
     if entry is None:
         respond(text=GONE, response_type="ephemeral", replace_original=False)
         return
+    _record_choice(faq, body, entry.id)
     if _ephemeral(body):
         respond(replace_original=True, **blocks.answer_message(entry, shareable=True).as_kwargs())
         return
@@ -52,11 +76,14 @@ def handle_vote(ack: Ack, action: dict[str, Any], body: dict[str, Any], respond:
     helpful = action.get("action_id") == blocks.VOTE_UP
     faq_id = action.get("value", "")
     user = body.get("user", {}).get("id", "")
-    logger.info("feedback faq=%s helpful=%s user=%s channel=%s", faq_id, helpful, user,
+    logger.info("feedback faq=%s helpful=%s channel=%s", faq_id, helpful,
                 body.get("channel", {}).get("id", ""))
+    faq = services(context)
+    if faq.recorder is not None:
+        faq.recorder.log_vote(**_where(body), faq_id=faq_id, vote="up" if helpful else "down")
     shown = (body.get("message") or {}).get("blocks")
     if not shown:  # ephemeral messages come without their blocks: re-render the /faq answer
-        entry = services(context).entry(faq_id)
+        entry = faq.entry(faq_id)
         if entry is None:
             return
         shown = blocks.answer_message(entry, shareable=_ephemeral(body)).blocks

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
 from slack_bolt import Ack, App, BoltContext, Respond
@@ -23,8 +24,10 @@ def register(app: App) -> None:
 def handle_faq(ack: Ack, command: dict[str, Any], respond: Respond, context: BoltContext,
                logger: logging.Logger) -> None:
     ack()
+    started = time.perf_counter()
     faq = services(context)
     question = clean(command.get("text") or "")
+    answer = None
     if question.lower() in HELP_WORDS:
         message = blocks.help_message(faq.examples())
     else:
@@ -37,3 +40,10 @@ def handle_faq(ack: Ack, command: dict[str, Any], respond: Respond, context: Bol
             message = blocks.for_answer(answer, asked_directly=True, via_command=True)
     if message is not None:
         respond(response_type="ephemeral", **message.as_kwargs())
+    if answer is not None and faq.recorder is not None:
+        # A slash command has no message ts; its trigger id is unique per invocation.
+        faq.recorder.log_question(
+            team=str(command.get("team_id", "")), channel=str(command.get("channel_id", "")),
+            ts=f"command:{command.get('trigger_id', '')}", user=str(command.get("user_id", "")),
+            text=question, answer=answer, latency_ms=(time.perf_counter() - started) * 1000,
+            direct=True)

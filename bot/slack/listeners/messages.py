@@ -7,6 +7,7 @@ embedding never counts against Slack's 3-second deadline.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -50,7 +51,9 @@ def reply(route: Route, team: str, faq: Services, client: WebClient,
     """Post at most one reply to the routed message, whichever delivery of it comes first."""
     if not faq.deduper.claim(team, route.channel, route.ts):
         return
+    started = time.perf_counter()
     question = clean(route.text)
+    answer = None
     if not question:
         message = blocks.help_message(faq.examples()) if route.asked_directly else None
     else:
@@ -65,3 +68,8 @@ def reply(route: Route, team: str, faq: Services, client: WebClient,
     if message is not None:
         client.chat_postMessage(channel=route.channel, thread_ts=route.thread_ts,
                                 **message.as_kwargs())
+    if answer is not None and faq.recorder is not None:  # after the reply: it waits for no log
+        faq.recorder.log_question(
+            team=team, channel=route.channel, ts=route.ts, user=route.user, text=question,
+            answer=answer, latency_ms=(time.perf_counter() - started) * 1000,
+            direct=route.asked_directly)
