@@ -1,11 +1,14 @@
 """End to end: the real ``faqbot serve --port 0`` subprocess, driven by requests signed the way
-Slack signs them, replying to the recording Slack stand-in. One server per module (loading the
-FAQ takes ~2 s); every test uses fresh message timestamps, so tests don't see each other's
-replies. "No reply" is asserted after a control message that does get one has been answered.
+Slack signs them, replying to the recording Slack stand-in. The whole module runs twice: with
+the local embedder, and with ``EMBEDDING_BACKEND=api`` against the Inference API stand-in.
+One server per run (loading the FAQ takes ~2 s); every test uses fresh message timestamps,
+so tests don't see each other's replies. "No reply" is asserted after a control message that
+does get one has been answered.
 """
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import re
@@ -17,6 +20,7 @@ from typing import Any
 
 import pytest
 
+from tests.inference_standin import Fault, InferenceStandIn
 from tests.server_process import ServerProcess, http_status
 from tests.slack_standin import (
     APP_ID,
@@ -32,6 +36,7 @@ from tests.slack_standin import (
 )
 
 TOKEN = f"xoxb-test-{secrets.token_hex(12)}"
+HF_TOKEN = f"hf_test{secrets.token_hex(12)}"
 SECRET = secrets.token_hex(16)
 FAQ_CHANNEL = "CFAQ"  # listed in FAQ_CHANNELS
 OTHER_CHANNEL = "COTHER"  # not listed: answers only when mentioned
@@ -56,24 +61,33 @@ class Booted:
     server: ServerProcess
     health: list[int]  # /healthz statuses seen while starting
     startup_calls: list[Call]  # Web API calls made before the first event
+    inference: InferenceStandIn | None  # the embedding API, when the backend is "api"
 
 
-@pytest.fixture(scope="module")
-def booted(standin: SlackStandIn, tmp_path_factory: pytest.TempPathFactory
-           ) -> Iterator[Booted]:
+@pytest.fixture(scope="module", params=["local", "api"])
+def booted(request: pytest.FixtureRequest, standin: SlackStandIn,
+           tmp_path_factory: pytest.TempPathFactory) -> Iterator[Booted]:
     env = {
         "SLACK_API_URL": standin.api_url,
         "SLACK_BOT_TOKEN": TOKEN,
         "SLACK_SIGNING_SECRET": SECRET,
         "SLACK_APP_TOKEN": "",
-        "EMBEDDING_BACKEND": "local",
+        "EMBEDDING_BACKEND": request.param,
         "FAQ_DATASET": "",  # the bundled sample
         "FAQ_CHANNELS": f"{FAQ_CHANNEL},CFAQ2",
         "PORT": "",
+        "HF_TOKEN": "",
     }
-    with ServerProcess(env, cwd=str(tmp_path_factory.mktemp("serve"))) as process:
+    with contextlib.ExitStack() as stack:
+        inference = None
+        if request.param == "api":
+            embedder = request.getfixturevalue("embedder")
+            inference = stack.enter_context(InferenceStandIn(embedder.embed, token=HF_TOKEN))
+            env |= {"HF_TOKEN": HF_TOKEN, "INFERENCE_API_URL": inference.hf_url}
+        process = stack.enter_context(
+            ServerProcess(env, cwd=str(tmp_path_factory.mktemp("serve"))))
         health = process.wait_healthy()
-        yield Booted(process, health, standin.calls())
+        yield Booted(process, health, standin.calls(), inference)
 
 
 @pytest.fixture
@@ -487,4 +501,31 @@ def test_logs_never_contain_the_token_or_the_signing_secret(server: ServerProces
     assert "ready:" in log
     assert TOKEN not in log and SECRET not in log
     assert TOKEN.removeprefix("xoxb-") not in log
+    assert HF_TOKEN not in log
+
+
+def test_embedding_outage_is_silent_in_channels_and_apologises_when_asked(
+        booted: Booted, standin: SlackStandIn) -> None:
+    """After retries fail: a channel question gets silence and a log line; a mention gets a
+    short apology; nothing is replied twice; the next question works once the API is back."""
+    if booted.inference is None:
+        pytest.skip("the local embedder has no service to lose")
+    server, api = booted.server, booted.inference
+    unavailable = Fault.status(401, {"error": "Invalid credentials in Authorization header"})
+    api.queue(unavailable)
+    quiet = message(f"how do I replace my medicare card {secrets.token_hex(4)}?")
+    assert deliver(server, quiet) == 200
+    api.queue(unavailable)
+    asked = mention(f"how do I replace my medicare card {secrets.token_hex(4)}?")
+    assert deliver(server, asked) == 200
+    assert deliver(server, {**asked, "type": "message", "channel_type": "channel"}) == 200
+    apology = answered_once(standin, asked["ts"])
+    assert "can't reach the embedding service" in apology.params["text"]
+    back = message(f"how do I get a replacement medicare card {secrets.token_hex(4)}?")
+    assert deliver(server, back) == 200
+    assert "replacement-card" in faq_ids(answered_once(standin, back["ts"]))
+    assert posts_for(standin, quiet["ts"]) == []
+    assert len(posts_for(standin, asked["ts"])) == 1
+    server.wait_for_line("embedding service failed", timeout=5)
+    assert api.pending_faults == 0
 
