@@ -24,6 +24,10 @@ Run from the repository root::
     PYTHONPATH=. python benchmarks/load.py                      # 50 events/s for 60 s
     PYTHONPATH=. python benchmarks/load.py --rate 100 --duration 30
     PYTHONPATH=. python benchmarks/load.py --find-max --duration 20   # step the rate up
+    PYTHONPATH=. python benchmarks/load.py --database-url postgresql://user:pass@host/db
+
+The server claims and logs every message in its store: by default (no --database-url,
+DATABASE_URL unset) a SQLite file in a temporary working directory, deleted afterwards.
 """
 
 from __future__ import annotations
@@ -44,6 +48,7 @@ from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bot.storage.url import DEFAULT_SQLITE_FILE, parse_url, redact
 from tests.server_process import ServerProcess
 from tests.slack_standin import SlackStandIn, event_body, signed_headers
 
@@ -246,6 +251,9 @@ def main() -> int:
                         help="step the rate up from --rate until a target is missed")
     parser.add_argument("--step", type=float, default=25.0, help="rate increment for --find-max")
     parser.add_argument("--json", action="store_true", help="also print results as JSON")
+    parser.add_argument("--database-url", default="",
+                        help="the server's DATABASE_URL (default: unset, so SQLite in a "
+                             "temporary working directory)")
     args = parser.parse_args()
 
     print(f"machine: {os.cpu_count()} cores; targets: {TARGETS}; lost = duplicated = 0",
@@ -258,7 +266,11 @@ def main() -> int:
     with SlackStandIn() as standin, tempfile.TemporaryDirectory() as cwd:
         env = {"SLACK_API_URL": standin.api_url, "SLACK_BOT_TOKEN": TOKEN,
                "SLACK_SIGNING_SECRET": SECRET, "EMBEDDING_BACKEND": "local",
-               "FAQ_DATASET": "", "FAQ_CHANNELS": "", "PORT": ""}
+               "FAQ_DATASET": "", "FAQ_CHANNELS": "", "PORT": "",
+               "DATABASE_URL": args.database_url}
+        store = (redact(parse_url(args.database_url)) if args.database_url
+                 else f"sqlite:///{Path(cwd) / DEFAULT_SQLITE_FILE} (DATABASE_URL unset)")
+        print(f"store: {store}", flush=True)
         with ServerProcess(env, cwd=cwd) as server:
             server.wait_healthy()
             run_step(server, standin, stream, stamps, rate=20, duration=3)  # warm up
@@ -272,6 +284,9 @@ def main() -> int:
                 if not args.find_max or not result["pass"]:
                     break
                 rate += args.step
+            if "cannot use the database" in server.log:
+                print("warning: the server could not use the store; claims fell back to the "
+                      "process", flush=True)
     if args.find_max:
         passing = [r["rate"] for r in results if r["pass"]]
         print(f"highest rate meeting every target: {max(passing) if passing else 'none'}/s")

@@ -108,13 +108,23 @@ class Answerer:
 
 def load_answerer(settings: Settings, *, embedder: Embedder | None = None,
                   progress=None) -> Answerer:
-    """Load the configured dataset and embedder into a ready ``Answerer``."""
+    """Load the configured dataset and embedder into a ready ``Answerer``.
+
+    With the Inference API, loading (the background phrases, and a dataset without
+    embeddings) runs under the patient build budget, so a dyno that boots while the model
+    is still cold waits for it instead of crash-looping; questions keep the live budget.
+    """
     from bot.faq.dataset import load_faq
     from bot.faq.embedders import create_embedder
 
-    embedder = embedder or create_embedder(settings)
-    faq = load_faq(settings.faq_dataset, embedder, revision=settings.faq_dataset_revision,
+    if embedder is None:
+        embedder = create_embedder(settings)
+        loader = (create_embedder(settings, for_build=True)
+                  if settings.resolved_backend == "api" else embedder)
+    else:
+        loader = embedder
+    faq = load_faq(settings.faq_dataset, loader, revision=settings.faq_dataset_revision,
                    texts=settings.faq_texts, token=settings.hf_token, progress=progress)
-    background = Background.for_faq(embedder, faq.index.matrix)
+    background = Background.for_faq(loader, faq.index.matrix)
     return Answerer(faq=faq, embedder=embedder, min_score=settings.answer_min_score,
                     margin=settings.answer_margin, background=background)
