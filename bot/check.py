@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from bot.errors import UserError
+from bot.urls import display_url
 
 if TYPE_CHECKING:
     from bot.config import Settings
@@ -69,7 +70,7 @@ def _slack(settings: Settings) -> Result:
     from bot.slack.client import web_client
     from bot.slack.credentials import BOT_TOKEN_HELP, bot_token_problem
 
-    name = f"Slack API ({settings.slack_api_url})"
+    name = f"Slack API ({display_url(settings.slack_api_url)})"
     if bot_token_problem(settings):
         return Result(name, False, "skipped: fix SLACK_BOT_TOKEN first")
     try:
@@ -119,7 +120,7 @@ def _embedding_service(settings: Settings) -> Result:
     from bot.faq.embedders.api import probe
 
     ok, message = probe(settings)
-    name = f"embedding service ({settings.inference_api_url})"
+    name = f"embedding service ({display_url(settings.inference_api_url)})"
     if ok:
         return Result(name, True, message)
     problem, _, fix = message.removeprefix("error: ").partition(" Fix: ")

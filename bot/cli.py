@@ -44,7 +44,10 @@ def cmd_ask(args: argparse.Namespace) -> int:
         return 0
     if answer.decision == "answer":
         hit = answer.shown[0]
-        print(f"{hit.question}  (score {hit.score:.2f})\n\n{hit.answer}")
+        print(f"{hit.question}  (score {hit.score:.2f})")
+        if hit.matched != hit.question:  # which of the FAQ's alternates did the matching
+            print(f"matched the phrasing: {hit.matched!r}")
+        print(f"\n{hit.answer}")
         if hit.url:
             print(f"\nMore: {hit.url}")
     elif answer.decision == "choices":

@@ -7,6 +7,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from bot.errors import UserError
 
@@ -90,6 +91,11 @@ class Settings:
                 "set EMBEDDING_BACKEND to api, local or auto (the default)",
             )
         slack_api_url = get("SLACK_API_URL", DEFAULT_SLACK_API_URL)
+        parts = urlsplit(slack_api_url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise UserError(f"SLACK_API_URL={parts.scheme or '?'}://… is not an http(s) URL",
+                            f"set it to {DEFAULT_SLACK_API_URL} (GovSlack: "
+                            "https://slack-gov.com/api/), or unset it")
         if not slack_api_url.endswith("/"):
             slack_api_url += "/"
         channels = tuple(c.strip() for c in get("FAQ_CHANNELS").split(",") if c.strip())

@@ -89,7 +89,7 @@ class Server(BaseApplication):
         from bot.store import open_store
 
         try:
-            answerer = load_answerer(self.settings)
+            answerer = load_answerer(self.settings, patient=True)
             executor = listener_executor()
             self.store = open_store(self.settings)
             app = create_app(self.settings, answerer, executor=executor, deduper=self.store,

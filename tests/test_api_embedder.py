@@ -357,6 +357,20 @@ def test_a_repeated_question_makes_no_second_request(standin):
     assert first.candidates[0].id == "replacement-card"
 
 
+def test_health_check_notices_an_outage_and_the_recovery(standin, monkeypatch):
+    """/healthz must reach the service itself (not the query cache), at a bounded rate."""
+    import bot.faq.answerer as answerer_module
+
+    answerer = load_answerer(settings(standin))
+    assert answerer.ready()
+    standin.reset()
+    assert answerer.ready() and standin.count() == 0  # within the interval: no request
+    monkeypatch.setattr(answerer_module, "HEALTH_INTERVAL_SECONDS", 0.0)
+    standin.queue(Fault.status(401))
+    assert not answerer.ready()
+    assert answerer.ready() and standin.count() == 2
+
+
 # --- probe() for `faqbot check` -----------------------------------------------------------
 
 

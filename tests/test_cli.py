@@ -189,3 +189,78 @@ def test_eval_json_contract_and_quality_targets(capsys, labelled):
     assert out["shown_recall"] >= 0.95
     assert out["single_answer_accuracy"] >= 0.80
     assert out["abstain_recall"] >= 0.95
+
+
+@pytest.mark.parametrize(("content", "words"), [
+    ("question,answer\nHow do I get a card?,Call us,extra\n", ("line 2 has 3 fields",)),
+    ("", ("is empty",)),
+])
+def test_malformed_csv_is_refused_not_misread(tmp_path, monkeypatch, capsys, content, words):
+    source = tmp_path / "faq.csv"
+    source.write_text(content)
+    code, err = ask_with(monkeypatch, capsys, FAQ_DATASET=str(source))
+    assert code == 2
+    assert_one_line_error(err, *words)
+
+
+def test_non_utf8_csv_is_one_clear_line(tmp_path, monkeypatch, capsys):
+    source = tmp_path / "faq.csv"
+    source.write_bytes("question,answer\nQué es Medicare?,Un seguro.\n".encode("latin-1"))
+    code, err = ask_with(monkeypatch, capsys, FAQ_DATASET=str(source))
+    assert code == 2
+    assert_one_line_error(err, "not UTF-8")
+
+
+def test_jsonl_and_json_list_alternates_and_a_bom(tmp_path, monkeypatch, capsys):
+    source = tmp_path / "faq.csv"
+    source.write_text('\ufeffquestion,answer,alternates\nHow do I reset my VPN token?,Use the '
+                      'portal.,"[""vpn token broken"", ""new vpn token""]"\n', encoding="utf-8")
+    monkeypatch.setenv("FAQ_DATASET", str(source))
+    assert main(["ask", "new vpn token", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["candidates"][0]["score"] == pytest.approx(1.0, abs=1e-4)
+    jsonl = tmp_path / "bad.jsonl"
+    jsonl.write_text("[1, 2]\n")
+    code, err = ask_with(monkeypatch, capsys, FAQ_DATASET=str(jsonl))
+    assert code == 2
+    assert_one_line_error(err, "bad.jsonl")
+
+
+def test_a_missing_file_is_not_taken_for_a_hub_id(monkeypatch, capsys):
+    code, err = ask_with(monkeypatch, capsys, FAQ_DATASET="no-such-faq.csv")
+    assert code == 2
+    assert_one_line_error(err, "no-such-faq.csv does not exist")
+
+
+def test_build_to_an_unusable_out_fails_before_embedding(tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    result = run_cli("build", str(ROOT / "examples/medicare/faq.csv"), "--out", str(blocker))
+    assert result.returncode == 2
+    assert_one_line_error(result.stderr, "cannot write to --out")
+
+
+def test_a_damaged_earlier_build_is_rebuilt(tmp_path, capsys):
+    out = tmp_path / "out"
+    (out / "data").mkdir(parents=True)
+    (out / "data" / "train-00000-of-00001.parquet").write_bytes(b"not parquet")
+    (out / "README.md").write_text(
+        "---\nfaqbot:\n  model: sentence-transformers/all-MiniLM-L6-v2\n  dim: 384\n---\n")
+    assert main(["build", str(ROOT / "examples/medicare/faq.csv"), "--out", str(out),
+                 "--quiet"]) == 0
+    assert "embedded 13, reused 0" in capsys.readouterr().err
+
+
+def test_eval_accepts_a_bom(tmp_path, capsys):
+    labelled = tmp_path / "eval.csv"
+    labelled.write_text("\ufeffquestion,expected\nlost my medicare card,replacement-card\n",
+                        encoding="utf-8")
+    assert main(["eval", str(labelled), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["answered_correctly"] == 1
+
+
+def test_bad_slack_api_url_is_a_config_error(tmp_path):
+    result = run_cli("check", env=clean_env(SLACK_API_URL="notaurl"), cwd=tmp_path)
+    assert result.returncode == 2
+    assert "SLACK_API_URL" in result.stdout + result.stderr
+    assert "Traceback" not in result.stderr

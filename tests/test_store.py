@@ -371,3 +371,32 @@ def test_report_errors_are_one_line_without_the_password(capsys, monkeypatch):
     monkeypatch.delenv("DATABASE_URL")
     assert main(["report", "--since", "a while"]) == 2
     assert "--since 'a while'" in capsys.readouterr().err
+
+
+def test_a_password_in_the_query_string_is_masked_too(capsys, monkeypatch):
+    sock = closed_port()
+    monkeypatch.setenv("DATABASE_URL", f"postgresql://faqbot@127.0.0.1:{sock.getsockname()[1]}"
+                                       f"/x?password={PASSWORD}")
+    assert main(["report"]) == 2
+    sock.close()
+    err = capsys.readouterr().err
+    assert PASSWORD not in err and "password=%2A%2A%2A" in err
+
+
+@pytest.mark.parametrize("since", ["99999999999d", "1000000d"])
+def test_absurd_windows_are_user_errors(since, capsys, monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)
+    assert main(["report", "--since", since]) == 2
+    assert "--since" in capsys.readouterr().err
+
+
+def test_report_refuses_a_missing_log_instead_of_creating_one(capsys, monkeypatch, tmp_path):
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'typo.sqlite3'}")
+    assert main(["report"]) == 2
+    assert "there is no question log" in capsys.readouterr().err
+    assert not (tmp_path / "typo.sqlite3").exists()
+
+
+def test_a_non_numeric_port_is_a_user_error():
+    with pytest.raises(UserError, match="not a database URL"):
+        Store.from_url(f"postgresql://u:{PASSWORD}@127.0.0.1:abc/db")

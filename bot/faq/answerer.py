@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import threading
+import time
 from collections import OrderedDict
 from typing import TYPE_CHECKING
 
@@ -17,7 +19,11 @@ if TYPE_CHECKING:
     from bot.faq.dataset import FaqData
     from bot.faq.embedders import Embedder
 
+log = logging.getLogger(__name__)
+
 CANDIDATES = 5
+# /healthz asks the embedder itself at most this often; platforms poll every few seconds.
+HEALTH_INTERVAL_SECONDS = 30.0
 # Far beyond any real question; the embedder keeps the first 256 tokens anyway.
 MAX_QUESTION_CHARS = 4000
 
@@ -63,6 +69,8 @@ class Answerer:
         self.margin = margin
         self.background = background
         self.cache = VectorCache(cache_size)
+        self._health_lock = threading.Lock()
+        self._health: tuple[float, bool] | None = None  # (when checked, result)
 
     def embed_query(self, question: str) -> np.ndarray:
         vector = self.cache.get(question)
@@ -102,17 +110,34 @@ class Answerer:
                       truncated=truncated)
 
     def ready(self) -> bool:
-        """True when the embedder answers; used by health checks."""
-        return self.embed_query("health check").shape == (self.faq.index.dim,)
+        """True when the embedder answered a fresh (uncached) request recently; /healthz.
+
+        At most one real request per ``HEALTH_INTERVAL_SECONDS``: enough to notice an
+        outage of the embedding service, cheap enough for a platform's frequent polls.
+        """
+        now = time.monotonic()
+        with self._health_lock:
+            if self._health and now - self._health[0] < HEALTH_INTERVAL_SECONDS:
+                return self._health[1]
+            self._health = (now, self._health[1] if self._health else False)
+        try:
+            ok = self.embedder.embed(["health check"]).shape == (1, self.faq.index.dim)
+        except UserError as error:
+            log.warning("health check: the embedder failed: %s", error.problem)
+            ok = False
+        with self._health_lock:
+            self._health = (now, ok)
+        return ok
 
 
 def load_answerer(settings: Settings, *, embedder: Embedder | None = None,
-                  progress=None) -> Answerer:
+                  progress=None, patient: bool = False) -> Answerer:
     """Load the configured dataset and embedder into a ready ``Answerer``.
 
-    With the Inference API, loading (the background phrases, and a dataset without
-    embeddings) runs under the patient build budget, so a dyno that boots while the model
-    is still cold waits for it instead of crash-looping; questions keep the live budget.
+    ``patient`` (the servers): with the Inference API, loading (the background phrases, and
+    a dataset without embeddings) runs under the build budget, so a dyno that boots while
+    the model is still cold waits for it instead of crash-looping. One-shot commands keep
+    the live budget and fail within seconds. Questions always get the live budget.
     """
     from bot.faq.dataset import load_faq
     from bot.faq.embedders import create_embedder
@@ -120,7 +145,7 @@ def load_answerer(settings: Settings, *, embedder: Embedder | None = None,
     if embedder is None:
         embedder = create_embedder(settings)
         loader = (create_embedder(settings, for_build=True)
-                  if settings.resolved_backend == "api" else embedder)
+                  if patient and settings.resolved_backend == "api" else embedder)
     else:
         loader = embedder
     faq = load_faq(settings.faq_dataset, loader, revision=settings.faq_dataset_revision,

@@ -134,11 +134,25 @@ def _previous_vectors(out: Path, model_id: str) -> dict[str, tuple[list, list]]:
     data_file = out / DATA_FILE
     if not data_file.is_file() or parse_card_file(out).get("model") != model_id:
         return {}
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
-    table = pq.read_table(data_file, columns=["content_hash", "embedding",
-                                              "alternate_embeddings"]).to_pylist()
+    try:
+        table = pq.ParquetFile(data_file).read(
+            columns=["content_hash", "embedding", "alternate_embeddings"]).to_pylist()
+    except (OSError, pa.ArrowException, KeyError):  # damaged, or not one of our builds
+        log.warning("ignoring the unreadable earlier build in %s; embedding every row", out)
+        return {}
     return {r["content_hash"]: (r["embedding"], r["alternate_embeddings"]) for r in table}
+
+
+def _prepare_out(out: Path) -> None:
+    """Fail on an unusable --out before spending time on embeddings."""
+    try:
+        (out / "data").mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UserError(f"cannot write to --out {out} ({exc.strerror or type(exc).__name__})",
+                        "give a directory you can write to") from None
 
 
 def parse_card_file(directory: Path) -> dict[str, Any]:
@@ -167,6 +181,7 @@ def build(source: str, out: Path, embedder: Embedder, *, revision: str = "main",
     import datasets
 
     rows = read_source(source, revision, token)
+    _prepare_out(out)
     previous = _previous_vectors(out, embedder.model_id)
     hashes = [content_hash(embedder.model_id, r) for r in rows]
     todo = [i for i, h in enumerate(hashes) if h not in previous]
@@ -199,9 +214,13 @@ def build(source: str, out: Path, embedder: Embedder, *, revision: str = "main",
         "alternate_embeddings": [vectors[i][1] for i in range(len(rows))],
         "content_hash": hashes,
     }, features=features)
-    (out / "data").mkdir(parents=True, exist_ok=True)
-    table.to_parquet(str(out / DATA_FILE))
-    (out / "README.md").write_text(card_text(embedder.model_id, dim, len(rows)), encoding="utf-8")
+    try:
+        table.to_parquet(str(out / DATA_FILE))
+        (out / "README.md").write_text(card_text(embedder.model_id, dim, len(rows)),
+                                       encoding="utf-8")
+    except OSError as exc:
+        raise UserError(f"cannot write to --out {out} ({exc.strerror or type(exc).__name__})",
+                        "give a directory you can write to, with free space") from None
     return BuildReport(rows=len(rows), embedded=len(todo), reused=len(rows) - len(todo), out=out)
 
 
@@ -266,8 +285,12 @@ def load_faq(spec: str, embedder: Embedder, *, revision: str = "main", texts: st
                 "FAQ_TEXTS must list the same FAQs in the same order",
             )
         _check_dim(len(numeric), embedder, spec)
-        matrix = np.column_stack([table.column(c).to_numpy(zero_copy_only=False)
-                                  for c in numeric]).astype(np.float32)
+        try:
+            matrix = np.column_stack([table.column(c).to_numpy(zero_copy_only=False)
+                                      for c in numeric]).astype(np.float32)
+        except (ValueError, TypeError):
+            raise UserError(f"{spec} has non-numeric values in its embedding columns",
+                            "re-export the embeddings as numbers") from None
         return _assemble(rows, [matrix[i:i + 1] for i in range(len(rows))], embedder, spec)
 
     require_columns(columns, where=spec)
@@ -288,7 +311,7 @@ def load_faq(spec: str, embedder: Embedder, *, revision: str = "main", texts: st
     try:
         questions = np.asarray(table.column("embedding").to_pylist(), dtype=np.float32)
     except (ValueError, TypeError):
-        raise UserError(f"{spec} has embeddings of unequal length",
+        raise UserError(f"{spec} has malformed embeddings (unequal lengths, text or nulls)",
                         "rebuild the dataset with `faqbot build`") from None
     if questions.ndim != 2:
         raise UserError(f"{spec} column 'embedding' is not a list of vectors",
@@ -296,12 +319,19 @@ def load_faq(spec: str, embedder: Embedder, *, revision: str = "main", texts: st
     _check_dim(questions.shape[1], embedder, spec)
     alternates = (table.column("alternate_embeddings").to_pylist()
                   if "alternate_embeddings" in columns else [[] for _ in rows])
+    dim = questions.shape[1]
     blocks = []
     for i, row in enumerate(rows):
-        extra = np.asarray(alternates[i] or np.empty((0, questions.shape[1])), dtype=np.float32)
+        try:
+            extra = np.asarray(alternates[i] or np.empty((0, dim)), dtype=np.float32)
+        except (ValueError, TypeError):
+            extra = None
+        if extra is None or extra.ndim != 2 or extra.shape[1] != dim:
+            raise UserError(f"{spec} row {i} has malformed alternate_embeddings",
+                            "rebuild the dataset with `faqbot build`")
         if len(extra) != len(row.alternates):  # alternates without vectors: embed them now
             extra = embedder.embed(list(row.alternates))
-        blocks.append(np.vstack([questions[i:i + 1], extra.reshape(-1, questions.shape[1])]))
+        blocks.append(np.vstack([questions[i:i + 1], extra]))
     return _assemble(rows, blocks, embedder, spec)
 
 

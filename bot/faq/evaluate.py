@@ -33,7 +33,7 @@ def read_labelled(path: Path, answerer: Answerer) -> list[Case]:
     rows = answerer.faq.rows
     by_key = {r.id: i for i, r in enumerate(rows)} | {r.question: i for i, r in enumerate(rows)}
     try:
-        with path.open(newline="", encoding="utf-8") as f:
+        with path.open(newline="", encoding="utf-8-sig") as f:
             records = list(csv.DictReader(f))
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
         raise UserError(f"cannot read {path}: {exc}",

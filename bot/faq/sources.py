@@ -8,7 +8,9 @@ result is one ``pyarrow.Table``, validated into plain ``FaqRow`` objects.
 
 from __future__ import annotations
 
+import csv
 import hashlib
+import json
 import logging
 import math
 import re
@@ -53,8 +55,20 @@ def _text(value: Any) -> str:
 def _alternates(value: Any) -> tuple[str, ...]:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return ()
-    items = value if isinstance(value, (list, tuple)) else str(value).split("|")
+    items = value if isinstance(value, (list, tuple)) else _split_alternates(str(value))
     return tuple(dict.fromkeys(t for t in (_text(i) for i in items) if t))
+
+
+def _split_alternates(text: str) -> list[str]:
+    """``a | b``, or a JSON list of strings (as a spreadsheet export may write it)."""
+    if text.lstrip().startswith("["):
+        try:
+            items = json.loads(text)
+        except ValueError:
+            items = None
+        if isinstance(items, list) and all(isinstance(i, str) for i in items):
+            return items
+    return text.split("|")
 
 
 def slug_id(question: str) -> str:
@@ -83,7 +97,30 @@ def _local_data_files(path: Path) -> tuple[str, list[str]]:
 
 
 def is_local(spec: str) -> bool:
-    return Path(spec).expanduser().exists() or spec.startswith((".", "/", "~"))
+    """A path that exists, looks like a path, or names a file type; else a Hub dataset id."""
+    return (Path(spec).expanduser().exists() or spec.startswith((".", "/", "~"))
+            or Path(spec).suffix.lower() in FILE_BUILDERS)
+
+
+def check_csv(path: Path) -> None:
+    """Refuse what pandas would misread silently: rows with more or fewer fields than the
+    header (pandas turns an extra leading field into the row index) and text not in UTF-8."""
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as f:
+            reader = csv.reader(f)
+            header = next(reader, [])
+            if not header:
+                raise UserError(f"{path} is empty", "add a question,answer header and rows")
+            for row in reader:
+                if row and len(row) != len(header):
+                    raise UserError(
+                        f"{path} line {reader.line_num} has {len(row)} fields but the header "
+                        f"has {len(header)}",
+                        "quote fields that contain commas, or fix that line")
+    except UnicodeDecodeError:
+        raise UserError(f"{path} is not UTF-8 text", "save it as UTF-8 (CSV UTF-8)") from None
+    except csv.Error as exc:
+        raise UserError(f"{path} is not valid CSV: {exc}", "fix the quoting") from None
 
 
 def _read_parquet(files: list[str], path: Path) -> pa.Table:
@@ -107,9 +144,12 @@ def load_table(spec: str, revision: str = "main", token: str = "") -> pa.Table:
         builder, files = _local_data_files(path)
         if builder == "parquet":
             return _read_parquet(files, path)
+        if builder == "csv":
+            for file in files:
+                check_csv(Path(file))
     import datasets
 
-    datasets.logging.set_verbosity_error()
+    datasets.logging.set_verbosity(logging.CRITICAL)  # its errors come back to us as one line
     datasets.disable_progress_bars()
     if is_local(spec):
         try:
@@ -119,7 +159,9 @@ def load_table(spec: str, revision: str = "main", token: str = "") -> pa.Table:
                 raise UserError(f"{path} has no rows",
                                 "add at least one question/answer row") from None
             raise UserError(
-                f"cannot read {path}: {_first_line(exc)}", "check that the file is valid"
+                f"cannot read {path}: {_first_line(_root_cause(exc))}",
+                "write one JSON object per line" if builder == "json"
+                else "check that the file is valid",
             ) from None
     try:
         loaded = datasets.load_dataset(spec, revision=revision or None, split="train",
@@ -133,6 +175,13 @@ def load_table(spec: str, revision: str = "main", token: str = "") -> pa.Table:
             "or use a local path",
         ) from None
     return loaded.data.table
+
+
+def _root_cause(exc: BaseException) -> BaseException:
+    """``datasets`` wraps parse errors in a generic one; the innermost names the problem."""
+    while exc.__cause__ is not None or exc.__context__ is not None:
+        exc = exc.__cause__ or exc.__context__  # type: ignore[assignment]
+    return exc
 
 
 def _first_line(exc: BaseException) -> str:

@@ -6,9 +6,10 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
-from sqlalchemy import Table, select
+from sqlalchemy import Table, inspect, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.errors import UserError
@@ -31,11 +32,14 @@ def parse_since(value: str, now: datetime) -> datetime:
     """``7d``, ``24h``, ``2w`` before ``now`` (naive UTC), or a date such as ``2024-05-01``."""
     text = value.strip().lower()
     match = re.fullmatch(r"(\d+)\s*([hdw])", text)
-    if match:
-        return now - timedelta(**{UNITS[match.group(2)]: int(match.group(1))})
     try:
-        return datetime.fromisoformat(text).replace(tzinfo=None)
-    except ValueError:
+        if match:
+            return now - timedelta(**{UNITS[match.group(2)]: int(match.group(1))})
+        moment = datetime.fromisoformat(text)
+        if moment.tzinfo is not None:  # the log is in UTC
+            moment = moment.astimezone(timezone.utc)
+        return moment.replace(tzinfo=None)
+    except (ValueError, OverflowError):
         raise UserError(f"--since {value!r} is neither a duration nor a date",
                         "use a duration such as 7d, 24h or 2w, or a date such as 2024-05-01"
                         ) from None
@@ -43,9 +47,15 @@ def parse_since(value: str, now: datetime) -> datetime:
 
 def read_log(database_url: str, since: datetime) -> Log:
     url = parse_url(database_url)
+    no_log = UserError(f"there is no question log at {redact(url)}",
+                       "run faqbot report where faqbot serve runs, or set DATABASE_URL to its "
+                       "database")
+    if url.drivername.startswith("sqlite") and not Path(str(url.database)).is_file():
+        raise no_log  # connecting would create an empty file: a report only reads
     engine = open_engine(url)
     try:
-        schema.ensure_schema(engine)
+        if not inspect(engine).has_table(schema.questions.name):
+            raise no_log
         with engine.connect() as connection:
             def rows(table: Table) -> list[Row]:
                 query = (select(table).where(table.c.at >= since)

@@ -18,6 +18,7 @@ from bot.slack.client import web_client
 from bot.slack.credentials import BOT_TOKEN_HELP
 from bot.slack.dedupe import ClaimStore, Deduper
 from bot.slack.services import CONTEXT_KEY, Recorder, Services
+from bot.urls import display_url
 
 if TYPE_CHECKING:
     from bot.config import Settings
@@ -73,7 +74,8 @@ def create_app(settings: Settings, answerer: Answerer, *, client: WebClient | No
         raise UserError(f"Slack rejected SLACK_BOT_TOKEN ({_reason(error)})",
                         BOT_TOKEN_HELP) from None
     except OSError as error:  # urllib's URLError and socket errors: Slack unreachable
-        raise UserError(f"cannot reach the Slack API at {settings.slack_api_url} ({error})",
+        raise UserError(f"cannot reach the Slack API at {display_url(settings.slack_api_url)} "
+                        f"({type(error).__name__})",
                         "check SLACK_API_URL and the network") from None
     faq = Services(answerer=answerer, deduper=deduper or Deduper(),
                    faq_channels=frozenset(settings.faq_channels), recorder=recorder)

@@ -30,7 +30,7 @@ def run_socket(settings: Settings) -> int:
     from bot.store import open_store
 
     require_socket(settings)
-    answerer = load_answerer(settings)
+    answerer = load_answerer(settings, patient=True)
     executor = listener_executor()
     store = open_store(settings)
     app = create_app(settings, answerer, executor=executor, deduper=store, recorder=store)

@@ -10,8 +10,9 @@ from __future__ import annotations
 import html
 import re
 
-# An embedding sees 256 tokens at most; a question longer than this is mostly noise.
-MAX_QUESTION_CHARS = 1000
+# An embedding sees 256 tokens at most. The same cap as bot.faq.answerer.MAX_QUESTION_CHARS,
+# so `faqbot ask` answers a long question exactly as the bot does in Slack.
+MAX_QUESTION_CHARS = 4000
 
 _FENCE = re.compile(r"```.*?(?:```|$)", re.DOTALL)
 _INLINE_CODE = re.compile(r"`([^`\n]*)`")

@@ -68,10 +68,6 @@ class Outage:
         self._next_try = 0.0
         self._dropped = 0
 
-    @property
-    def down(self) -> bool:
-        return self._down
-
     def should_try(self) -> bool:
         with self._lock:
             if not self._down:

@@ -23,17 +23,32 @@ SQLITE_BUSY_TIMEOUT_MS = 5000
 USAGE = "set DATABASE_URL to sqlite:///path/to/file.sqlite3 or postgresql://user:pass@host/db"
 
 
+# libpq also takes secrets as query parameters (?password=…).
+SECRET_QUERY_KEYS = frozenset({"password", "passfile", "sslpassword", "sslkey"})
+
+
+def _secrets(url: URL) -> list[str]:
+    values = [str(url.password)] if url.password else []
+    for key, value in url.query.items():
+        if key.lower() in SECRET_QUERY_KEYS:
+            values.extend([value] if isinstance(value, str) else list(value))
+    return [v for v in values if v]
+
+
 def redact(url: URL) -> str:
-    return url.render_as_string(hide_password=True)
+    masked = url.update_query_dict({k: "***" for k in url.query if k.lower() in SECRET_QUERY_KEYS})
+    return masked.render_as_string(hide_password=True)
 
 
 def describe_error(error: BaseException, url: URL) -> str:
     """The driver's first line, never SQLAlchemy's full text: that holds the statement's
-    parameters (question texts). The password is masked in case a driver echoes it."""
+    parameters (question texts). Secrets are masked in case a driver echoes them."""
     cause = getattr(error, "orig", None) or error
     lines = str(cause).strip().splitlines()
     text = f"{type(cause).__name__}: {lines[0] if lines else 'no details'}"
-    return text.replace(url.password, "***") if url.password else text
+    for secret in _secrets(url):
+        text = text.replace(secret, "***")
+    return text
 
 
 def parse_url(raw: str | None) -> URL:
@@ -43,7 +58,8 @@ def parse_url(raw: str | None) -> URL:
         return make_url(f"sqlite:///{Path.cwd() / DEFAULT_SQLITE_FILE}")
     try:
         url = make_url(raw)
-    except ArgumentError:
+        url.port  # noqa: B018  (a non-numeric port raises here, not at connect time)
+    except (ArgumentError, ValueError):
         # The raw value may hold a password, so the message names only the scheme.
         scheme = raw.split(":", 1)[0] if ":" in raw else "?"
         raise UserError(f"DATABASE_URL (scheme {scheme!r}) is not a database URL", USAGE) from None

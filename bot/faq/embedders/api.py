@@ -29,11 +29,11 @@ from bot.errors import EmbeddingServiceError, UserError
 from bot.faq.embedders.api_errors import (
     RetryableFailure,
     Target,
-    display_url,
     failure_for_exception,
     failure_for_status,
 )
 from bot.faq.embedders.api_vectors import InvalidVectors, decode, unit_rows
+from bot.urls import display_url
 
 if TYPE_CHECKING:
     from bot.config import Settings

@@ -1,6 +1,6 @@
 """What each failure of a remote embedding service means, and what the user should do.
 
-Why a module of its own: this table is what users read in docs/api.md, and keeping it
+Why a module of its own: this table is what users read in the README, and keeping it
 apart from the transport keeps both short. Nothing here ever sees the token except
 ``Target.scrub``, which removes it from text a server sent back.
 """
@@ -12,7 +12,6 @@ import json
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from urllib.parse import urlsplit, urlunsplit
 
 import requests
 
@@ -25,14 +24,6 @@ REDACTED = "<redacted>"
 TOKEN_URL = "https://huggingface.co/settings/tokens"
 OUTAGE_FIX = ("try again later (see https://status.huggingface.co), "
               "or set EMBEDDING_BACKEND=local")
-
-
-def display_url(url: str) -> str:
-    """The URL without user:password@ or a query string, either of which may hold a secret."""
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    netloc = f"{host}:{parts.port}" if parts.port else host
-    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
 
 
 @dataclass(frozen=True)
