@@ -9,12 +9,14 @@ seconds; keys claimed meanwhile are written back once it answers again.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import logging
 import threading
 from collections.abc import Callable, Sequence
+from datetime import timedelta
 from typing import TYPE_CHECKING, TypeVar
 
-from sqlalchemy import Connection, Table, insert, select
+from sqlalchemy import Connection, Table, delete, insert, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.storage import schema
@@ -33,6 +35,9 @@ log = logging.getLogger("bot.store")
 T = TypeVar("T")
 VOTES = ("up", "down")
 DEFAULT_RETRY_INTERVAL = 10.0
+# Slack stops redelivering an event after minutes; a claim older than a day guards nothing.
+CLAIM_TTL = timedelta(days=1)
+PRUNE_EVERY = 1000  # claims between two deletions of expired ones
 
 
 class _Unavailable(Exception):
@@ -48,6 +53,7 @@ class Store:
         self._url = url
         self._log_question_text = log_question_text
         self._local = LocalClaims()
+        self._claims_made = itertools.count(1)
         self._outage = Outage(target=redact(url), log=log, retry_interval=retry_interval)
         self._schema_version: int | None = None
         self._schema_lock = threading.Lock()
@@ -78,7 +84,16 @@ class Store:
             return self._local.add(key, pending=True)
         if won:
             self._local.add(key, pending=False)
+            if next(self._claims_made) % PRUNE_EVERY == 0:
+                self.prune_claims()
         return won
+
+    def prune_claims(self) -> None:
+        """Delete claims older than ``CLAIM_TTL``, so the table stays small for ever."""
+        cutoff = schema.utcnow() - CLAIM_TTL
+        with contextlib.suppress(_Unavailable):
+            self._attempt(lambda c: c.execute(delete(schema.claims)
+                                              .where(schema.claims.c.at < cutoff)))
 
     def log_question(self, *, team: str, channel: str, ts: str, user: str, text: str,
                      answer: Answer, latency_ms: float, direct: bool = False) -> None:

@@ -400,3 +400,23 @@ def test_report_refuses_a_missing_log_instead_of_creating_one(capsys, monkeypatc
 def test_a_non_numeric_port_is_a_user_error():
     with pytest.raises(UserError, match="not a database URL"):
         Store.from_url(f"postgresql://u:{PASSWORD}@127.0.0.1:abc/db")
+
+
+def test_expired_claims_are_pruned(store, database_url):
+    from datetime import timedelta
+
+    from sqlalchemy import create_engine, update
+
+    from bot.storage import schema
+    from bot.storage.url import parse_url
+
+    assert store.claim("T1", "C1", "old.1") and store.claim("T1", "C1", "new.1")
+    engine = create_engine(parse_url(database_url))
+    with engine.begin() as db:
+        db.execute(update(schema.claims).where(schema.claims.c.ts == "old.1")
+                   .values(at=schema.utcnow() - timedelta(days=2)))
+    store.prune_claims()
+    with engine.connect() as db:
+        left = {row.ts for row in db.execute(schema.claims.select())}
+    engine.dispose()
+    assert left == {"new.1"}
