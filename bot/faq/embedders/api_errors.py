@@ -145,7 +145,7 @@ def _fatal(status: int, response: requests.Response, target: Target) -> Embeddin
             "feature-extraction, or serve it yourself with text-embeddings-inference")
     if status == 410:
         return EmbeddingServiceError(
-            f"{url} is the retired api-inference.huggingface.co API (HTTP 410 Gone)",
+            f"{url} is the retired serverless Inference API (HTTP 410 Gone)",
             f"set INFERENCE_API_URL to {DEFAULT_INFERENCE_API_URL}, or unset it")
     if status in (413, 422):
         return EmbeddingServiceError(
