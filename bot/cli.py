@@ -68,15 +68,15 @@ def cmd_build(args: argparse.Namespace) -> int:
     from bot.faq.embedders import create_embedder
 
     settings = _settings()
+    if args.push_to_hub and not settings.hf_token:  # before the build, not after it
+        raise UserError("--push-to-hub needs a Hugging Face token",
+                        "set HF_TOKEN to a token with write access")
     embedder = create_embedder(settings, for_build=True)
     report = build(args.source, Path(args.out), embedder, revision=args.revision,
                    token=settings.hf_token, progress=not args.quiet)
     _note(f"built {report.out}: {report.rows} FAQs, embedded {report.embedded}, "
           f"reused {report.reused} unchanged")
     if args.push_to_hub:
-        if not settings.hf_token:
-            raise UserError("--push-to-hub needs a Hugging Face token",
-                            "set HF_TOKEN to a token with write access")
         _note(f"pushed to {push(report.out, args.push_to_hub, settings.hf_token)}")
     return 0
 

@@ -8,7 +8,6 @@ pool does not survive a fork, and loading in a thread lets the worker answer /he
 
 from __future__ import annotations
 
-import gc
 import logging
 import os
 import threading
@@ -19,6 +18,7 @@ from gunicorn.app.base import BaseApplication
 from gunicorn.arbiter import Arbiter
 
 from bot.errors import UserError
+from bot.heap import settle_heap
 from bot.web import WebApp
 
 if TYPE_CHECKING:
@@ -105,16 +105,6 @@ class Server(BaseApplication):
         settle_heap()
         self.web.attach(app, answerer.ready)
         log.info("ready: %d FAQs from %s", len(answerer.faq.rows), answerer.faq.source)
-
-
-def settle_heap() -> None:
-    """Move everything loaded so far out of the garbage collector's sight.
-
-    The loaded libraries and dataset leave ~50k long-lived objects; a full collection walks
-    them all and pauses every thread for ~25 ms, inside whichever replies are in flight.
-    """
-    gc.collect()
-    gc.freeze()
 
 
 def listen_port(port: int | None) -> int:

@@ -264,3 +264,11 @@ def test_bad_slack_api_url_is_a_config_error(tmp_path):
     assert result.returncode == 2
     assert "SLACK_API_URL" in result.stdout + result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_push_without_a_token_fails_before_building(tmp_path, capsys):
+    out = tmp_path / "out"
+    assert main(["build", str(ROOT / "examples/medicare/faq.csv"), "--out", str(out),
+                 "--push-to-hub", "acme/faq"]) == 2
+    assert "HF_TOKEN" in capsys.readouterr().err
+    assert not out.exists()

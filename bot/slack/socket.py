@@ -26,7 +26,7 @@ log = logging.getLogger("bot.slack.socket")
 def run_socket(settings: Settings) -> int:
     """Connect and answer until SIGTERM/SIGINT, then let in-flight replies finish."""
     from bot.faq.answerer import load_answerer
-    from bot.serve import settle_heap
+    from bot.heap import settle_heap
     from bot.store import open_store
 
     require_socket(settings)
