@@ -99,16 +99,23 @@ def insert_ignoring_duplicates(connection: Connection, table: Table, rows: Row |
     return result.rowcount
 
 
+CREATE_ATTEMPTS = 10
+
+
 def ensure_schema(engine: Engine) -> int:
     """Create missing tables and record the version; returns the recorded version.
 
-    Two processes starting together may both try to create a table; the loser's attempt
-    fails, and the second pass finds the tables there.
+    Processes starting together race to create the same tables: a loser's pass fails on a
+    table another process just made. Every pass lets at least one table be created, so a
+    few passes (more than the schema has tables) always converge; a real error still
+    surfaces after the last one.
     """
-    try:
-        return _create(engine)
-    except SQLAlchemyError:
-        return _create(engine)
+    for _ in range(CREATE_ATTEMPTS - 1):
+        try:
+            return _create(engine)
+        except SQLAlchemyError:
+            continue
+    return _create(engine)
 
 
 def _create(engine: Engine) -> int:
