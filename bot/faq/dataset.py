@@ -175,6 +175,15 @@ def embed_in_batches(embedder: Embedder, texts: Sequence[str], *, progress: bool
     return normalize_rows(np.concatenate(parts), what="embeddings from the model")
 
 
+def embed_phrasings(embedder: Embedder, rows: Sequence[FaqRow], *,
+                    progress: bool) -> list[np.ndarray]:
+    """One (phrasings, dim) block of unit vectors per row, embedded in shared batches."""
+    matrix = embed_in_batches(embedder, [p for r in rows for p in r.phrasings],
+                              progress=progress)
+    ends = np.cumsum([len(r.phrasings) for r in rows])
+    return np.split(matrix, ends[:-1]) if len(rows) else []
+
+
 def build(source: str, out: Path, embedder: Embedder, *, revision: str = "main",
           token: str = "", progress: bool = True) -> BuildReport:
     """Embed an FAQ source into ``out``, re-embedding only rows whose text changed."""
@@ -185,16 +194,11 @@ def build(source: str, out: Path, embedder: Embedder, *, revision: str = "main",
     previous = _previous_vectors(out, embedder.model_id)
     hashes = [content_hash(embedder.model_id, r) for r in rows]
     todo = [i for i, h in enumerate(hashes) if h not in previous]
-    texts = [p for i in todo for p in rows[i].phrasings]
-    fresh = embed_in_batches(embedder, texts, progress=progress)
+    fresh = embed_phrasings(embedder, [rows[i] for i in todo], progress=progress)
     dim = embedder.dim
     vectors: dict[int, tuple[list, list]] = {}
-    cursor = 0
-    for i in todo:
-        n = len(rows[i].phrasings)
-        block = fresh[cursor:cursor + n].tolist()
-        vectors[i] = (block[0], block[1:])
-        cursor += n
+    for i, block in zip(todo, fresh, strict=True):
+        vectors[i] = (block[0].tolist(), block[1:].tolist())
     for i, h in enumerate(hashes):
         vectors.setdefault(i, previous.get(h, ([], [])))
     vector = datasets.List(datasets.Value("float32"), length=dim)
@@ -299,13 +303,7 @@ def load_faq(spec: str, embedder: Embedder, *, revision: str = "main", texts: st
     if "embedding" not in columns:
         if progress:
             progress(f"{spec} has no embeddings; embedding {len(rows)} FAQs at load")
-        flat = [p for r in rows for p in r.phrasings]
-        matrix = embed_in_batches(embedder, flat, progress=False)
-        blocks, cursor = [], 0
-        for r in rows:
-            blocks.append(matrix[cursor:cursor + len(r.phrasings)])
-            cursor += len(r.phrasings)
-        return _assemble(rows, blocks, embedder, spec)
+        return _assemble(rows, embed_phrasings(embedder, rows, progress=False), embedder, spec)
 
     _check_model(read_card(spec, revision, token), embedder, spec)
     try:
