@@ -79,9 +79,10 @@ def candidate_questions() -> list[str]:
 def _answered() -> list[str]:
     from bot.config import Settings
     from bot.faq.answerer import load_answerer
+    from bot.faq.policy import Decision
 
     answerer = load_answerer(Settings.from_env({"EMBEDDING_BACKEND": "local"}))
-    return [q for q in candidate_questions() if answerer.ask(q).decision != "none"]
+    return [q for q in candidate_questions() if answerer.ask(q).decision != Decision.NONE]
 
 
 def answered_questions() -> list[str]:

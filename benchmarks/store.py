@@ -24,12 +24,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from bot.faq.policy import Answer, Hit
-from bot.store import Store
+from bot.faq.policy import Answer, Decision, Hit
+from bot.storage import Store
 
 SCRIPT = Path(__file__).resolve().parents[1] / ".ci" / "postgres.sh"
 WARM_UP = 100
-ANSWER = Answer(decision="answer", shown=(), candidates=tuple(
+ANSWER = Answer(decision=Decision.ANSWER, shown=(), candidates=tuple(
     Hit(row=n, id=f"faq-{n}", question="…", answer="…", url="", score=0.8 - n / 20)
     for n in range(5)))
 QUESTION = "hey all, i lost my medicare card, how do i get a new one?"

@@ -32,7 +32,9 @@ def _note(message: str) -> None:
 
 def cmd_ask(args: argparse.Namespace) -> int:
     """Answer one question the way the bot would in a channel."""
-    from bot.faq.answerer import clean_question, load_answerer
+    from bot.faq.answerer import load_answerer
+    from bot.faq.policy import Decision
+    from bot.faq.question import clean_question
 
     clean_question(args.question)  # refuse an empty question before loading anything
     answerer = load_answerer(_settings(), progress=_note)
@@ -42,7 +44,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(answer.to_json(), ensure_ascii=False))
         return 0
-    if answer.decision == "answer":
+    if answer.decision == Decision.ANSWER:
         hit = answer.shown[0]
         print(f"{hit.question}  (score {hit.score:.2f})")
         if hit.matched != hit.question:  # which of the FAQ's alternates did the matching
@@ -50,7 +52,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
         print(f"\n{hit.answer}")
         if hit.url:
             print(f"\nMore: {hit.url}")
-    elif answer.decision == "choices":
+    elif answer.decision == Decision.CHOICES:
         print("Several FAQs are close; did you mean:")
         for n, hit in enumerate(answer.shown, start=1):
             print(f"  {n}. {hit.question}  (score {hit.score:.2f})")
@@ -131,14 +133,14 @@ def _report_arguments(parser: argparse.ArgumentParser) -> None:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     """Serve Slack's Events API over HTTP (gunicorn) on 0.0.0.0:PORT."""
-    from bot.serve import serve
+    from bot.runtime.http import serve
 
     return serve(_settings(), port=args.port)
 
 
 def cmd_socket(args: argparse.Namespace) -> int:
     """Connect to Slack in Socket Mode (needs SLACK_APP_TOKEN)."""
-    from bot.slack.socket import run_socket
+    from bot.runtime.socket import run_socket
 
     return run_socket(_settings())
 
@@ -214,12 +216,9 @@ def _configure_logging(verbose: bool) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    try:
-        from dotenv import load_dotenv
+    from dotenv import load_dotenv
 
-        load_dotenv(Path.cwd() / ".env", override=False)
-    except ImportError:  # python-dotenv is a dependency; tolerate its absence
-        pass
+    load_dotenv(Path.cwd() / ".env", override=False)
     _configure_logging(args.verbose)
     try:
         return args.func(args)
@@ -228,7 +227,3 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
-
-
-if __name__ == "__main__":
-    sys.exit(main())

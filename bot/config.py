@@ -24,6 +24,7 @@ FALSE_WORDS = ("false", "0", "no")
 # Chosen with `faqbot eval examples/medicare/eval.csv`; see the README's answer-quality table.
 DEFAULT_MIN_SCORE = 0.51
 DEFAULT_MARGIN = 0.035
+DEFAULT_PORT = 3000
 
 
 def _float(env: Mapping[str, str], name: str, default: float, low: float, high: float) -> float:
@@ -55,6 +56,22 @@ def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
                     f"set {name} to true or false (also 1/0, yes/no), or unset it")
 
 
+def _port(raw: str) -> int:
+    """``$PORT`` is how Heroku and friends say where to listen."""
+    try:
+        port = int(raw)
+    except ValueError:
+        raise UserError(f"PORT={raw!r} is not a port number",
+                        "set PORT to a number such as 3000, or pass --port") from None
+    return check_port(port)
+
+
+def check_port(port: int) -> int:
+    if not 0 <= port <= 65535:
+        raise UserError(f"port {port} is out of range", "use --port (or PORT) 1-65535, or 0")
+    return port
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything faqbot reads from the environment. Secrets never appear in ``repr``."""
@@ -76,6 +93,7 @@ class Settings:
     faq_channels: tuple[str, ...] = ()
     database_url: str = field(default="", repr=False)
     log_question_text: bool = True
+    port: int = DEFAULT_PORT
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -117,6 +135,7 @@ class Settings:
             faq_channels=channels,
             database_url=get("DATABASE_URL"),
             log_question_text=_bool(env, "LOG_QUESTION_TEXT", True),
+            port=_port(get("PORT", str(DEFAULT_PORT))),
         )
 
     @property

@@ -12,7 +12,7 @@ import random
 import sys
 from concurrent.futures import ThreadPoolExecutor
 
-from bot.store import Store
+from bot.storage import Store
 
 
 def main(url: str, keys: int, threads: int) -> None:

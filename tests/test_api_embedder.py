@@ -375,8 +375,8 @@ def test_health_check_notices_an_outage_and_the_recovery(standin, monkeypatch):
 
 
 def test_probe_ok(standin):
-    ok, message = probe(settings(standin))
-    assert ok and MODEL in message and "384-dimensional" in message and standin.count() == 1
+    message = probe(settings(standin))
+    assert MODEL in message and "384-dimensional" in message and standin.count() == 1
 
 
 def test_probe_names_the_cause(standin, fake):
@@ -390,8 +390,10 @@ def test_probe_names_the_cause(standin, fake):
     }
     standin.queue(Fault.status(404))
     for words, config in cases.items():
-        ok, message = probe(config, policy=policy)
-        assert not ok and words in message and message.startswith("error: ")
+        with pytest.raises(UserError) as raised:
+            probe(config, policy=policy)
+        message = raised.value.one_line()
+        assert words in message and message.startswith("error: ")
         assert TOKEN not in message and "hf_wrong" not in message
 
 

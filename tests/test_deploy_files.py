@@ -6,8 +6,8 @@ import json
 from pathlib import Path
 
 from bot.cli import COMMANDS
+from bot.runtime.http import EVENTS_PATH
 from bot.slack.listeners.commands import COMMAND
-from bot.web import EVENTS_PATH
 
 ROOT = Path(__file__).resolve().parent.parent
 

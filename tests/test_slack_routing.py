@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from bot.slack.routing import CHANNEL, DM, MENTION, Route, route_mention, route_message
+from bot.slack.routing import Route, RouteKind, route_mention, route_message
 
 BOT = "U0BOT"
 
@@ -22,15 +22,17 @@ def route(**fields: Any) -> Route | None:
 
 
 def test_top_level_channel_message_is_answered_in_its_thread() -> None:
-    assert route() == Route(CHANNEL, "C1", "100.000001", "100.000001", "how do I x?", "U1")
+    assert route() == Route(kind=RouteKind.CHANNEL, channel="C1", ts="100.000001",
+                           thread_ts="100.000001", text="how do I x?", user="U1")
     assert not route().asked_directly  # type: ignore[union-attr]
 
 
 def test_mention_is_answered_in_the_thread_it_came_from() -> None:
     top = route(text=f"<@{BOT}> how?")
-    assert top is not None and (top.kind, top.thread_ts) == (MENTION, "100.000001")
+    assert top is not None and (top.kind, top.thread_ts) == (RouteKind.MENTION, "100.000001")
     nested = route(text=f"<@{BOT}|faqbot> how?", thread_ts="99.000001")
-    assert nested is not None and (nested.kind, nested.thread_ts) == (MENTION, "99.000001")
+    assert nested is not None
+    assert (nested.kind, nested.thread_ts) == (RouteKind.MENTION, "99.000001")
     assert nested.asked_directly
 
 
@@ -41,9 +43,10 @@ def test_thread_replies_without_a_mention_are_ignored() -> None:
 
 def test_dm_is_answered_in_the_conversation_or_its_thread() -> None:
     dm = route(channel="D1", channel_type="im")
-    assert dm is not None and (dm.kind, dm.thread_ts) == (DM, None)
+    assert dm is not None and (dm.kind, dm.thread_ts) == (RouteKind.DM, None)
     threaded = route(channel="D1", channel_type="im", thread_ts="99.000001")
-    assert threaded is not None and (threaded.kind, threaded.thread_ts) == (DM, "99.000001")
+    assert threaded is not None
+    assert (threaded.kind, threaded.thread_ts) == (RouteKind.DM, "99.000001")
 
 
 @pytest.mark.parametrize("fields", [

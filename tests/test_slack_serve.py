@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from bot.cli import main
-from bot.serve import listen_port
+from bot.config import Settings
 from tests.server_process import ServerProcess
 from tests.slack_standin import SlackStandIn, event_body, send_signed
 
@@ -58,10 +58,11 @@ def test_bad_ports(env: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) 
 
 
 def test_port_comes_from_the_option_then_port_then_3000(env: pytest.MonkeyPatch) -> None:
-    assert listen_port(None) == 3000
+    assert Settings.from_env().port == 3000
     env.setenv("PORT", "5000")
-    assert listen_port(None) == 5000
-    assert listen_port(0) == 0
+    assert Settings.from_env().port == 5000
+    env.setenv("PORT", "0")
+    assert Settings.from_env().port == 0
 
 
 @pytest.fixture

@@ -20,10 +20,9 @@ from bot.cli import main
 from bot.config import Settings
 from bot.errors import UserError
 from bot.faq.policy import Answer, Hit
-from bot.storage import schema
+from bot.storage import Store, schema
 from bot.storage.privacy import user_hash
 from bot.storage.url import parse_url
-from bot.store import Store
 from tests.conftest import ROOT
 from tests.postgres import PgServer
 
@@ -124,7 +123,7 @@ def test_a_postgres_restart_loses_no_claim(postgres, caplog):
     before = [("T1", "C1", f"{n}.1") for n in range(5)]
     during = [("T1", "C1", f"{n}.2") for n in range(5)]
     assert all(store.claim(*key) for key in before)
-    caplog.set_level(logging.INFO, logger="bot.store")
+    caplog.set_level(logging.INFO, logger="bot.storage")
 
     postgres.run("stop")
     try:
@@ -133,14 +132,15 @@ def test_a_postgres_restart_loses_no_claim(postgres, caplog):
         assert not any(store.claim(*key) for key in during)
         store.log_vote(team="T1", channel="C1", message_ts="1.1", user="U1", faq_id="a",
                        vote="up")
-        ok, problem = store.ping()
-        assert not ok and "refused" in problem.lower()
+        with pytest.raises(UserError) as down:
+            store.ping()
+        assert "refused" in down.value.problem.lower()
     finally:
         postgres.run("start")
 
     after = ("T1", "C1", "0.3")
     assert store.claim(*after)
-    wait_until(lambda: store.ping()[0])
+    wait_until(lambda: answers_ping(store))
     warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
     assert len(warnings) == 1, [r.getMessage() for r in warnings]
     assert any("is back" in r.getMessage() for r in caplog.records)
@@ -163,7 +163,7 @@ def unreachable_url(request, tmp_path) -> Iterator[str]:
 
 
 def test_an_unreachable_database_does_not_stop_the_bot(unreachable_url, caplog):
-    caplog.set_level(logging.DEBUG, logger="bot.store")
+    caplog.set_level(logging.DEBUG, logger="bot.storage")
     store = Store.from_url(unreachable_url, retry_interval=0)
     assert store.claim("T1", "C1", "1.5")
     assert not store.claim("T1", "C1", "1.5")
@@ -171,8 +171,9 @@ def test_an_unreachable_database_does_not_stop_the_bot(unreachable_url, caplog):
                        answer=answer("none", ("a", 0.2)), latency_ms=4.0)
     store.log_choice(team="T1", channel="C1", message_ts="1.5", user="U1", chosen="a",
                      shown=["b", "a"])
-    ok, problem = store.ping()
-    assert not ok
+    with pytest.raises(UserError) as down:
+        store.ping()
+    problem = down.value.one_line()
     assert "cannot use" in problem and PASSWORD not in problem
     assert [r.levelno for r in caplog.records].count(logging.WARNING) == 1
     assert all(PASSWORD not in r.getMessage() for r in caplog.records)
@@ -184,7 +185,7 @@ def test_sqlite_claims_made_while_unreachable_are_written_once_it_is_there(tmp_p
     store = Store.from_url(f"sqlite:///{path}", retry_interval=0)
     assert store.claim("T1", "C1", "1.6")
     path.parent.mkdir()
-    assert store.ping()[0]
+    assert answers_ping(store)
     other_dyno = Store.from_url(f"sqlite:///{path}")
     assert not other_dyno.claim("T1", "C1", "1.6")
     assert other_dyno.claim("T1", "C1", "1.7")
@@ -420,3 +421,11 @@ def test_expired_claims_are_pruned(store, database_url):
         left = {row.ts for row in db.execute(schema.claims.select())}
     engine.dispose()
     assert left == {"new.1"}
+
+
+def answers_ping(store: Store) -> bool:
+    try:
+        store.ping()
+    except UserError:
+        return False
+    return True

@@ -13,6 +13,7 @@ import numpy as np
 from bot.errors import UserError
 from bot.faq.background import Background
 from bot.faq.policy import Answer, Hit, decide
+from bot.faq.question import clean_question
 
 if TYPE_CHECKING:
     from bot.config import Settings
@@ -24,8 +25,6 @@ log = logging.getLogger(__name__)
 CANDIDATES = 5
 # /healthz asks the embedder itself at most this often; platforms poll every few seconds.
 HEALTH_INTERVAL_SECONDS = 30.0
-# Far beyond any real question; the embedder keeps the first 256 tokens anyway.
-MAX_QUESTION_CHARS = 4000
 
 
 class VectorCache:
@@ -49,15 +48,6 @@ class VectorCache:
             self._items.move_to_end(key)
             while len(self._items) > self._size:
                 self._items.popitem(last=False)
-
-
-def clean_question(text: str) -> tuple[str, bool]:
-    """Collapse whitespace and cap the length; refuse an empty question."""
-    question = " ".join(str(text or "").split())
-    if not question:
-        raise UserError("the question is empty", 'ask something, e.g. faqbot ask "How do I …?"')
-    truncated = len(question) > MAX_QUESTION_CHARS
-    return question[:MAX_QUESTION_CHARS], truncated
 
 
 class Answerer:
@@ -84,17 +74,17 @@ class Answerer:
 
     def candidates(self, vector: np.ndarray, k: int = CANDIDATES) -> tuple[Hit, ...]:
         """The best ``k`` distinct FAQs; each scores as its best-matching phrasing."""
-        index, rows = self.faq.index, self.faq.rows
-        depth = min(index.size, k * self.faq.max_phrasings)
-        scores, phrasings = index.search(vector[None, :], depth)
+        faq_data = self.faq
+        depth = min(faq_data.index.size, k * faq_data.max_phrasings)
+        scores, phrasings = faq_data.index.search(vector[None, :], depth)
         best: dict[int, Hit] = {}
         for score, phrasing in zip(scores[0].tolist(), phrasings[0].tolist(), strict=True):
-            row = int(self.faq.phrase_rows[phrasing])
+            row = faq_data.row_of(phrasing)
             if row not in best:
-                faq = rows[row]
-                offset = phrasing - int(np.searchsorted(self.faq.phrase_rows, row))
+                faq = faq_data.rows[row]
                 best[row] = Hit(row=row, id=faq.id, question=faq.question, answer=faq.answer,
-                                url=faq.url, score=float(score), matched=faq.phrasings[offset])
+                                url=faq.url, score=float(score),
+                                matched=faq_data.phrasing_text(phrasing))
                 if len(best) == k:
                     break
         return tuple(best.values())
@@ -106,8 +96,8 @@ class Answerer:
         background = self.background.score(vector) if self.background else -1.0
         decision, shown = decide(hits, min_score=self.min_score, margin=self.margin,
                                  background=background)
-        return Answer(decision=decision, shown=shown, candidates=hits, background=background,
-                      truncated=truncated)
+        return Answer(decision=decision, shown=shown, candidates=hits, truncated=truncated,
+                      question=question)
 
     def ready(self) -> bool:
         """True when the embedder answered a fresh (uncached) request recently; /healthz.

@@ -11,7 +11,7 @@ import hashlib
 import logging
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -47,17 +47,48 @@ def content_hash(model_id: str, row: FaqRow) -> str:
 
 @dataclass
 class FaqData:
-    """FAQ rows plus one unit vector per phrasing; ``phrase_rows[i]`` is phrasing i's row."""
+    """FAQ rows plus one unit vector per phrasing; ``phrase_rows[i]`` is phrasing i's row.
+
+    Its lookups are the questions callers ask of it, so none of them decodes the layout.
+    """
 
     rows: list[FaqRow]
     index: FaqIndex
     phrase_rows: np.ndarray
     model_id: str
     source: str
+    _by_id: dict[str, int] = field(init=False, repr=False)
+    _first_phrasing: np.ndarray = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._by_id = {row.id: n for n, row in enumerate(self.rows)}
+        self._first_phrasing = np.searchsorted(self.phrase_rows, np.arange(len(self.rows)))
+
+    def __len__(self) -> int:
+        return len(self.rows)
 
     @property
     def max_phrasings(self) -> int:
         return int(np.bincount(self.phrase_rows).max())
+
+    def by_id(self, faq_id: str) -> FaqRow | None:
+        """The FAQ with this id; None if there is none (say, the dataset changed)."""
+        row = self._by_id.get(faq_id)
+        return None if row is None else self.rows[row]
+
+    def row_of(self, phrasing: int) -> int:
+        """The row that phrasing number ``phrasing`` (an index row) belongs to."""
+        return int(self.phrase_rows[phrasing])
+
+    def phrasing_text(self, phrasing: int) -> str:
+        """The text of phrasing number ``phrasing``: a question or one of its alternates."""
+        row = self.row_of(phrasing)
+        return self.rows[row].phrasings[phrasing - int(self._first_phrasing[row])]
+
+    def examples(self, count: int) -> list[str]:
+        """``count`` questions spread across the dataset, for help texts."""
+        picks = sorted({n * len(self.rows) // count for n in range(count)}) if self.rows else []
+        return [self.rows[n].question for n in picks]
 
 
 # ---------------------------------------------------------------- dataset card
@@ -79,7 +110,7 @@ tags:
 # FAQ embeddings
 
 {rows} FAQ entries embedded with `{model_id}` ({dim} dimensions) by
-[faqbot](https://github.com/) `faqbot build`. Load it with `FAQ_DATASET=<this repo>`.
+faqbot (`faqbot build`). Load it with `FAQ_DATASET=<this repo>`.
 Columns: `id`, `question`, `answer`, `url`, `alternates`, `category`, `embedding`
 (the question's unit vector), `alternate_embeddings`, `content_hash`.
 """

@@ -15,7 +15,7 @@ import numpy as np
 
 from bot.errors import UserError
 from bot.faq.answerer import Answerer, clean_question
-from bot.faq.policy import ANSWER, NONE, Hit, decide
+from bot.faq.policy import Decision, Hit, decide
 
 MIN_SCORES = np.round(np.arange(0.30, 0.851, 0.01), 3)
 MARGINS = np.round(np.arange(0.0, 0.101, 0.005), 3)
@@ -63,14 +63,14 @@ def score(cases: list[Case], min_score: float, margin: float) -> dict[str, Any]:
         decision, shown = decide(case.hits, min_score=min_score, margin=margin,
                                  background=case.background)
         rows = [h.row for h in shown]
-        if decision == NONE:
+        if decision == Decision.NONE:
             abstained += 1
             abstained_right += case.expected is None
         if case.expected is None:
             continue
         top1 += bool(case.hits) and case.hits[0].row == case.expected
         shown_hits += case.expected in rows
-        single += decision == ANSWER and rows == [case.expected]
+        single += decision == Decision.ANSWER and rows == [case.expected]
 
     def ratio(a: int, b: int) -> float:
         return round(a / b, 4) if b else 0.0

@@ -9,9 +9,18 @@ of "How do I sign up for Medicare?", but it is closer still to the 401k phrase.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
-ANSWER, CHOICES, NONE = "answer", "choices", "none"
+
+class Decision(StrEnum):
+    """What the bot does with a question; the values are the JSON and log contract."""
+
+    ANSWER = "answer"
+    CHOICES = "choices"
+    NONE = "none"
+
+
 CHOICE_COUNT = 3
 
 
@@ -34,11 +43,11 @@ class Hit:
 
 @dataclass(frozen=True)
 class Answer:
-    decision: str
+    decision: Decision
     shown: tuple[Hit, ...]
     candidates: tuple[Hit, ...]
-    background: float = -1.0
     truncated: bool = False
+    question: str = ""  # what was asked, as the engine saw it (cleaned and capped)
 
     def to_json(self) -> dict[str, Any]:
         return {"decision": self.decision, "shown": [h.to_json() for h in self.shown],
@@ -46,10 +55,10 @@ class Answer:
 
 
 def decide(hits: tuple[Hit, ...], *, min_score: float, margin: float,
-           background: float = -1.0) -> tuple[str, tuple[Hit, ...]]:
+           background: float = -1.0) -> tuple[Decision, tuple[Hit, ...]]:
     """Return the decision and the hits to show, from candidates sorted best first."""
     if not hits or hits[0].score < min_score or background >= hits[0].score:
-        return NONE, ()
+        return Decision.NONE, ()
     if len(hits) > 1 and hits[0].score - hits[1].score < margin:
-        return CHOICES, hits[:CHOICE_COUNT]
-    return ANSWER, hits[:1]
+        return Decision.CHOICES, hits[:CHOICE_COUNT]
+    return Decision.ANSWER, hits[:1]

@@ -15,7 +15,7 @@ import logging
 import math
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -39,7 +39,6 @@ class FaqRow:
     url: str = ""
     alternates: tuple[str, ...] = ()
     category: str = ""
-    extra: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def phrasings(self) -> tuple[str, ...]:

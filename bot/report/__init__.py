@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from bot.faq.policy import NONE
+from bot.faq.policy import Decision
 from bot.report.groups import group_unanswered
-from bot.report.read import parse_since, read_log
+from bot.report.period import parse_since
 from bot.report.summary import summarise
-from bot.storage.schema import utcnow
+from bot.storage import read_log, utcnow
 
 if TYPE_CHECKING:
     from bot.config import Settings
@@ -26,5 +26,5 @@ def build_report(settings: Settings, since: str, *, now: datetime | None = None
 
         return create_embedder(settings).embed
 
-    unanswered = [row for row in log.questions if row["decision"] == NONE]
+    unanswered = [row for row in log.questions if row["decision"] == Decision.NONE]
     return summarise(log, group_unanswered(unanswered, embed))

@@ -14,8 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from bot.report.read import Row
-from bot.storage.privacy import normalise
+from bot.storage import Row, normalise
 
 SIMILARITY = "similarity"
 EXACT_HASH = "exact hash"

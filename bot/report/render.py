@@ -6,11 +6,13 @@ import csv
 import io
 from typing import Any
 
+from bot.faq.policy import Decision
 from bot.report.groups import EXACT_HASH
 
 CSV_FIELDS = ("count", "people", "direct", "question", "examples", "closest_faq",
               "closest_score", "last_asked", "grouped_by", "text_hash")
-LABELS = {"answer": "answered", "choices": "choices", "none": "silent"}
+LABELS = {Decision.ANSWER: "answered", Decision.CHOICES: "choices",
+          Decision.NONE: "silent"}
 
 
 def as_text(report: dict[str, Any], since_label: str) -> str:

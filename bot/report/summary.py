@@ -6,9 +6,9 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
-from bot.faq.policy import ANSWER, CHOICES, NONE
+from bot.faq.policy import Decision
 from bot.report.groups import EXACT_HASH, SIMILARITY, THRESHOLD, Group
-from bot.report.read import Log, Row
+from bot.storage import Log, Row
 
 EXAMPLES = 3
 
@@ -22,8 +22,8 @@ def summarise(log: Log, groups: Sequence[Group]) -> dict[str, Any]:
         "questions": total,
         "decisions": {kind: {"count": counts[kind],
                              "rate": round(counts[kind] / total, 4) if total else 0.0}
-                      for kind in (ANSWER, CHOICES, NONE)},
-        "unanswered": {"count": counts[NONE],
+                      for kind in Decision},
+        "unanswered": {"count": counts[Decision.NONE],
                        "grouping": " and ".join(sorted(kinds)) or SIMILARITY,
                        "threshold": THRESHOLD,
                        "groups": [_group(group) for group in groups]},
@@ -56,7 +56,7 @@ def _faqs(log: Log) -> list[dict[str, Any]]:
         stats.setdefault(str(faq_id), Counter())[what] += 1
 
     for row in log.questions:
-        if row["decision"] == ANSWER and row["candidates"]:
+        if row["decision"] == Decision.ANSWER and row["candidates"]:
             count(row["candidates"][0]["id"], "answered")
     for vote in _latest_votes(log.votes):
         count(vote["faq_id"], str(vote["vote"]))

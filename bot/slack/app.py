@@ -16,8 +16,8 @@ from bot.errors import UserError
 from bot.slack import listeners
 from bot.slack.client import web_client
 from bot.slack.credentials import BOT_TOKEN_HELP
-from bot.slack.dedupe import ClaimStore, Deduper
 from bot.slack.services import CONTEXT_KEY, Recorder, Services
+from bot.storage import ClaimStore, LocalClaims
 from bot.urls import display_url
 
 if TYPE_CHECKING:
@@ -28,6 +28,8 @@ log = logging.getLogger("bot.slack")
 
 # Threads that run listeners after the ack; each mostly waits on Slack or the embedder.
 LISTENER_THREADS = 8
+# Slack gives up redelivering after about 5 minutes; keep in-process claims well beyond that.
+LOCAL_CLAIM_SECONDS = 3600.0
 
 
 class _SkipClientTokenWarning(logging.Filter):
@@ -50,9 +52,9 @@ def create_app(settings: Settings, answerer: Answerer, *, client: WebClient | No
                executor: Executor | None = None) -> App:
     """A Bolt ``App`` answering from ``answerer``; calls ``auth.test`` once, here.
 
-    ``deduper`` and ``recorder`` are usually one ``bot.store.Store``: claims shared by every
-    process on the database, and the question/feedback log. Without them, claims are
-    in-process and nothing is logged.
+    ``deduper`` and ``recorder`` are usually one ``bot.storage.Store``: claims shared by
+    every process on the database, and the question/feedback log. Without them, claims are
+    in-process (kept an hour, well past Slack's retries) and nothing is logged.
 
     ``auth.test`` tells Bolt the bot's user id, which listeners use to ignore the bot's own
     messages and to spot mentions. Listeners run on ``executor`` after the ack
@@ -77,7 +79,7 @@ def create_app(settings: Settings, answerer: Answerer, *, client: WebClient | No
         raise UserError(f"cannot reach the Slack API at {display_url(settings.slack_api_url)} "
                         f"({type(error).__name__})",
                         "check SLACK_API_URL and the network") from None
-    faq = Services(answerer=answerer, deduper=deduper or Deduper(),
+    faq = Services(answerer=answerer, deduper=deduper or LocalClaims(ttl=LOCAL_CLAIM_SECONDS),
                    faq_channels=frozenset(settings.faq_channels), recorder=recorder)
     app.use(_attach(faq))
     app.error(handle_error)

@@ -10,7 +10,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from bot.faq.policy import ANSWER, CHOICES, Answer
+from bot.faq.policy import Answer, Decision
 
 CHOICE_ACTION_PREFIX = "faq_choice_"
 VOTE_UP = "faq_vote_up"
@@ -164,9 +164,9 @@ def with_vote_note(blocks: Sequence[Block], note: str) -> list[Block]:
 def for_answer(answer: Answer, *, asked_directly: bool,
                via_command: bool = False) -> Message | None:
     """The reply to an ``Answer``; None means stay silent (an un-asked channel message)."""
-    if answer.decision == ANSWER:
+    if answer.decision == Decision.ANSWER:
         return answer_message(answer.shown[0], shareable=via_command)
-    if answer.decision == CHOICES:
+    if answer.decision == Decision.CHOICES:
         return choices_message(answer.shown)
     if asked_directly or via_command:
         return nothing_found_message(via_command=via_command)

@@ -1,4 +1,5 @@
-"""Which messages get a reply, and where: the behaviour rules of DESIGN §3 as pure functions.
+"""Which messages get a reply, and where: the behaviour rules of docs/architecture.md as pure
+functions.
 
 A ``Route`` says how to answer (``kind``), which message it answers (``channel``/``ts``, the
 dedupe key) and where the reply goes (``thread_ts``; None means the conversation itself).
@@ -8,18 +9,21 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
 from bot.slack.text import mentions
 
-CHANNEL = "channel"  # un-mentioned top-level message: reply only when an FAQ matches
-MENTION = "mention"  # always reply, in the message's thread
-DM = "dm"  # always reply, in the conversation (in a thread only if the DM was in one)
+
+class RouteKind(StrEnum):
+    CHANNEL = "channel"  # un-mentioned top-level message: reply only when an FAQ matches
+    MENTION = "mention"  # always reply, in the message's thread
+    DM = "dm"  # always reply, in the conversation (in a thread only if the DM was in one)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Route:
-    kind: str
+    kind: RouteKind
     channel: str
     ts: str
     thread_ts: str | None
@@ -29,7 +33,7 @@ class Route:
     @property
     def asked_directly(self) -> bool:
         """Mentions and DMs always get an answer, even "nothing found" or an apology."""
-        return self.kind != CHANNEL
+        return self.kind != RouteKind.CHANNEL
 
 
 def _from_a_person(event: Mapping[str, Any], bot_user_id: str) -> bool:
@@ -48,8 +52,9 @@ def _from_a_person(event: Mapping[str, Any], bot_user_id: str) -> bool:
 
 def _mention_route(event: Mapping[str, Any]) -> Route:
     ts = str(event["ts"])
-    return Route(MENTION, str(event["channel"]), ts, str(event.get("thread_ts") or ts),
-                 str(event.get("text") or ""), str(event["user"]))
+    return Route(kind=RouteKind.MENTION, channel=str(event["channel"]), ts=ts,
+                 thread_ts=str(event.get("thread_ts") or ts), text=str(event.get("text") or ""),
+                 user=str(event["user"]))
 
 
 def route_message(event: Mapping[str, Any], *, bot_user_id: str,
@@ -60,14 +65,16 @@ def route_message(event: Mapping[str, Any], *, bot_user_id: str,
     channel, ts, text = str(event["channel"]), str(event["ts"]), str(event.get("text") or "")
     thread_ts, user = event.get("thread_ts"), str(event["user"])
     if event.get("channel_type") == "im":
-        return Route(DM, channel, ts, str(thread_ts) if thread_ts else None, text, user)
+        return Route(kind=RouteKind.DM, channel=channel, ts=ts,
+                     thread_ts=str(thread_ts) if thread_ts else None, text=text, user=user)
     if mentions(text, bot_user_id):
         return _mention_route(event)
     if thread_ts and thread_ts != ts:
         return None  # a thread reply that doesn't mention the bot
     if faq_channels and channel not in faq_channels:
         return None
-    return Route(CHANNEL, channel, ts, ts, text, user)
+    return Route(kind=RouteKind.CHANNEL, channel=channel, ts=ts, thread_ts=ts, text=text,
+                 user=user)
 
 
 def route_mention(event: Mapping[str, Any], *, bot_user_id: str) -> Route | None:

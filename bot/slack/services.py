@@ -7,22 +7,21 @@ plain functions of Bolt's injected arguments and tests can call them with a dict
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
-
-from bot.slack.dedupe import ClaimStore
 
 if TYPE_CHECKING:
     from bot.faq.answerer import Answerer
     from bot.faq.policy import Answer
     from bot.faq.sources import FaqRow
+    from bot.storage import ClaimStore
 
 CONTEXT_KEY = "faqbot"
 EXAMPLE_COUNT = 3
 
 
 class Recorder(Protocol):
-    """Where questions, votes and choice clicks go (``bot.store.Store``)."""
+    """Where questions, votes and choice clicks go (``bot.storage.Store``)."""
 
     def log_question(self, *, team: str, channel: str, ts: str, user: str, text: str,
                      answer: Answer, latency_ms: float, direct: bool = False) -> None: ...
@@ -40,20 +39,14 @@ class Services:
     deduper: ClaimStore
     faq_channels: frozenset[str] = frozenset()
     recorder: Recorder | None = None  # None: nothing is logged (tests, or no store)
-    _by_id: dict[str, FaqRow] = field(init=False, repr=False, compare=False)
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "_by_id", {row.id: row for row in self.answerer.faq.rows})
 
     def entry(self, faq_id: str) -> FaqRow | None:
         """The FAQ a button refers to; None if the dataset changed since it was posted."""
-        return self._by_id.get(faq_id)
+        return self.answerer.faq.by_id(faq_id)
 
     def examples(self, count: int = EXAMPLE_COUNT) -> list[str]:
         """Questions spread across the dataset, for /faq help."""
-        rows = self.answerer.faq.rows
-        picks = sorted({n * len(rows) // count for n in range(count)}) if rows else []
-        return [rows[n].question for n in picks]
+        return self.answerer.faq.examples(count)
 
 
 def services(context: Mapping[str, Any]) -> Services:

@@ -10,10 +10,6 @@ from __future__ import annotations
 import html
 import re
 
-# An embedding sees 256 tokens at most. The same cap as bot.faq.answerer.MAX_QUESTION_CHARS,
-# so `faqbot ask` answers a long question exactly as the bot does in Slack.
-MAX_QUESTION_CHARS = 4000
-
 _FENCE = re.compile(r"```.*?(?:```|$)", re.DOTALL)
 _INLINE_CODE = re.compile(r"`([^`\n]*)`")
 _USER = re.compile(r"<@[UW][A-Z0-9]+(?:\|[^>]*)?>")
@@ -46,11 +42,9 @@ def _link(match: re.Match[str]) -> str:
     return target.removeprefix("mailto:")
 
 
-def clean(text: str, *, limit: int = MAX_QUESTION_CHARS) -> str:
-    """Plain question text: markup resolved, code and emoji dropped, whitespace collapsed.
-
-    Capped at ``limit`` characters on a word boundary; empty when nothing is left to ask.
-    """
+def clean(text: str) -> str:
+    """Plain question text: markup resolved, code and emoji dropped, whitespace collapsed;
+    empty when nothing is left to ask. The engine caps the length (``bot.faq.question``)."""
     text = _FENCE.sub(" ", text or "")
     text = _INLINE_CODE.sub(r"\1", text)
     text = _USER.sub(" ", text)
@@ -58,8 +52,4 @@ def clean(text: str, *, limit: int = MAX_QUESTION_CHARS) -> str:
     text = _SPECIAL.sub(_special, text)
     text = _LINK.sub(_link, text)
     text = _EMOJI.sub(" ", text)
-    text = " ".join(html.unescape(text).split())
-    if len(text) > limit:
-        cut = text[:limit]
-        text = cut.rsplit(" ", 1)[0] if " " in cut else cut
-    return text
+    return " ".join(html.unescape(text).split())

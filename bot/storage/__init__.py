@@ -1,1 +1,21 @@
-"""The pieces behind ``bot.store``: database URLs, the schema, and the in-process fallback."""
+"""faqbot's database: claims, the question and feedback log, and the report's queries.
+
+SQLite by default, PostgreSQL (``DATABASE_URL``) when several dynos share the work. Everything
+outside this package comes in through here; the modules behind it are:
+
+- ``store``: ``Store``, the one object a process opens (``open_store``);
+- ``claims``: the ``ClaimStore`` protocol and ``LocalClaims``, the in-process claim set;
+- ``outage``: when to retry a database that is down;
+- ``schema``: the tables; ``url``: parsing and redacting ``DATABASE_URL``;
+- ``privacy``: pseudonyms for users and question texts;
+- ``queries``: reading the log back for ``faqbot report``.
+"""
+
+from bot.storage.claims import ClaimStore, LocalClaims
+from bot.storage.privacy import normalise
+from bot.storage.queries import Log, Row, read_log
+from bot.storage.schema import utcnow
+from bot.storage.store import VOTES, Store, open_store
+
+__all__ = ["VOTES", "ClaimStore", "LocalClaims", "Log", "Row", "Store", "normalise",
+           "open_store", "read_log", "utcnow"]

@@ -5,7 +5,7 @@ Times are naive UTC ``DateTime`` so SQLite and PostgreSQL compare them the same 
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from sqlalchemy import (
     JSON,
@@ -83,7 +83,7 @@ choices = Table("faqbot_choices", metadata,
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc).replace(tzinfo=None)
+    return datetime.now(UTC).replace(tzinfo=None)
 
 
 Row = dict[str, object]

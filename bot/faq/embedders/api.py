@@ -33,6 +33,9 @@ from bot.faq.embedders.api_errors import (
     failure_for_status,
 )
 from bot.faq.embedders.api_vectors import InvalidVectors, decode, unit_rows
+
+# The service truncates to its token limit anyway; this bounds what is sent.
+from bot.faq.question import MAX_QUESTION_CHARS
 from bot.urls import display_url
 
 if TYPE_CHECKING:
@@ -42,7 +45,6 @@ log = logging.getLogger(__name__)
 
 BATCH_SIZE = 32  # TEI's default --max-client-batch-size
 POOL_SIZE = 16  # connections kept alive, enough for gunicorn's threads
-MAX_CHARS = 4000  # like the local embedder: the service truncates to its token limit anyway
 MIN_TIMEOUT = 0.05  # an attempt started just before the deadline still gets this long
 DIM_PROBE = "dimension probe"
 PROBE_QUESTION = "How do I reset my password?"
@@ -168,7 +170,7 @@ class InferenceApiEmbedder:
         if not texts:
             return np.empty((0, self.dim), dtype=np.float32)
         size = self.batch_size
-        parts = [self._embed_batch([t[:MAX_CHARS] for t in texts[i:i + size]])
+        parts = [self._embed_batch([t[:MAX_QUESTION_CHARS] for t in texts[i:i + size]])
                  for i in range(0, len(texts), size)]
         return parts[0] if len(parts) == 1 else np.concatenate(parts)
 
@@ -236,15 +238,13 @@ class InferenceApiEmbedder:
             failure.fix)
 
 
-def probe(settings: Settings, *, policy: RetryPolicy | None = None) -> tuple[bool, str]:
-    """For ``faqbot check``: embed one short question; (ok, message naming the cause)."""
-    try:
-        embedder = InferenceApiEmbedder.from_settings(settings, policy=policy)
-        started = time.perf_counter()
-        vectors = embedder.embed([PROBE_QUESTION])
-    except UserError as error:
-        return False, error.one_line()
+def probe(settings: Settings, *, policy: RetryPolicy | None = None) -> str:
+    """For ``faqbot check``: embed one short question; what answered, or a ``UserError``
+    naming the cause."""
+    embedder = InferenceApiEmbedder.from_settings(settings, policy=policy)
+    started = time.perf_counter()
+    vectors = embedder.embed([PROBE_QUESTION])
     elapsed_ms = (time.perf_counter() - started) * 1000
-    return True, (f"{embedder.model_id} at {embedder.service_url} answered a "
-                  f"{vectors.shape[1]}-dimensional vector in {elapsed_ms:.0f} ms")
+    return (f"{embedder.model_id} at {embedder.service_url} answered a "
+            f"{vectors.shape[1]}-dimensional vector in {elapsed_ms:.0f} ms")
 

@@ -13,6 +13,8 @@ from typing import Any
 
 import numpy as np
 
+from bot.faq.index import normalize_rows
+
 
 class InvalidVectors(ValueError):
     """The payload is not n usable vectors; the message says what it is instead."""
@@ -66,7 +68,6 @@ def unit_rows(payload: Any, n: int, dim: int = 0) -> np.ndarray:
                              f"{dim} dimensions")
     if not np.isfinite(matrix).all():
         raise InvalidVectors("NaN or infinite values")
-    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
-    if not norms.all():
+    if not np.any(matrix, axis=1).all():
         raise InvalidVectors("an all-zero vector")
-    return np.ascontiguousarray(matrix / norms, dtype=np.float32)
+    return normalize_rows(matrix, what="vectors from the embedding service")

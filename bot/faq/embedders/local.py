@@ -11,14 +11,16 @@ import numpy as np
 from bot.errors import UserError
 from bot.faq.embedders.model_files import ModelFiles, locate_model_files
 from bot.faq.embedders.onnx_session import open_session
+from bot.faq.index import normalize_rows
+
+# Characters kept before tokenising: far more than 256 tokens, so truncation stays the
+# tokenizer's job, while a 100 kB message costs no more than a long one.
+from bot.faq.question import MAX_QUESTION_CHARS
 
 if TYPE_CHECKING:
     from bot.config import Settings
 
 MAX_TOKENS = 256
-# Characters kept before tokenising: far more than 256 tokens, so truncation stays
-# the tokenizer's job, while a 100 kB message costs no more than a long one.
-MAX_CHARS = 4000
 
 
 class LocalEmbedder:
@@ -80,7 +82,7 @@ class LocalEmbedder:
         return self._dim
 
     def _run(self, texts: Sequence[str]) -> np.ndarray:
-        encodings = self._tokenizer.encode_batch([t[:MAX_CHARS] for t in texts])
+        encodings = self._tokenizer.encode_batch([t[:MAX_QUESTION_CHARS] for t in texts])
         ids = np.array([e.ids for e in encodings], dtype=np.int64)
         mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
         feeds = {"input_ids": ids, "attention_mask": mask}
@@ -89,8 +91,7 @@ class LocalEmbedder:
         tokens = self._session.run(None, feeds)[0]
         weights = mask[..., None].astype(np.float32)
         pooled = (tokens * weights).sum(axis=1) / np.clip(weights.sum(axis=1), 1e-9, None)
-        norms = np.linalg.norm(pooled, axis=1, keepdims=True)
-        return (pooled / np.clip(norms, 1e-12, None)).astype(np.float32)
+        return normalize_rows(pooled, what="embeddings from the local model")
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         if self._session is None:

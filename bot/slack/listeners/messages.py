@@ -7,18 +7,16 @@ embedding never counts against Slack's 3-second deadline.
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Mapping
 from typing import Any
 
 from slack_bolt import App, BoltContext
 from slack_sdk import WebClient
 
-from bot.errors import EmbeddingServiceError
 from bot.slack import blocks
+from bot.slack.reply import Asked, answer
 from bot.slack.routing import Route, route_mention, route_message
 from bot.slack.services import Services, services
-from bot.slack.text import clean
 
 
 def register(app: App) -> None:
@@ -51,25 +49,11 @@ def reply(route: Route, team: str, faq: Services, client: WebClient,
     """Post at most one reply to the routed message, whichever delivery of it comes first."""
     if not faq.deduper.claim(team, route.channel, route.ts):
         return
-    started = time.perf_counter()
-    question = clean(route.text)
-    answer = None
-    if not question:
-        message = blocks.help_message(faq.examples()) if route.asked_directly else None
-    else:
-        try:
-            answer = faq.answerer.ask(question)
-        except EmbeddingServiceError as error:
-            logger.warning("embedding service failed for a message in %s: %s",
-                           route.channel, error.problem)
-            message = blocks.unavailable_message() if route.asked_directly else None
-        else:
-            message = blocks.for_answer(answer, asked_directly=route.asked_directly)
-    if message is not None:
+
+    def post(message: blocks.Message) -> None:
         client.chat_postMessage(channel=route.channel, thread_ts=route.thread_ts,
                                 **message.as_kwargs())
-    if answer is not None and faq.recorder is not None:  # after the reply: it waits for no log
-        faq.recorder.log_question(
-            team=team, channel=route.channel, ts=route.ts, user=route.user, text=question,
-            answer=answer, latency_ms=(time.perf_counter() - started) * 1000,
-            direct=route.asked_directly)
+
+    asked = Asked(team=team, channel=route.channel, ts=route.ts, user=route.user,
+                  text=route.text, asked_directly=route.asked_directly)
+    answer(asked, faq, post, logger)

@@ -1,12 +1,14 @@
-"""Read the log since a point in time. Unlike the bot, the report fails loudly (exit 2)
-when the database can't be read: someone is at the terminal to fix it."""
+"""Read the log since a point in time, for ``faqbot report``.
+
+Unlike the bot, the report fails loudly (exit 2) when the database can't be read: someone is
+at the terminal to fix it. It only reads: a missing SQLite file is not created.
+"""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy import Table, inspect, select
@@ -17,7 +19,6 @@ from bot.storage import schema
 from bot.storage.url import describe_error, open_engine, parse_url, redact
 
 Row = Mapping[str, object]
-UNITS = {"h": "hours", "d": "days", "w": "weeks"}
 
 
 @dataclass(frozen=True)
@@ -26,23 +27,6 @@ class Log:
     questions: list[Row]
     votes: list[Row]
     choices: list[Row]
-
-
-def parse_since(value: str, now: datetime) -> datetime:
-    """``7d``, ``24h``, ``2w`` before ``now`` (naive UTC), or a date such as ``2024-05-01``."""
-    text = value.strip().lower()
-    match = re.fullmatch(r"(\d+)\s*([hdw])", text)
-    try:
-        if match:
-            return now - timedelta(**{UNITS[match.group(2)]: int(match.group(1))})
-        moment = datetime.fromisoformat(text)
-        if moment.tzinfo is not None:  # the log is in UTC
-            moment = moment.astimezone(timezone.utc)
-        return moment.replace(tzinfo=None)
-    except (ValueError, OverflowError):
-        raise UserError(f"--since {value!r} is neither a duration nor a date",
-                        "use a duration such as 7d, 24h or 2w, or a date such as 2024-05-01"
-                        ) from None
 
 
 def read_log(database_url: str, since: datetime) -> Log:

@@ -19,8 +19,10 @@ from typing import TYPE_CHECKING, TypeVar
 from sqlalchemy import Connection, Table, delete, insert, select
 from sqlalchemy.exc import SQLAlchemyError
 
+from bot.errors import UserError
 from bot.storage import schema
-from bot.storage.fallback import LocalClaims, Outage
+from bot.storage.claims import LocalClaims
+from bot.storage.outage import Outage
 from bot.storage.privacy import text_hash, user_hash
 from bot.storage.url import describe_error, open_engine, parse_url, redact
 
@@ -30,7 +32,7 @@ if TYPE_CHECKING:
     from bot.config import Settings
     from bot.faq.policy import Answer
 
-log = logging.getLogger("bot.store")
+log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 VOTES = ("up", "down")
@@ -102,7 +104,8 @@ class Store:
             "at": schema.utcnow(), "team": team, "channel": channel, "ts": ts,
             "user_hash": user_hash(team, user),
             "text": text if self._log_question_text else None,
-            "text_hash": text_hash(team, text), "decision": answer.decision, "direct": direct,
+            "text_hash": text_hash(team, text), "decision": str(answer.decision),
+            "direct": direct,
             "candidates": [{"id": hit.id, "score": round(hit.score, 4)}
                            for hit in answer.candidates],
             "latency_ms": float(latency_ms)})
@@ -123,13 +126,15 @@ class Store:
             "at": schema.utcnow(), "team": team, "channel": channel, "message_ts": message_ts,
             "user_hash": user_hash(team, user), "chosen": chosen, "shown": list(shown)})
 
-    def ping(self) -> tuple[bool, str]:
-        """For ``faqbot check``: (ok, what was found); never shows the password."""
+    def ping(self) -> str:
+        """For ``faqbot check``: what was found, or a ``UserError``; never shows the password."""
         try:
             self._attempt(lambda c: c.scalar(select(1)), force=True)
         except _Unavailable as problem:
-            return False, f"cannot use {redact(self._url)}: {problem}"
-        return True, f"{redact(self._url)} (schema version {self._schema_version})"
+            raise UserError(f"cannot use {redact(self._url)}: {problem}",
+                            "check DATABASE_URL and that the database is up; until then "
+                            "faqbot answers with per-process dedupe and logs nothing") from None
+        return f"{redact(self._url)} (schema version {self._schema_version})"
 
     def close(self) -> None:
         self._engine.dispose()

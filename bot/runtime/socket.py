@@ -14,41 +14,33 @@ from slack_bolt.adapter.socket_mode import SocketModeHandler
 from slack_sdk.errors import SlackApiError
 
 from bot.errors import UserError
-from bot.slack.app import create_app, listener_executor
+from bot.runtime.startup import start
 from bot.slack.credentials import APP_TOKEN_HELP, require_socket
 
 if TYPE_CHECKING:
     from bot.config import Settings
 
-log = logging.getLogger("bot.slack.socket")
+log = logging.getLogger(__name__)
 
 
 def run_socket(settings: Settings) -> int:
     """Connect and answer until SIGTERM/SIGINT, then let in-flight replies finish."""
-    from bot.faq.answerer import load_answerer
-    from bot.heap import settle_heap
-    from bot.store import open_store
-
     require_socket(settings)
-    answerer = load_answerer(settings, patient=True)
-    executor = listener_executor()
-    store = open_store(settings)
-    app = create_app(settings, answerer, executor=executor, deduper=store, recorder=store)
-    handler = SocketModeHandler(app, app_token=settings.slack_app_token)
+    runtime = start(settings)
+    handler = SocketModeHandler(runtime.app, app_token=settings.slack_app_token)
     try:
         handler.connect()
     except SlackApiError as error:
         handler.close()
+        runtime.close()
         raise UserError(f"Slack rejected SLACK_APP_TOKEN ({error.response.get('error')})",
                         APP_TOKEN_HELP) from None
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
-    settle_heap()
-    log.info("connected in Socket Mode; %d FAQs loaded", len(answerer.faq.rows))
+    log.info("connected in Socket Mode; %s", runtime.describe())
     stop.wait()
-    log.info("shutting down: finishing in-flight replies")
+    log.info("shutting down")
     handler.close()
-    executor.shutdown(wait=True)
-    store.close()
+    runtime.close()
     return 0

@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from bot.slack.dedupe import Deduper
+from bot.storage import LocalClaims
 
 
 class Clock:
@@ -19,7 +19,7 @@ class Clock:
 
 
 def test_first_claim_wins() -> None:
-    claims = Deduper()
+    claims = LocalClaims()
     assert claims.claim("T1", "C1", "1.0")
     assert not claims.claim("T1", "C1", "1.0")
     assert claims.claim("T1", "C1", "2.0")
@@ -29,7 +29,7 @@ def test_first_claim_wins() -> None:
 
 def test_claims_expire_after_the_ttl() -> None:
     clock = Clock()
-    claims = Deduper(ttl=60, clock=clock)
+    claims = LocalClaims(ttl=60, clock=clock)
     assert claims.claim("T1", "C1", "1.0")
     clock.now = 59.9
     assert not claims.claim("T1", "C1", "1.0")
@@ -39,7 +39,7 @@ def test_claims_expire_after_the_ttl() -> None:
 
 
 def test_memory_is_bounded_oldest_first() -> None:
-    claims = Deduper(max_keys=3)
+    claims = LocalClaims(max_keys=3)
     for ts in ("1", "2", "3", "4"):
         assert claims.claim("T", "C", ts)
     assert len(claims) == 3
@@ -48,7 +48,7 @@ def test_memory_is_bounded_oldest_first() -> None:
 
 
 def test_concurrent_claims_grant_each_key_once() -> None:
-    claims = Deduper()
+    claims = LocalClaims()
     start = threading.Barrier(8)
 
     def claim_all(_: int) -> int:
@@ -62,4 +62,4 @@ def test_concurrent_claims_grant_each_key_once() -> None:
 @pytest.mark.parametrize("kwargs", [{"ttl": 0}, {"max_keys": 0}])
 def test_rejects_nonsense_limits(kwargs: dict[str, float]) -> None:
     with pytest.raises(ValueError):
-        Deduper(**kwargs)  # type: ignore[arg-type]
+        LocalClaims(**kwargs)  # type: ignore[arg-type]
