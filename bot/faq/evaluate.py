@@ -14,8 +14,9 @@ from typing import Any
 import numpy as np
 
 from bot.errors import UserError
-from bot.faq.answerer import Answerer, clean_question
+from bot.faq.answerer import Answerer
 from bot.faq.policy import Decision, Hit, decide
+from bot.faq.question import clean_question
 
 MIN_SCORES = np.round(np.arange(0.30, 0.851, 0.01), 3)
 MARGINS = np.round(np.arange(0.0, 0.101, 0.005), 3)
