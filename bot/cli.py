@@ -132,7 +132,7 @@ def _report_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    """Serve Slack's Events API over HTTP (gunicorn) on 0.0.0.0:PORT."""
+    """Serve Slack's Events API over HTTP on 0.0.0.0:PORT."""
     from bot.runtime.http import serve
 
     return serve(_settings(), port=args.port)

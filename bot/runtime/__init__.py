@@ -1,2 +1,2 @@
 """Starting and stopping the bot: one start-up (``startup``) for both transports, the HTTP
-server (``http``, gunicorn) and Socket Mode (``socket``)."""
+server (``http``, uvicorn) and Socket Mode (``socket``)."""

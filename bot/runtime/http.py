@@ -1,28 +1,33 @@
-"""``faqbot serve``: gunicorn with one worker process and several threads, serving a small
-WSGI app: POST /slack/events and GET /healthz.
+"""``faqbot serve``: one process, an asyncio HTTP server (uvicorn), and a small ASGI app for
+POST /slack/events and GET /healthz.
 
-One worker means one copy of the index and the model in memory. The FAQ is loaded in
-that worker after the fork, not in the master with ``preload_app``: onnxruntime's thread
-pool does not survive a fork, and loading in a thread lets the worker answer /healthz
-(503) at once instead of leaving the platform's health checks hanging while it loads.
+Why an event loop and not a thread per connection: gunicorn's gthread worker hands a
+connection to one of its threads as soon as the first byte arrives and then reads with no
+deadline, so eight clients that send a request line and stop took every thread, and with
+them /healthz and every Slack event. Here an idle or trickling connection costs a socket and
+a parked coroutine, never a thread; a body that doesn't arrive within ``BODY_SECONDS`` is
+answered 408. Bolt's dispatch (signature check, then the ack) runs on a small thread pool,
+so the loop never waits on it; the answers themselves run later on the listener pool.
+
+One process means one copy of the index and the model in memory. The FAQ is loaded on a
+thread once the socket is bound, so /healthz answers 503 at once instead of leaving the
+platform's health checks hanging while it loads. On SIGTERM the server stops accepting,
+finishes the requests in flight, and then the replies already queued are finished too.
 
 Bodies are size-checked and read here, before Bolt sees them: Bolt parses a body before
 verifying its signature and raises on malformed JSON, which would surface as a 500.
-Until the FAQ and the Bolt app are ready, /slack/events answers 503 and /healthz too.
 """
 
 from __future__ import annotations
 
-import io
+import asyncio
 import logging
-import os
+import signal
+import socket
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
-
-from gunicorn.app.base import BaseApplication
-from gunicorn.arbiter import Arbiter
-from slack_bolt.adapter.wsgi import SlackRequestHandler
 
 from bot.config import check_port
 from bot.errors import UserError
@@ -39,149 +44,240 @@ EVENTS_PATH = "/slack/events"
 HEALTH_PATH = "/healthz"
 # Slack's payloads are far smaller (a 40k-character message escapes to ~240 kB at worst).
 MAX_BODY_BYTES = 512 * 1024
+DRAIN_BYTES = 4 * 1024 * 1024
+# Slack sends a whole request at once; a body still trickling in after this is not Slack.
+BODY_SECONDS = 10.0
+DISPATCH_THREADS = 8  # Bolt verifies and acks here; answers run on the listener pool
+GRACEFUL_SECONDS = 25  # SIGTERM: Heroku allows 30 s in all, the queued replies need some
 
-StartResponse = Callable[..., Any]
+Scope = dict[str, Any]
+Receive = Callable[[], Awaitable[dict[str, Any]]]
+Send = Callable[[dict[str, Any]], Awaitable[None]]
 
 
-def _plain(start_response: StartResponse, status: str, text: str) -> Iterable[bytes]:
+class BodyError(Exception):
+    """A request body we refuse before Bolt sees it: carries the HTTP status and reason."""
+
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason
+
+
+async def _plain(send: Send, status: int, text: str) -> None:
     body = text.encode("utf-8")
-    start_response(status, [("Content-Type", "text/plain; charset=utf-8"),
-                            ("Content-Length", str(len(body)))])
-    return [body]
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", b"text/plain; charset=utf-8"),
+                            (b"content-length", str(len(body)).encode())]})
+    await send({"type": "http.response.body", "body": body})
+
+
+def _headers(scope: Scope) -> dict[str, list[str]]:
+    """Header name (lower case) → its values, as Bolt's ``BoltRequest`` takes them."""
+    headers: dict[str, list[str]] = {}
+    for name, value in scope.get("headers", []):
+        headers.setdefault(name.decode("latin-1").lower(), []).append(value.decode("latin-1"))
+    return headers
+
+
+async def read_body(receive: Receive, declared: str | None) -> bytes:
+    """The whole body, refused when it is too large, incomplete or too slow to arrive.
+
+    An oversized body is drained (up to ``DRAIN_BYTES``, never kept) before the 413, so a
+    client that writes its whole request before reading the answer sees the status rather
+    than a broken pipe.
+    """
+    too_large = False
+    if declared is not None:
+        try:
+            length = int(declared)
+        except ValueError:
+            raise BodyError(400, "bad Content-Length") from None
+        too_large = length < 0 or length > MAX_BODY_BYTES
+        if too_large:
+            log.warning("refused a %d-byte request body (limit %d)", length, MAX_BODY_BYTES)
+    chunks: list[bytes] = []
+    size = 0
+
+    async def collect() -> None:
+        nonlocal size, too_large
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                raise BodyError(400, "incomplete body")
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            too_large = too_large or size > MAX_BODY_BYTES
+            if not too_large:
+                chunks.append(chunk)
+            if not message.get("more_body") or size > DRAIN_BYTES:
+                return
+
+    try:
+        await asyncio.wait_for(collect(), BODY_SECONDS)
+    except TimeoutError:
+        raise BodyError(408, "request body too slow") from None
+    if too_large:
+        raise BodyError(413, "request body too large")
+    return b"".join(chunks)
 
 
 class WebApp:
-    """WSGI callable. Starts empty; ``attach`` plugs in the Bolt app once it is built."""
+    """The ASGI callable. Starts empty; ``attach`` plugs in the Bolt app once it is built."""
 
     def __init__(self) -> None:
-        self._handler: SlackRequestHandler | None = None
+        self._app: App | None = None
         self._ready: Callable[[], bool] = lambda: False
+        self._pool = ThreadPoolExecutor(max_workers=DISPATCH_THREADS,
+                                        thread_name_prefix="faqbot-http")
 
     def attach(self, app: App, ready: Callable[[], bool]) -> None:
         """Serve ``app``; ``ready`` answers /healthz (is the embedder still answering?)."""
         self._ready = ready
-        self._handler = SlackRequestHandler(app, path=EVENTS_PATH)
+        self._app = app
 
-    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
-        path, method = environ.get("PATH_INFO", ""), environ.get("REQUEST_METHOD", "GET")
+    def close(self) -> None:
+        self._pool.shutdown(wait=True)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return
+        path, method = scope.get("path", ""), scope.get("method", "GET")
         if path == HEALTH_PATH and method in ("GET", "HEAD"):
-            return self._health(start_response)
-        if path == EVENTS_PATH and method == "POST":
-            return self._events(environ, start_response)
-        if path in (HEALTH_PATH, EVENTS_PATH):
-            return _plain(start_response, "405 Method Not Allowed", "method not allowed")
-        return _plain(start_response, "404 Not Found", "not found")
+            await self._health(send)
+        elif path == EVENTS_PATH and method == "POST":
+            await self._events(scope, receive, send)
+        elif path in (HEALTH_PATH, EVENTS_PATH):
+            await _plain(send, 405, "method not allowed")
+        else:
+            await _plain(send, 404, "not found")
 
-    def _health(self, start_response: StartResponse) -> Iterable[bytes]:
+    async def _health(self, send: Send) -> None:
+        loop = asyncio.get_running_loop()
         try:
-            ready = self._ready()
+            ready = await loop.run_in_executor(self._pool, self._ready)
         except Exception:
             log.exception("health check failed")
             ready = False
-        if ready:
-            return _plain(start_response, "200 OK", "ok")
-        return _plain(start_response, "503 Service Unavailable", "not ready")
+        await (_plain(send, 200, "ok") if ready else _plain(send, 503, "not ready"))
 
-    def _events(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+    async def _events(self, scope: Scope, receive: Receive, send: Send) -> None:
+        headers = _headers(scope)
+        declared = headers.get("content-length", [None])[0]
         try:
-            length = int(environ.get("CONTENT_LENGTH") or "")
-        except ValueError:
-            return _plain(start_response, "411 Length Required", "Content-Length required")
-        if length < 0 or length > MAX_BODY_BYTES:
-            log.warning("refused a %d-byte request body (limit %d)", length, MAX_BODY_BYTES)
-            return _plain(start_response, "413 Content Too Large", "request body too large")
-        raw = environ["wsgi.input"].read(length)
-        if len(raw) != length:
-            return _plain(start_response, "400 Bad Request", "incomplete body")
-        handler = self._handler
-        if handler is None:
-            return _plain(start_response, "503 Service Unavailable", "starting up")
-        environ = {**environ, "wsgi.input": io.BytesIO(raw)}
-        try:
-            return handler(environ, start_response)
-        except (ValueError, TypeError, AttributeError, LookupError) as error:
-            # Bolt tripping over a malformed body: not UTF-8, not JSON, or JSON of the wrong
-            # shape. Our listeners run later on their own threads, so none of theirs lands here.
-            log.warning("refused a malformed request body: %s", type(error).__name__)
-            return _plain(start_response, "400 Bad Request", "malformed body")
+            raw = await read_body(receive, declared)
+        except BodyError as refused:
+            await _plain(send, refused.status, refused.reason)
+            return
+        app = self._app
+        if app is None:
+            await _plain(send, 503, "starting up")
+            return
+        query = scope.get("query_string", b"").decode("latin-1")
+        loop = asyncio.get_running_loop()
+        response = await loop.run_in_executor(self._pool, _dispatch, app, raw, query, headers)
+        if response is None:
+            await _plain(send, 400, "malformed body")
+            return
+        status, body, response_headers = response
+        encoded = body.encode("utf-8")
+        await send({"type": "http.response.start", "status": status,
+                    "headers": [*response_headers,
+                                (b"content-length", str(len(encoded)).encode())]})
+        await send({"type": "http.response.body", "body": encoded})
 
 
-HTTP_THREADS = 8  # requests are acked at once; listeners run on their own pool
-GRACEFUL_TIMEOUT = 30  # SIGTERM: seconds to finish in-flight replies (Heroku allows 30)
+def _dispatch(app: App, raw: bytes, query: str, headers: dict[str, list[str]]
+              ) -> tuple[int, str, list[tuple[bytes, bytes]]] | None:
+    """Bolt's verify-and-ack on one request; None when Bolt trips over a malformed body."""
+    from slack_bolt.request import BoltRequest
+
+    try:
+        response = app.dispatch(BoltRequest(body=raw.decode("utf-8"), query=query,
+                                            headers=headers))
+    except (ValueError, TypeError, AttributeError, LookupError) as error:
+        # Bolt tripping over a malformed body: not UTF-8, not JSON, or JSON of the wrong
+        # shape. Our listeners run later on their own threads, so none of theirs lands here.
+        log.warning("refused a malformed request body: %s", type(error).__name__)
+        return None
+    pairs = [(name.lower().encode("latin-1"), value.encode("latin-1"))
+             for name, values in response.headers.items() if name.lower() != "content-length"
+             for value in values]
+    return response.status, response.body, pairs
 
 
-class Server(BaseApplication):
-    """gunicorn configured in code, so ``faqbot serve`` is the only entry point."""
+class Server:
+    """uvicorn on a socket bound here (so ``--port 0`` can say which port it got), with the
+    FAQ loaded on a thread beside it."""
 
     def __init__(self, settings: Settings, port: int) -> None:
         self.settings = settings
         self.port = port
         self.web = WebApp()
         self.runtime: Runtime | None = None
-        super().__init__()
+        self.exit_code = 0  # 2: the FAQ could not be loaded (the user must act); 1: a bug
+        self._uvicorn: Any = None
 
-    def load_config(self) -> None:
-        options: dict[str, Any] = {
-            "bind": [f"0.0.0.0:{self.port}"],
-            "workers": 1,
-            "worker_class": "gthread",
-            "threads": HTTP_THREADS,
-            "graceful_timeout": GRACEFUL_TIMEOUT,
-            "preload_app": False,
-            "accesslog": None,
-            "errorlog": "-",
-            "control_socket_disable": True,  # gunicorn >= 25; nothing here uses it
-            "when_ready": self.when_ready,
-            "post_worker_init": self.post_worker_init,
-            "worker_exit": self.worker_exit,
-        }
-        for key, value in options.items():
-            if key in self.cfg.settings:
-                self.cfg.set(key, value)
+    def run(self) -> int:
+        import uvicorn
 
-    def load(self) -> WebApp:
-        return self.web
-
-    def when_ready(self, server: Arbiter) -> None:
-        """Log the bound address: with ``--port 0`` this is how callers learn the port."""
-        for listener in server.LISTENERS:
-            host, port = listener.sock.getsockname()[:2]
-            log.info("listening on http://%s:%d", host, port)
-
-    def post_worker_init(self, worker: Any) -> None:
+        sock = socket.create_server(("0.0.0.0", self.port), backlog=2048, reuse_port=False)
+        host, port = sock.getsockname()[:2]
+        config = uvicorn.Config(self.web, http="h11", lifespan="off", log_config=None,
+                                access_log=False, server_header=False,
+                                timeout_graceful_shutdown=GRACEFUL_SECONDS)
+        self._uvicorn = uvicorn.Server(config)
+        log.info("listening on http://%s:%d", host, port)
         threading.Thread(target=self._load, name="faqbot-loader", daemon=True).start()
-
-    def worker_exit(self, server: Arbiter, worker: Any) -> None:
-        """After SIGTERM: gunicorn has finished its requests; let queued replies finish too."""
-        if self.runtime is not None:
-            self.runtime.close()
+        # uvicorn re-raises the signal that stopped it, to the handlers it found: make those
+        # ours, so the process lives on to finish the queued replies.
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, _draining)
+        try:
+            self._uvicorn.run(sockets=[sock])
+        finally:
+            sock.close()
+            self.web.close()
+            if self.runtime is not None:
+                self.runtime.close()
+        return self.exit_code
 
     def _load(self) -> None:
-        """Load the FAQ and build the Bolt app; a failure stops the whole server."""
+        """Load the FAQ and build the Bolt app; a failure stops the whole server (exit 2)."""
         from bot.runtime.startup import start
 
         try:
             runtime = start(self.settings)
         except UserError as error:
             log.error("%s", error.one_line())
-            os._exit(Arbiter.APP_LOAD_ERROR)  # the master then halts; serve() exits 2
+            self._stop(2)
+            return
         except Exception:
             log.exception("could not start")
-            os._exit(Arbiter.WORKER_BOOT_ERROR)
+            self._stop(1)
+            return
         self.runtime = runtime
         self.web.attach(runtime.app, runtime.answerer.ready)
         log.info("ready: %s", runtime.describe())
 
 
+    def _stop(self, code: int) -> None:
+        self.exit_code = code
+        self._uvicorn.should_exit = True
+
+
+def _draining(signum: int, frame: object) -> None:
+    log.info("still finishing in-flight replies; signal %d ignored", signum)
+
+
 def serve(settings: Settings, port: int | None = None) -> int:
-    """Run until SIGTERM/SIGINT; exit code 2 when the worker could not load the FAQ."""
+    """Run until SIGTERM/SIGINT; exit code 2 when the FAQ could not be loaded."""
     from bot.slack.credentials import require_http
 
     require_http(settings)
     port = settings.port if port is None else check_port(port)
     try:
-        Server(settings, port).run()
-    except SystemExit as stop:
-        code = stop.code if isinstance(stop.code, int) else 1
-        return {0: 0, Arbiter.APP_LOAD_ERROR: 2}.get(code, 1)
-    return 0
+        return Server(settings, port).run()
+    except OSError as error:
+        raise UserError(f"cannot listen on port {port} ({error.strerror or error})",
+                        "choose a free port with --port or PORT") from None

@@ -44,7 +44,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 BATCH_SIZE = 32  # TEI's default --max-client-batch-size
-POOL_SIZE = 16  # connections kept alive, enough for gunicorn's threads
+POOL_SIZE = 16  # connections kept alive, enough for the listener threads
 MIN_TIMEOUT = 0.05  # an attempt started just before the deadline still gets this long
 DIM_PROBE = "dimension probe"
 PROBE_QUESTION = "How do I reset my password?"
