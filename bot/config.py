@@ -25,6 +25,10 @@ FALSE_WORDS = ("false", "0", "no")
 DEFAULT_MIN_SCORE = 0.51
 DEFAULT_MARGIN = 0.035
 DEFAULT_PORT = 3000
+# A claimed message whose reply never went out is taken again after this (see bot.storage):
+# longer than any reply takes (the embedder's live budget is 10 s), shorter than Slack's
+# first retry of an unacknowledged event (about a minute).
+DEFAULT_LEASE_SECONDS = 30.0
 
 
 def _float(env: Mapping[str, str], name: str, default: float, low: float, high: float) -> float:
@@ -94,6 +98,7 @@ class Settings:
     database_url: str = field(default="", repr=False)
     log_question_text: bool = True
     port: int = DEFAULT_PORT
+    claim_lease_seconds: float = DEFAULT_LEASE_SECONDS
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -136,6 +141,8 @@ class Settings:
             database_url=get("DATABASE_URL"),
             log_question_text=_bool(env, "LOG_QUESTION_TEXT", True),
             port=_port(get("PORT", str(DEFAULT_PORT))),
+            claim_lease_seconds=_float(env, "CLAIM_LEASE_SECONDS", DEFAULT_LEASE_SECONDS,
+                                       1.0, 3600.0),
         )
 
     @property

@@ -28,6 +28,10 @@ class ClaimStore(Protocol):
         """True the first time a (team, channel, ts) is claimed, False ever after."""
         ...
 
+    def complete(self, team: str, channel: str, ts: str) -> None:
+        """The claimed message was dealt with: its claim no longer expires."""
+        ...
+
 
 class LocalClaims:
     """A bounded, thread-safe set of claimed keys, oldest evicted first, with an optional TTL.
@@ -49,6 +53,9 @@ class LocalClaims:
 
     def claim(self, team: str, channel: str, ts: str) -> bool:
         return self.add((team, channel, ts), pending=False)
+
+    def complete(self, team: str, channel: str, ts: str) -> None:
+        """In-process claims don't expire mid-reply: a crash forgets them all anyway."""
 
     def seen(self, key: Key) -> bool:
         with self._lock:

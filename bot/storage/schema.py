@@ -22,12 +22,16 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    inspect,
     select,
+    text,
+    true,
+    update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: claims carry ``done``, so a claim whose reply never went out expires
 VERSION_KEY = "schema_version"
 
 metadata = MetaData()
@@ -36,12 +40,15 @@ meta = Table("faqbot_meta", metadata,
              Column("key", String(64), primary_key=True),
              Column("value", Text, nullable=False))
 
-# One row per user message the bot replied to, across every process: the unique key is the lock.
+# One row per user message the bot took on, across every process: the unique key is the lock.
+# ``done`` once the reply went out; a claim still not done after its lease (``at`` is when it
+# was taken) is taken again by Slack's retry, so a crash mid-reply loses no question.
 claims = Table("faqbot_claims", metadata,
                Column("team", String, nullable=False),
                Column("channel", String, nullable=False),
                Column("ts", String, nullable=False),
                Column("at", DateTime, nullable=False),
+               Column("done", Boolean, nullable=False, server_default=true()),
                PrimaryKeyConstraint("team", "channel", "ts"))
 
 questions = Table("faqbot_questions", metadata,
@@ -121,6 +128,18 @@ def ensure_schema(engine: Engine) -> int:
 def _create(engine: Engine) -> int:
     with engine.begin() as connection:
         metadata.create_all(connection)
+        _add_claims_done(connection)
         insert_ignoring_duplicates(connection, meta,
                                    {"key": VERSION_KEY, "value": str(SCHEMA_VERSION)})
+        connection.execute(update(meta).where(meta.c.key == VERSION_KEY)
+                           .where(meta.c.value < str(SCHEMA_VERSION))
+                           .values(value=str(SCHEMA_VERSION)))
         return int(connection.scalar(select(meta.c.value).where(meta.c.key == VERSION_KEY)))
+
+
+def _add_claims_done(connection: Connection) -> None:
+    """Version 1 → 2: claims made before the column existed were all replied to."""
+    columns = {column["name"] for column in inspect(connection).get_columns(claims.name)}
+    if "done" not in columns:
+        connection.execute(text(f"ALTER TABLE {claims.name} "
+                                "ADD COLUMN done BOOLEAN NOT NULL DEFAULT TRUE"))

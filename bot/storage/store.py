@@ -16,9 +16,10 @@ from collections.abc import Callable, Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING, TypeVar
 
-from sqlalchemy import Connection, Table, delete, insert, select
+from sqlalchemy import Connection, Table, delete, insert, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
+from bot.config import DEFAULT_LEASE_SECONDS
 from bot.errors import UserError
 from bot.storage import schema
 from bot.storage.claims import LocalClaims
@@ -50,10 +51,12 @@ class Store:
     """Use one per process; every method is thread-safe and none raises on a database error."""
 
     def __init__(self, engine: Engine, url: URL, *, log_question_text: bool = True,
-                 retry_interval: float = DEFAULT_RETRY_INTERVAL) -> None:
+                 retry_interval: float = DEFAULT_RETRY_INTERVAL,
+                 lease_seconds: float = DEFAULT_LEASE_SECONDS) -> None:
         self._engine = engine
         self._url = url
         self._log_question_text = log_question_text
+        self._lease = timedelta(seconds=lease_seconds)
         self._local = LocalClaims()
         self._claims_made = itertools.count(1)
         self._outage = Outage(target=redact(url), log=log, retry_interval=retry_interval)
@@ -65,23 +68,27 @@ class Store:
 
     @classmethod
     def from_url(cls, url: str | None = None, *, log_question_text: bool = True,
-                 retry_interval: float = DEFAULT_RETRY_INTERVAL) -> Store:
+                 retry_interval: float = DEFAULT_RETRY_INTERVAL,
+                 lease_seconds: float = DEFAULT_LEASE_SECONDS) -> Store:
         """Open ``url`` (DATABASE_URL; unset means ./faqbot.sqlite3). A malformed URL is a
         ``UserError``; an unreachable database is not an error here."""
         parsed = parse_url(url)
         return cls(open_engine(parsed), parsed, log_question_text=log_question_text,
-                   retry_interval=retry_interval)
+                   retry_interval=retry_interval, lease_seconds=lease_seconds)
 
     def claim(self, team: str, channel: str, ts: str) -> bool:
         """True for exactly one caller per (team, channel, ts), across processes sharing the
-        database; while it is down, exactly one per process."""
+        database; while it is down, exactly one per process.
+
+        A claim is a lease until ``complete``: one whose reply never went out (the process
+        died mid-reply) is taken again by a delivery that comes after the lease, as Slack's
+        retries do.
+        """
         key = (team, channel, ts)
         if self._local.seen(key):
             return False
-        row = {"team": team, "channel": channel, "ts": ts, "at": schema.utcnow()}
         try:
-            won = self._attempt(
-                lambda c: schema.insert_ignoring_duplicates(c, schema.claims, row) == 1)
+            won = self._attempt(lambda c: self._take(c, team, channel, ts))
         except _Unavailable:
             return self._local.add(key, pending=True)
         if won:
@@ -89,6 +96,31 @@ class Store:
             if next(self._claims_made) % PRUNE_EVERY == 0:
                 self.prune_claims()
         return won
+
+    def complete(self, team: str, channel: str, ts: str) -> None:
+        """The reply to (team, channel, ts) went out (or silence was the answer): keep it."""
+        claims = schema.claims
+        with contextlib.suppress(_Unavailable):
+            self._attempt(lambda c: c.execute(
+                update(claims).where(claims.c.team == team, claims.c.channel == channel,
+                                     claims.c.ts == ts).values(done=True)))
+
+    def _take(self, connection: Connection, team: str, channel: str, ts: str) -> bool:
+        """Insert the claim, or take over one whose lease ran out without a reply."""
+        claims, now = schema.claims, schema.utcnow()
+        row = {"team": team, "channel": channel, "ts": ts, "at": now, "done": False}
+        if schema.insert_ignoring_duplicates(connection, claims, row) == 1:
+            return True
+        expired = connection.execute(
+            update(claims).where(claims.c.team == team, claims.c.channel == channel,
+                                 claims.c.ts == ts, claims.c.done.is_(False),
+                                 claims.c.at < now - self._lease).values(at=now),
+            execution_options={"preserve_rowcount": True})
+        if expired.rowcount == 1:
+            log.warning("took over a claim whose reply never went out (a crash?): %s %s",
+                        channel, ts)
+            return True
+        return False
 
     def prune_claims(self) -> None:
         """Delete claims older than ``CLAIM_TTL``, so the table stays small for ever."""
@@ -156,7 +188,7 @@ class Store:
             with self._engine.begin() as connection:
                 if pending:
                     schema.insert_ignoring_duplicates(connection, schema.claims, [
-                        {"team": t, "channel": c, "ts": ts, "at": schema.utcnow()}
+                        {"team": t, "channel": c, "ts": ts, "at": schema.utcnow(), "done": True}
                         for t, c, ts in pending])
                 result = work(connection)
         except SQLAlchemyError as error:
@@ -176,4 +208,5 @@ class Store:
 def open_store(settings: Settings) -> Store:
     """The store the configuration asks for (DATABASE_URL, LOG_QUESTION_TEXT)."""
     return Store.from_url(settings.database_url or None,
-                          log_question_text=settings.log_question_text)
+                          log_question_text=settings.log_question_text,
+                          lease_seconds=settings.claim_lease_seconds)

@@ -57,3 +57,5 @@ def reply(route: Route, team: str, faq: Services, client: WebClient,
     asked = Asked(team=team, channel=route.channel, ts=route.ts, user=route.user,
                   text=route.text, asked_directly=route.asked_directly)
     answer(asked, faq, post, logger)
+    # Only now: if the process dies before this, Slack's retry takes the claim again.
+    faq.deduper.complete(team, route.channel, route.ts)
