@@ -74,8 +74,12 @@ def cmd_build(args: argparse.Namespace) -> int:
     embedder = create_embedder(settings, for_build=True)
     report = build(args.source, Path(args.out), embedder, revision=args.revision,
                    token=settings.hf_token, progress=not args.quiet)
+    for warning in report.warnings:
+        _note(warning)
+    learned = ("learned the answer thresholds from the alternates" if report.calibrated else
+               "too few alternates to learn from; ANSWER_MIN_SCORE and ANSWER_MARGIN apply")
     _note(f"built {report.out}: {report.rows} FAQs, embedded {report.embedded}, "
-          f"reused {report.reused} unchanged")
+          f"reused {report.reused} unchanged; {learned}")
     if args.push_to_hub:
         _note(f"pushed to {push(report.out, args.push_to_hub, settings.hf_token)}")
     return 0

@@ -25,8 +25,7 @@ MARGINS = np.round(np.arange(0.0, 0.101, 0.005), 3)
 class Case:
     question: str
     expected: int | None  # the FAQ row, or None where the bot should stay silent
-    hits: tuple[Hit, ...]
-    background: float
+    hits: tuple[Hit, ...]  # ranked for the decision, best first
 
 
 def read_labelled(path: Path, answerer: Answerer) -> list[Case]:
@@ -48,10 +47,8 @@ def read_labelled(path: Path, answerer: Answerer) -> list[Case]:
             raise UserError(f"{path} line {n}: {expected!r} is not an FAQ id or question",
                             "use an id or the exact question text from the dataset")
         question, _ = clean_question(record.get("question", ""))
-        vector = answerer.embed_query(question)
-        background = answerer.background.score(vector) if answerer.background else -1.0
-        cases.append(Case(question, by_key[expected] if expected else None,
-                          answerer.candidates(vector), background))
+        ranked, _ = answerer.rank(answerer.embed_query(question))
+        cases.append(Case(question, by_key[expected] if expected else None, ranked))
     return cases
 
 
@@ -60,8 +57,7 @@ def score(cases: list[Case], min_score: float, margin: float) -> dict[str, Any]:
     off_topic = [c for c in cases if c.expected is None]
     single = shown_hits = top1 = abstained_right = abstained = 0
     for case in cases:
-        decision, shown = decide(case.hits, min_score=min_score, margin=margin,
-                                 background=case.background)
+        decision, shown = decide(case.hits, min_score=min_score, margin=margin)
         rows = [h.row for h in shown]
         if decision == NONE:
             abstained += 1
