@@ -98,13 +98,22 @@ def cmd_eval(args: argparse.Namespace) -> int:
             ("single-answer accuracy", result["single_answer_accuracy"]),
             ("shown recall", result["shown_recall"]),
             ("abstain precision", result["abstain_precision"]),
-            ("abstain recall", result["abstain_recall"])]
-    print(f"with ANSWER_MIN_SCORE={result['min_score']} ANSWER_MARGIN={result['margin']}:")
+            ("abstain recall", result["abstain_recall"]),
+            ("choices rate", result["choices_rate"])]
+    if result["calibrated"]:
+        print(f"with the thresholds learned at build (relative score {result['min_score']}, "
+              f"margin {result['margin']}):")
+    else:
+        print(f"with ANSWER_MIN_SCORE={result['min_score']} ANSWER_MARGIN={result['margin']}:")
     for name, value in rows:
         print(f"  {name:<24}{value}")
     suggested = result["suggested"]
-    print(f"suggested: ANSWER_MIN_SCORE={suggested['min_score']} "
-          f"ANSWER_MARGIN={suggested['margin']}")
+    if result["calibrated"]:
+        print(f"suggested for this set: relative score {suggested['min_score']}, "
+              f"margin {suggested['margin']}")
+    else:
+        print(f"suggested: ANSWER_MIN_SCORE={suggested['min_score']} "
+              f"ANSWER_MARGIN={suggested['margin']}")
     return 0
 
 
