@@ -76,8 +76,12 @@ def cmd_build(args: argparse.Namespace) -> int:
     embedder = create_embedder(settings, for_build=True)
     report = build(args.source, Path(args.out), embedder, revision=args.revision,
                    token=settings.hf_token, progress=not args.quiet)
+    for warning in report.warnings:
+        _note(warning)
+    learned = ("learned the answer thresholds from the alternates" if report.calibrated else
+               "too few alternates to learn from; ANSWER_MIN_SCORE and ANSWER_MARGIN apply")
     _note(f"built {report.out}: {report.rows} FAQs, embedded {report.embedded}, "
-          f"reused {report.reused} unchanged")
+          f"reused {report.reused} unchanged; {learned}")
     if args.push_to_hub:
         _note(f"pushed to {push(report.out, args.push_to_hub, settings.hf_token)}")
     return 0
@@ -96,13 +100,22 @@ def cmd_eval(args: argparse.Namespace) -> int:
             ("single-answer accuracy", result["single_answer_accuracy"]),
             ("shown recall", result["shown_recall"]),
             ("abstain precision", result["abstain_precision"]),
-            ("abstain recall", result["abstain_recall"])]
-    print(f"with ANSWER_MIN_SCORE={result['min_score']} ANSWER_MARGIN={result['margin']}:")
+            ("abstain recall", result["abstain_recall"]),
+            ("choices rate", result["choices_rate"])]
+    if result["calibrated"]:
+        print(f"with the thresholds learned at build (relative score {result['min_score']}, "
+              f"margin {result['margin']}):")
+    else:
+        print(f"with ANSWER_MIN_SCORE={result['min_score']} ANSWER_MARGIN={result['margin']}:")
     for name, value in rows:
         print(f"  {name:<24}{value}")
     suggested = result["suggested"]
-    print(f"suggested: ANSWER_MIN_SCORE={suggested['min_score']} "
-          f"ANSWER_MARGIN={suggested['margin']}")
+    if result["calibrated"]:
+        print(f"suggested for this set: relative score {suggested['min_score']}, "
+              f"margin {suggested['margin']}")
+    else:
+        print(f"suggested: ANSWER_MIN_SCORE={suggested['min_score']} "
+              f"ANSWER_MARGIN={suggested['margin']}")
     return 0
 
 

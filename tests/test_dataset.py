@@ -42,8 +42,9 @@ def write_csv(path, rows):
 def test_build_writes_a_hub_layout_and_records_the_model(tmp_path, embedder):
     report = build(str(SAMPLE_SOURCE), tmp_path, embedder, progress=False)
     assert (report.rows, report.embedded, report.reused) == (13, 13, 0)
-    assert parse_card_file(tmp_path) == {
-        "model": "sentence-transformers/all-MiniLM-L6-v2", "dim": 384, "rows": 13}
+    card = parse_card_file(tmp_path)
+    assert card.pop("calibration")["version"] == 1
+    assert card == {"model": "sentence-transformers/all-MiniLM-L6-v2", "dim": 384, "rows": 13}
     table = pq.read_table(tmp_path / DATA_FILE)
     vectors = np.array(table["embedding"].to_pylist(), dtype=np.float32)
     assert vectors.shape == (13, 384)
@@ -81,7 +82,7 @@ def test_alternates_score_as_their_faq_and_choices_are_distinct(tmp_path, embedd
     faq = load_faq(str(tmp_path / "out"), embedder)
     assert len(faq.phrase_rows) == 8 and faq.max_phrasings == 3
     answerer = Answerer(faq=faq, embedder=embedder, min_score=0.3, margin=1.0)
-    hits = answerer.candidates(embedder.embed(["can't reach the intranet from home"])[0])
+    _, hits = answerer.rank(embedder.embed(["can't reach the intranet from home"])[0])
     assert hits[0].id == "vpn" and hits[0].score == pytest.approx(1.0, abs=1e-5)
     assert hits[0].matched == "can't reach the intranet from home"
     assert len({h.row for h in hits}) == len(hits) == 4
@@ -117,3 +118,28 @@ def test_tutorial_embeddings_only_layout_with_faq_texts(tmp_path, embedder):
     short = write_csv(tmp_path / "short.csv", [{"question": "a?", "answer": "b"}])
     with pytest.raises(UserError, match="13 embeddings but FAQ_TEXTS has 1 rows"):
         load_faq(str(embeddings), embedder, texts=str(short))
+
+
+def test_build_stores_the_learned_decision_and_old_cards_still_load(tmp_path, embedder):
+    out = tmp_path / "out"
+    report = build(str(SAMPLE_SOURCE), out, embedder, progress=False)
+    assert report.calibrated and report.warnings == ()
+    calibration = parse_card_file(out)["calibration"]
+    assert set(calibration["typical"]) == {r["id"] for r in csv.DictReader(SAMPLE_SOURCE.open())}
+    assert load_faq(str(out), embedder).calibration is not None
+    card = out / "README.md"
+    text = card.read_text()
+    card.write_text(text[:text.index("  calibration:")] + text[text.index("tags:"):])
+    old = load_faq(str(out), embedder)
+    assert old.calibration is None
+    answerer = Answerer(faq=old, embedder=embedder, min_score=0.51, margin=0.035)
+    assert answerer.ask("How can Medicare help me?").decision == "choices"
+
+
+def test_build_warns_about_faqs_without_alternates(tmp_path, embedder):
+    rows = [{"id": "a", "question": "How do I reset my password?", "answer": "Self-service."},
+            {"id": "b", "question": "Where is the office?", "answer": "Downtown."}]
+    report = build(str(write_csv(tmp_path / "faq.csv", rows)), tmp_path / "out", embedder,
+                   progress=False)
+    assert not report.calibrated
+    assert [w.split("'")[1] for w in report.warnings] == ["a", "b"]

@@ -63,7 +63,7 @@ class FlakyEmbedder:
 def answerer() -> Answerer:
     real = load_answerer(Settings.from_env({"EMBEDDING_BACKEND": "local"}))
     return Answerer(faq=real.faq, embedder=FlakyEmbedder(real.embedder),
-                    min_score=real.min_score, margin=real.margin, background=real.background)
+                    min_score=real.min_score, margin=real.margin)
 
 
 @pytest.fixture

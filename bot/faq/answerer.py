@@ -11,9 +11,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from bot.errors import UserError
-from bot.faq.background import Background
-from bot.faq.policy import Answer, Hit, decide
+from bot.faq.policy import CHOICE_COUNT, Answer, Hit, decide
 from bot.faq.question import clean_question
+from bot.faq.scoring import best_phrasing, mix
 
 if TYPE_CHECKING:
     from bot.config import Settings
@@ -50,14 +50,28 @@ class VectorCache:
                 self._items.popitem(last=False)
 
 
+def top_rows(scores: np.ndarray, k: int) -> np.ndarray:
+    """Indices of the ``k`` highest scores, best first (ties keep row order)."""
+    k = min(k, len(scores))
+    top = np.argpartition(-scores, k - 1)[:k] if k < len(scores) else np.arange(len(scores))
+    return top[np.argsort(-scores[top], kind="stable")]
+
+
 class Answerer:
+    """Answers from one loaded FAQ. A calibrated dataset (``faq.calibration``) brings its
+    learned thresholds; ``min_score`` and ``margin`` apply to one without."""
+
     def __init__(self, *, faq: FaqData, embedder: Embedder, min_score: float, margin: float,
-                 background: Background | None = None, cache_size: int = 1024) -> None:
+                 cache_size: int = 1024) -> None:
         self.faq = faq
         self.embedder = embedder
-        self.min_score = min_score
-        self.margin = margin
-        self.background = background
+        self.calibration = faq.calibration
+        if self.calibration is None:
+            self.min_score, self.margin = min_score, margin
+            self._typical = None
+        else:
+            self.min_score, self.margin = self.calibration.threshold, self.calibration.margin
+            self._typical = self.calibration.typical_scores([r.id for r in faq.rows])
         self.cache = VectorCache(cache_size)
         self._health_lock = threading.Lock()
         self._health: tuple[float, bool] | None = None  # (when checked, result)
@@ -72,32 +86,49 @@ class Answerer:
             self.cache.put(question, vector)
         return vector
 
-    def candidates(self, vector: np.ndarray, k: int = CANDIDATES) -> tuple[Hit, ...]:
-        """The best ``k`` distinct FAQs; each scores as its best-matching phrasing."""
-        faq_data = self.faq
-        depth = min(faq_data.index.size, k * faq_data.max_phrasings)
-        scores, phrasings = faq_data.index.search(vector[None, :], depth)
-        best: dict[int, Hit] = {}
-        for score, phrasing in zip(scores[0].tolist(), phrasings[0].tolist(), strict=True):
-            row = faq_data.row_of(phrasing)
-            if row not in best:
-                faq = faq_data.rows[row]
-                best[row] = Hit(row=row, id=faq.id, question=faq.question, answer=faq.answer,
-                                url=faq.url, score=float(score),
-                                matched=faq_data.phrasing_text(phrasing))
-                if len(best) == k:
-                    break
-        return tuple(best.values())
+    def _hit(self, row: int, cosine: np.ndarray, phrase_scores: np.ndarray,
+             faq_scores: np.ndarray | None) -> Hit:
+        faq = self.faq.rows[row]
+        faq_score = decision = None
+        if faq_scores is not None and self._typical is not None:
+            faq_score = float(faq_scores[row])
+            decision = faq_score - float(self._typical[row])
+        return Hit(row=row, id=faq.id, question=faq.question, answer=faq.answer, url=faq.url,
+                   score=float(cosine[row]),
+                   matched=self.faq.matched_phrasing(row, phrase_scores),
+                   faq_score=faq_score, decision_score=decision)
+
+    def rank(self, vector: np.ndarray, k: int = CANDIDATES) -> tuple[tuple[Hit, ...],
+                                                                     tuple[Hit, ...]]:
+        """The FAQs ranked for the decision (best three), and the ``k`` best by cosine.
+
+        One pass over the phrasing matrix serves both: each FAQ's best phrasing, and with a
+        calibrated dataset, its mixed FAQ score (see ``scoring``).
+        """
+        phrase_scores = self.faq.index.matrix @ vector.astype(np.float32)
+        cosine = best_phrasing(phrase_scores, self.faq.starts)
+        faq_scores = None
+        if self._typical is not None:
+            faq_scores = mix(cosine, self.faq.mean_directions @ vector.astype(np.float32))
+        candidates = tuple(self._hit(int(r), cosine, phrase_scores, faq_scores)
+                           for r in top_rows(cosine, k))
+        if faq_scores is None:
+            return candidates[:CHOICE_COUNT], candidates
+        ranked = tuple(self._hit(int(r), cosine, phrase_scores, faq_scores)
+                       for r in top_rows(faq_scores, CHOICE_COUNT))
+        return ranked, candidates
+
+    def answer_vector(self, vector: np.ndarray, *, truncated: bool = False,
+                      question: str = "") -> Answer:
+        ranked, candidates = self.rank(vector)
+        decision, shown = decide(ranked, min_score=self.min_score, margin=self.margin)
+        return Answer(decision=decision, shown=shown, candidates=candidates,
+                      truncated=truncated, question=question)
 
     def ask(self, text: str) -> Answer:
         question, truncated = clean_question(text)
-        vector = self.embed_query(question)
-        hits = self.candidates(vector)
-        background = self.background.score(vector) if self.background else -1.0
-        decision, shown = decide(hits, min_score=self.min_score, margin=self.margin,
-                                 background=background)
-        return Answer(decision=decision, shown=shown, candidates=hits, truncated=truncated,
-                      question=question)
+        return self.answer_vector(self.embed_query(question), truncated=truncated,
+                                  question=question)
 
     def ready(self) -> bool:
         """True when the embedder answered a fresh (uncached) request recently; /healthz.
@@ -124,10 +155,11 @@ def load_answerer(settings: Settings, *, embedder: Embedder | None = None,
                   progress=None, patient: bool = False) -> Answerer:
     """Load the configured dataset and embedder into a ready ``Answerer``.
 
-    ``patient`` (the servers): with the Inference API, loading (the background phrases, and
-    a dataset without embeddings) runs under the build budget, so a dyno that boots while
-    the model is still cold waits for it instead of crash-looping. One-shot commands keep
-    the live budget and fail within seconds. Questions always get the live budget.
+    ``patient`` (the servers): with the Inference API, loading (of a dataset without
+    embeddings, or with alternates that lack vectors) runs under the build budget, so a
+    dyno that boots while the model is still cold waits for it instead of crash-looping.
+    One-shot commands keep the live budget and fail within seconds. Questions always get
+    the live budget.
     """
     from bot.faq.dataset import load_faq
     from bot.faq.embedders import create_embedder
@@ -140,6 +172,5 @@ def load_answerer(settings: Settings, *, embedder: Embedder | None = None,
         loader = embedder
     faq = load_faq(settings.faq_dataset, loader, revision=settings.faq_dataset_revision,
                    texts=settings.faq_texts, token=settings.hf_token, progress=progress)
-    background = Background.for_faq(loader, faq.index.matrix)
     return Answerer(faq=faq, embedder=embedder, min_score=settings.answer_min_score,
-                    margin=settings.answer_margin, background=background)
+                    margin=settings.answer_margin)

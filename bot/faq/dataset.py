@@ -12,13 +12,17 @@ import logging
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from bot.errors import UserError
+from bot.faq.advice import faq_warnings
+from bot.faq.calibration import Calibration, learn
 from bot.faq.index import FaqIndex, normalize_rows
+from bot.faq.scoring import mean_directions, segment_starts
 from bot.faq.sources import (
     FaqRow,
     is_local,
@@ -57,12 +61,11 @@ class FaqData:
     phrase_rows: np.ndarray
     model_id: str
     source: str
+    calibration: Calibration | None = field(default=None)
     _by_id: dict[str, int] = field(init=False, repr=False)
-    _first_phrasing: np.ndarray = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         self._by_id = {row.id: n for n, row in enumerate(self.rows)}
-        self._first_phrasing = np.searchsorted(self.phrase_rows, np.arange(len(self.rows)))
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -71,19 +74,27 @@ class FaqData:
     def max_phrasings(self) -> int:
         return int(np.bincount(self.phrase_rows).max())
 
+    @cached_property
+    def starts(self) -> np.ndarray:
+        """Index of each row's first phrasing in the index."""
+        return segment_starts(self.phrase_rows)
+
+    @cached_property
+    def mean_directions(self) -> np.ndarray:
+        """One unit vector per row: the normalised mean of its phrasings."""
+        return mean_directions(self.index.matrix, self.starts)
+
     def by_id(self, faq_id: str) -> FaqRow | None:
         """The FAQ with this id; None if there is none (say, the dataset changed)."""
         row = self._by_id.get(faq_id)
         return None if row is None else self.rows[row]
 
-    def row_of(self, phrasing: int) -> int:
-        """The row that phrasing number ``phrasing`` (an index row) belongs to."""
-        return int(self.phrase_rows[phrasing])
-
-    def phrasing_text(self, phrasing: int) -> str:
-        """The text of phrasing number ``phrasing``: a question or one of its alternates."""
-        row = self.row_of(phrasing)
-        return self.rows[row].phrasings[phrasing - int(self._first_phrasing[row])]
+    def matched_phrasing(self, row: int, phrase_scores: np.ndarray) -> str:
+        """The phrasing of ``row`` (its question or an alternate) that scored highest, from
+        one score per index row."""
+        phrasings = self.rows[row].phrasings
+        start = int(self.starts[row])
+        return phrasings[int(phrase_scores[start:start + len(phrasings)].argmax())]
 
     def examples(self, count: int) -> list[str]:
         """``count`` questions spread across the dataset, for help texts."""
@@ -93,17 +104,23 @@ class FaqData:
 
 # ---------------------------------------------------------------- dataset card
 
-def card_text(model_id: str, dim: int, rows: int) -> str:
+def card_text(model_id: str, dim: int, rows: int,
+              calibration: Calibration | None = None) -> str:
+    """The dataset card; its ``faqbot:`` block carries what loading needs (and survives a
+    push): the model, the dimension and, when one was learned, the calibration."""
+    import yaml
+
+    block: dict[str, Any] = {"model": model_id, "dim": dim, "rows": rows}
+    if calibration is not None:
+        block["calibration"] = calibration.to_meta()
+    meta = yaml.safe_dump({"faqbot": block}, sort_keys=False, allow_unicode=True).rstrip()
     return f"""---
 configs:
 - config_name: default
   data_files:
   - split: train
     path: data/train-*.parquet
-faqbot:
-  model: {model_id}
-  dim: {dim}
-  rows: {rows}
+{meta}
 tags:
 - faqbot
 ---
@@ -158,6 +175,8 @@ class BuildReport:
     embedded: int
     reused: int
     out: Path
+    calibrated: bool = False
+    warnings: tuple[str, ...] = ()
 
 
 def _previous_vectors(out: Path, model_id: str) -> dict[str, tuple[list, list]]:
@@ -232,6 +251,11 @@ def build(source: str, out: Path, embedder: Embedder, *, revision: str = "main",
         vectors[i] = (block[0].tolist(), block[1:].tolist())
     for i, h in enumerate(hashes):
         vectors.setdefault(i, previous.get(h, ([], [])))
+    blocks = [np.asarray([vectors[i][0], *vectors[i][1]], dtype=np.float32)
+              for i in range(len(rows))]
+    faq = _assemble(rows, blocks, embedder, source)
+    calibration = learn(faq.index.matrix, faq.phrase_rows, [r.id for r in rows])
+    warnings = faq_warnings(rows, faq.mean_directions)
     vector = datasets.List(datasets.Value("float32"), length=dim)
     features = datasets.Features({
         "id": datasets.Value("string"), "question": datasets.Value("string"),
@@ -251,12 +275,13 @@ def build(source: str, out: Path, embedder: Embedder, *, revision: str = "main",
     }, features=features)
     try:
         table.to_parquet(str(out / DATA_FILE))
-        (out / "README.md").write_text(card_text(embedder.model_id, dim, len(rows)),
-                                       encoding="utf-8")
+        (out / "README.md").write_text(
+            card_text(embedder.model_id, dim, len(rows), calibration), encoding="utf-8")
     except OSError as exc:
         raise UserError(f"cannot write to --out {out} ({exc.strerror or type(exc).__name__})",
                         "give a directory you can write to, with free space") from None
-    return BuildReport(rows=len(rows), embedded=len(todo), reused=len(rows) - len(todo), out=out)
+    return BuildReport(rows=len(rows), embedded=len(todo), reused=len(rows) - len(todo), out=out,
+                       calibrated=calibration is not None, warnings=warnings)
 
 
 def push(out: Path, repo_id: str, token: str) -> str:
@@ -336,7 +361,8 @@ def load_faq(spec: str, embedder: Embedder, *, revision: str = "main", texts: st
             progress(f"{spec} has no embeddings; embedding {len(rows)} FAQs at load")
         return _assemble(rows, embed_phrasings(embedder, rows, progress=False), embedder, spec)
 
-    _check_model(read_card(spec, revision, token), embedder, spec)
+    card = read_card(spec, revision, token)
+    _check_model(card, embedder, spec)
     try:
         questions = np.asarray(table.column("embedding").to_pylist(), dtype=np.float32)
     except (ValueError, TypeError):
@@ -361,7 +387,9 @@ def load_faq(spec: str, embedder: Embedder, *, revision: str = "main", texts: st
         if len(extra) != len(row.alternates):  # alternates without vectors: embed them now
             extra = embedder.embed(list(row.alternates))
         blocks.append(np.vstack([questions[i:i + 1], extra]))
-    return _assemble(rows, blocks, embedder, spec)
+    faq = _assemble(rows, blocks, embedder, spec)
+    faq.calibration = Calibration.from_meta(card.get("calibration"))
+    return faq
 
 
 def _assemble(rows: list[FaqRow], blocks: list[np.ndarray], embedder: Embedder,

@@ -19,6 +19,8 @@ from bot.faq.policy import Decision, Hit, decide
 from bot.faq.question import clean_question
 
 MIN_SCORES = np.round(np.arange(0.30, 0.851, 0.01), 3)
+# With a calibrated dataset the floor applies to the score relative to each FAQ's typical one.
+RELATIVE_MIN_SCORES = np.round(np.arange(-0.50, 0.201, 0.01), 3)
 MARGINS = np.round(np.arange(0.0, 0.101, 0.005), 3)
 
 
@@ -26,8 +28,7 @@ MARGINS = np.round(np.arange(0.0, 0.101, 0.005), 3)
 class Case:
     question: str
     expected: int | None  # the FAQ row, or None where the bot should stay silent
-    hits: tuple[Hit, ...]
-    background: float
+    hits: tuple[Hit, ...]  # ranked for the decision, best first
 
 
 def read_labelled(path: Path, answerer: Answerer) -> list[Case]:
@@ -49,26 +50,24 @@ def read_labelled(path: Path, answerer: Answerer) -> list[Case]:
             raise UserError(f"{path} line {n}: {expected!r} is not an FAQ id or question",
                             "use an id or the exact question text from the dataset")
         question, _ = clean_question(record.get("question", ""))
-        vector = answerer.embed_query(question)
-        background = answerer.background.score(vector) if answerer.background else -1.0
-        cases.append(Case(question, by_key[expected] if expected else None,
-                          answerer.candidates(vector), background))
+        ranked, _ = answerer.rank(answerer.embed_query(question))
+        cases.append(Case(question, by_key[expected] if expected else None, ranked))
     return cases
 
 
 def score(cases: list[Case], min_score: float, margin: float) -> dict[str, Any]:
     on_topic = [c for c in cases if c.expected is not None]
     off_topic = [c for c in cases if c.expected is None]
-    single = shown_hits = top1 = abstained_right = abstained = 0
+    single = shown_hits = top1 = abstained_right = abstained = choices = 0
     for case in cases:
-        decision, shown = decide(case.hits, min_score=min_score, margin=margin,
-                                 background=case.background)
+        decision, shown = decide(case.hits, min_score=min_score, margin=margin)
         rows = [h.row for h in shown]
         if decision == Decision.NONE:
             abstained += 1
             abstained_right += case.expected is None
         if case.expected is None:
             continue
+        choices += decision == Decision.CHOICES
         top1 += bool(case.hits) and case.hits[0].row == case.expected
         shown_hits += case.expected in rows
         single += decision == Decision.ANSWER and rows == [case.expected]
@@ -84,6 +83,7 @@ def score(cases: list[Case], min_score: float, margin: float) -> dict[str, Any]:
         "shown_recall": ratio(shown_hits, len(on_topic)),
         "abstain_precision": ratio(abstained_right, abstained),
         "abstain_recall": ratio(abstained_right, len(off_topic)),
+        "choices_rate": ratio(choices, len(on_topic)),
     }
 
 
@@ -91,7 +91,7 @@ TARGETS = {"shown_recall": 0.95, "single_answer_accuracy": 0.80, "abstain_recall
 SAFETY_STEP = 0.02
 
 
-def suggest(cases: list[Case]) -> dict[str, float]:
+def suggest(cases: list[Case], floors: np.ndarray = MIN_SCORES) -> dict[str, float]:
     """Thresholds that meet the quality targets, kept one step inside the feasible region.
 
     Among grid points meeting ``TARGETS`` (or, when none does, those with the best sum of
@@ -100,7 +100,7 @@ def suggest(cases: list[Case]) -> dict[str, float]:
     feasible ``margin`` at that floor.
     """
     grid = [(score(cases, float(m), float(g)), float(m), float(g))
-            for m in MIN_SCORES for g in MARGINS]
+            for m in floors for g in MARGINS]
     pool = [(m, g) for s, m, g in grid if all(s[k] >= v for k, v in TARGETS.items())]
     if not pool:
         total = {(m, g): sum(s[k] for k in TARGETS) for s, m, g in grid}
@@ -118,5 +118,7 @@ def evaluate(path: Path, answerer: Answerer) -> dict[str, Any]:
     result = score(cases, answerer.min_score, answerer.margin)
     result["min_score"] = answerer.min_score
     result["margin"] = answerer.margin
-    result["suggested"] = suggest(cases)
+    result["calibrated"] = answerer.calibration is not None
+    floors = MIN_SCORES if answerer.calibration is None else RELATIVE_MIN_SCORES
+    result["suggested"] = suggest(cases, floors)
     return result

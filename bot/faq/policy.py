@@ -1,9 +1,10 @@
 """The answer policy: one answer, three choices, or silence.
 
-Silence when the best FAQ scores below ``min_score``, or when the message is at least as
-close to an everyday off-topic phrase (see ``background.txt``) as to its best FAQ: a
-near-miss such as "how do I enroll in the 401k?" scores as high as a real paraphrase
-of "How do I sign up for Medicare?", but it is closer still to the 401k phrase.
+Hits come ranked by their FAQ score. Silence when the best hit's ``decision_score`` is
+below ``min_score``; choices when the runner-up's FAQ score is within ``margin``. With a
+calibrated dataset (see ``calibration``) the decision score is the FAQ score relative to
+that FAQ's typical score and both thresholds were learned at build; without one, every
+score is the plain cosine and the thresholds are ``ANSWER_MIN_SCORE``/``ANSWER_MARGIN``.
 """
 
 from __future__ import annotations
@@ -26,7 +27,11 @@ CHOICE_COUNT = 3
 
 @dataclass(frozen=True)
 class Hit:
-    """One candidate FAQ: ``row`` is its 0-based row in the loaded dataset."""
+    """One candidate FAQ: ``row`` is its 0-based row in the loaded dataset.
+
+    ``score`` is the cosine of its best phrasing; ``faq_score`` ranks the FAQs, and
+    ``decision_score`` is what the silence threshold is compared with.
+    """
 
     row: int
     id: str
@@ -35,10 +40,21 @@ class Hit:
     url: str
     score: float
     matched: str = ""
+    faq_score: float | None = None
+    decision_score: float | None = None
+
+    @property
+    def rank_score(self) -> float:
+        return self.score if self.faq_score is None else self.faq_score
+
+    @property
+    def gate_score(self) -> float:
+        return self.score if self.decision_score is None else self.decision_score
 
     def to_json(self) -> dict[str, Any]:
         return {"id": self.id, "row": self.row, "question": self.question,
-                "answer": self.answer, "url": self.url, "score": round(self.score, 4)}
+                "answer": self.answer, "url": self.url, "score": round(self.score, 4),
+                "decision_score": round(self.gate_score, 4)}
 
 
 @dataclass(frozen=True)
@@ -54,11 +70,11 @@ class Answer:
                 "candidates": [h.to_json() for h in self.candidates]}
 
 
-def decide(hits: tuple[Hit, ...], *, min_score: float, margin: float,
-           background: float = -1.0) -> tuple[Decision, tuple[Hit, ...]]:
-    """Return the decision and the hits to show, from candidates sorted best first."""
-    if not hits or hits[0].score < min_score or background >= hits[0].score:
+def decide(ranked: tuple[Hit, ...], *, min_score: float,
+           margin: float) -> tuple[Decision, tuple[Hit, ...]]:
+    """Return the decision and the hits to show, from hits ranked by FAQ score."""
+    if not ranked or ranked[0].gate_score < min_score:
         return Decision.NONE, ()
-    if len(hits) > 1 and hits[0].score - hits[1].score < margin:
-        return Decision.CHOICES, hits[:CHOICE_COUNT]
-    return Decision.ANSWER, hits[:1]
+    if len(ranked) > 1 and ranked[0].rank_score - ranked[1].rank_score < margin:
+        return Decision.CHOICES, ranked[:CHOICE_COUNT]
+    return Decision.ANSWER, ranked[:1]

@@ -1,0 +1,103 @@
+"""The decision learned from an FAQ's own phrasings, on synthetic vectors (no model)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from bot.faq.advice import faq_warnings
+from bot.faq.answerer import Answerer
+from bot.faq.calibration import Calibration, learn
+from bot.faq.dataset import _assemble
+from bot.faq.scoring import best_phrasing, mean_directions, mix, segment_starts
+from bot.faq.sources import FaqRow
+
+DIM = 64
+
+
+class NoEmbedder:
+    model_id = "synthetic"
+    dim = DIM
+
+
+def unit(v: np.ndarray) -> np.ndarray:
+    return (v / np.linalg.norm(v, axis=-1, keepdims=True)).astype(np.float32)
+
+
+def clusters(faqs: int, phrasings: int, spread: float, seed: int = 1):
+    """``faqs`` topics; each a centre and ``phrasings`` noisy unit vectors around it."""
+    rng = np.random.default_rng(seed)
+    centres = unit(rng.normal(size=(faqs, DIM)))
+    blocks = [unit(c + spread * rng.normal(size=(phrasings, DIM)) / np.sqrt(DIM))
+              for c in centres]
+    return centres, blocks, rng
+
+
+def faq_of(blocks: list[np.ndarray]):
+    rows = [FaqRow(id=f"f{i}", question=f"q{i}", answer=f"a{i}", url="",
+                   alternates=tuple(f"q{i} alt {j}" for j in range(len(b) - 1)), category="")
+            for i, b in enumerate(blocks)]
+    return _assemble(rows, blocks, NoEmbedder(), "synthetic")
+
+
+def test_scoring_mixes_best_phrasing_and_mean_direction():
+    matrix = unit(np.array([[1, 0], [0.6, 0.8], [0, 1]], dtype=np.float32))
+    starts = segment_starts(np.array([0, 0, 1]))
+    assert starts.tolist() == [0, 2]
+    query = np.array([1.0, 0.0], dtype=np.float32)
+    best = best_phrasing(matrix @ query, starts)
+    assert best.tolist() == pytest.approx([1.0, 0.0])
+    mean = mean_directions(matrix, starts) @ query
+    assert mean[0] == pytest.approx(1.6 / np.hypot(1.6, 0.8))
+    assert mix(best, mean)[0] < best[0]
+
+
+def test_without_alternates_nothing_is_learned():
+    _, blocks, _ = clusters(20, 1, 0.5)
+    faq = faq_of(blocks)
+    assert learn(faq.index.matrix, faq.phrase_rows, [r.id for r in faq.rows]) is None
+
+
+def test_learned_thresholds_answer_paraphrases_and_silence_unknown_topics():
+    centres, blocks, rng = clusters(40, 6, 1.0)
+    kept, held = blocks[::2], centres[1::2]
+    faq = faq_of(kept)
+    calibration = learn(faq.index.matrix, faq.phrase_rows, [r.id for r in faq.rows])
+    assert calibration is not None
+    faq.calibration = calibration
+    answerer = Answerer(faq=faq, embedder=NoEmbedder(), min_score=2.0, margin=0.0)
+    on = [answerer.answer_vector(unit(centres[2 * i] + rng.normal(size=DIM) / np.sqrt(DIM)))
+          for i in range(len(kept))]
+    off = [answerer.answer_vector(unit(c + rng.normal(size=DIM) / np.sqrt(DIM))) for c in held]
+    shown = np.mean([f"f{i}" in [h.id for h in a.shown] for i, a in enumerate(on)])
+    silent = np.mean([a.decision == "none" for a in off])
+    assert shown >= 0.9 and silent >= 0.9
+    assert answerer.min_score == calibration.threshold  # the ANSWER_MIN_SCORE of 2.0 unused
+
+
+def test_a_tight_faq_is_held_to_a_higher_bar_than_a_loose_one():
+    _, tight, _ = clusters(10, 6, 0.3, seed=2)
+    _, loose, _ = clusters(10, 6, 1.5, seed=3)
+    faq = faq_of(tight + loose)
+    calibration = learn(faq.index.matrix, faq.phrase_rows, [r.id for r in faq.rows])
+    typical = calibration.typical_scores([r.id for r in faq.rows])
+    assert typical[:10].min() > typical[10:].max()
+
+
+def test_calibration_round_trips_and_bad_metadata_means_defaults():
+    calibration = Calibration(threshold=-0.2, margin=0.05, typical={"a": 0.8},
+                              default_typical=0.75)
+    assert Calibration.from_meta(calibration.to_meta()) == calibration
+    assert calibration.typical_scores(["a", "new"]).tolist() == pytest.approx([0.8, 0.75])
+    for meta in (None, {}, {"version": 99}, {"version": 1, "threshold": "x"}, "text"):
+        assert Calibration.from_meta(meta) is None
+
+
+def test_warnings_name_faqs_without_alternates_and_near_duplicates():
+    _, blocks, _ = clusters(3, 3, 0.2)
+    blocks.append(blocks[0][:1])  # one phrasing only, the same question as FAQ 0
+    faq = faq_of(blocks)
+    lines = faq_warnings(faq.rows, faq.mean_directions)
+    assert any("'f3' has no alternates" in line for line in lines)
+    assert any("'f0' and 'f3' ask nearly the same question" in line for line in lines)
+    assert not any("'f1' and" in line or "and 'f1'" in line for line in lines)
