@@ -13,12 +13,17 @@ import re
 # An embedding sees 256 tokens at most. The same cap as bot.faq.answerer.MAX_QUESTION_CHARS,
 # so `faqbot ask` answers a long question exactly as the bot does in Slack.
 MAX_QUESTION_CHARS = 4000
+# Slack cuts a message at 40,000 characters. Anything longer (text posted through the API,
+# a hostile client) is cut too, before any pattern runs, so cleaning time has a ceiling.
+MAX_RAW_CHARS = 40_000
 
+# Linear time: no class inside markup may match "<" or ">", so an unclosed "<" is given up
+# at the next "<" instead of rescanning the rest of the text from every opener.
 _FENCE = re.compile(r"```.*?(?:```|$)", re.DOTALL)
 _INLINE_CODE = re.compile(r"`([^`\n]*)`")
-_USER = re.compile(r"<@[UW][A-Z0-9]+(?:\|[^>]*)?>")
-_CHANNEL = re.compile(r"<#[CG][A-Z0-9]+(?:\|([^>]*))?>")
-_SPECIAL = re.compile(r"<!([^>|]+)(?:\|([^>]*))?>")
+_USER = re.compile(r"<@[UW][A-Z0-9]+(?:\|[^<>]*)?>")
+_CHANNEL = re.compile(r"<#[CG][A-Z0-9]+(?:\|([^<>]*))?>")
+_SPECIAL = re.compile(r"<!([^<>|]+)(?:\|([^<>]*))?>")
 _LINK = re.compile(r"<([^<>|]+)(?:\|([^<>]*))?>")
 # Not preceded by a word character or colon, so "10:30:45" stays intact.
 _EMOJI = re.compile(r"(?<![\w:]):[a-z0-9_+'-]+:(?::skin-tone-\d:)?")
@@ -26,7 +31,8 @@ _EMOJI = re.compile(r"(?<![\w:]):[a-z0-9_+'-]+:(?::skin-tone-\d:)?")
 
 def mentions(text: str, user_id: str) -> bool:
     """True when ``text`` mentions ``user_id`` (``<@U123>`` or ``<@U123|name>``)."""
-    return bool(user_id) and re.search(rf"<@{re.escape(user_id)}(?:\|[^>]*)?>", text) is not None
+    return bool(user_id) and re.search(rf"<@{re.escape(user_id)}(?:\|[^<>]*)?>",
+                                            text[:MAX_RAW_CHARS]) is not None
 
 
 def _special(match: re.Match[str]) -> str:
@@ -51,7 +57,7 @@ def clean(text: str, *, limit: int = MAX_QUESTION_CHARS) -> str:
 
     Capped at ``limit`` characters on a word boundary; empty when nothing is left to ask.
     """
-    text = _FENCE.sub(" ", text or "")
+    text = _FENCE.sub(" ", (text or "")[:MAX_RAW_CHARS])
     text = _INLINE_CODE.sub(r"\1", text)
     text = _USER.sub(" ", text)
     text = _CHANNEL.sub(_channel, text)
