@@ -25,6 +25,8 @@ _USER = re.compile(r"<@[UW][A-Z0-9]+(?:\|[^<>]*)?>")
 _CHANNEL = re.compile(r"<#[CG][A-Z0-9]+(?:\|([^<>]*))?>")
 _SPECIAL = re.compile(r"<!([^<>|]+)(?:\|([^<>]*))?>")
 _LINK = re.compile(r"<([^<>|]+)(?:\|([^<>]*))?>")
+# JSON can carry a lone surrogate ("\ud800"); no encoder or tokenizer takes one.
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
 # Not preceded by a word character or colon, so "10:30:45" stays intact.
 _EMOJI = re.compile(r"(?<![\w:]):[a-z0-9_+'-]+:(?::skin-tone-\d:)?")
 
@@ -56,8 +58,10 @@ def clean(text: str, *, limit: int = MAX_QUESTION_CHARS) -> str:
     """Plain question text: markup resolved, code and emoji dropped, whitespace collapsed.
 
     Capped at ``limit`` characters on a word boundary; empty when nothing is left to ask.
+    Lone surrogates become U+FFFD, so the question is still answered.
     """
-    text = _FENCE.sub(" ", (text or "")[:MAX_RAW_CHARS])
+    text = _SURROGATE.sub("\ufffd", (text or "")[:MAX_RAW_CHARS])
+    text = _FENCE.sub(" ", text)
     text = _INLINE_CODE.sub(r"\1", text)
     text = _USER.sub(" ", text)
     text = _CHANNEL.sub(_channel, text)
