@@ -212,7 +212,25 @@ def _configure_logging(verbose: bool) -> None:
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 
+# 128 + SIGPIPE: what a shell reports for a command whose reader went away (`yes | head`).
+CLOSED_PIPE_EXIT = 141
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command. When stdout's reader has gone (``faqbot … | head``), end quietly."""
+    try:
+        try:
+            return _run(argv)
+        finally:
+            sys.stdout.flush()  # so a closed pipe surfaces here, not at interpreter exit
+    except BrokenPipeError:
+        # Python's advice: point stdout at devnull, so the final flush can't fail again.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return CLOSED_PIPE_EXIT
+
+
+def _run(argv: Sequence[str] | None) -> int:
     args = build_parser().parse_args(argv)
     try:
         from dotenv import load_dotenv
