@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from bot import log_masking
 from bot.errors import UserError
 
 log = logging.getLogger("bot")
@@ -223,11 +224,30 @@ def _configure_logging(verbose: bool) -> None:
     logging.basicConfig(level=logging.DEBUG if verbose else logging.WARNING,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
                         stream=sys.stderr)
+    log_masking.install(logging.getLogger())
     log.setLevel(logging.DEBUG if verbose else logging.INFO)
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 
+# 128 + SIGPIPE: what a shell reports for a command whose reader went away (`yes | head`).
+CLOSED_PIPE_EXIT = 141
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command. When stdout's reader has gone (``faqbot … | head``), end quietly."""
+    try:
+        try:
+            return _run(argv)
+        finally:
+            sys.stdout.flush()  # so a closed pipe surfaces here, not at interpreter exit
+    except BrokenPipeError:
+        # Python's advice: point stdout at devnull, so the final flush can't fail again.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return CLOSED_PIPE_EXIT
+
+
+def _run(argv: Sequence[str] | None) -> int:
     args = build_parser().parse_args(argv)
     from dotenv import load_dotenv
 

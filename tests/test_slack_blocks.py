@@ -60,7 +60,7 @@ def test_for_answer_stays_silent_only_when_not_asked() -> None:
     none = Answer(decision="none", shown=(), candidates=(hit(),))
     assert blocks.for_answer(none, asked_directly=False) is None
     said = blocks.for_answer(none, asked_directly=True)
-    assert said is not None and "/faq <question>" in said.text
+    assert said is not None and "/faq &lt;question&gt;" in said.text
     private = blocks.for_answer(none, asked_directly=True, via_command=True)
     assert private is not None and "/faq help" in private.text
 

@@ -56,7 +56,6 @@ def test_dm_is_answered_in_the_conversation_or_its_thread() -> None:
     {"subtype": "message_changed"},
     {"subtype": "message_deleted"},
     {"subtype": "channel_join"},
-    {"subtype": "thread_broadcast"},
     {"edited": {"user": "U1", "ts": "101.0"}},
     {"user": None},
     {"channel": None},

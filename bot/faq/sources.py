@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bot.errors import UserError
+from bot.faq.links import check_url
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -204,7 +205,8 @@ def rows_from_records(records: Iterable[Mapping[str, Any]], *, where: str) -> li
                             "give every row a unique id")
         seen[row_id] = n
         rows.append(FaqRow(
-            id=row_id, question=question, answer=answer, url=_text(record.get("url")),
+            id=row_id, question=question, answer=answer,
+            url=check_url(_text(record.get("url")), where=where, row=n),
             alternates=_alternates(record.get("alternates")),
             category=_text(record.get("category")),
         ))

@@ -8,6 +8,7 @@ from typing import Any
 
 from bot.faq.policy import Decision
 from bot.report.groups import EXACT_HASH
+from bot.report.inert import csv_cell, printable
 
 CSV_FIELDS = ("count", "people", "direct", "question", "examples", "closest_faq",
               "closest_score", "last_asked", "grouped_by", "text_hash")
@@ -16,6 +17,7 @@ LABELS = {Decision.ANSWER: "answered", Decision.CHOICES: "choices",
 
 
 def as_text(report: dict[str, Any], since_label: str) -> str:
+    """The terminal summary; question texts and FAQ ids pass through ``printable``."""
     lines = [f"{report['questions']} questions since {report['since']} ({since_label})"]
     for kind, label in LABELS.items():
         decision = report["decisions"][kind]
@@ -25,27 +27,30 @@ def as_text(report: dict[str, Any], since_label: str) -> str:
                   f"{len(unanswered['groups'])} groups ({_grouping(unanswered)})"]
     for group in unanswered["groups"]:
         who = f"{group['count']}× by {group['people']} people ({group['direct']} direct)"
-        lines.append(f"  {who:<32}{_title(group)}")
+        lines.append(f"  {who:<32}{printable(_title(group))}")
         if group["examples"]:
-            lines.append("      also: " + "; ".join(f'"{text}"' for text in group["examples"]))
+            lines.append("      also: " + "; ".join(f'"{printable(text)}"'
+                                                    for text in group["examples"]))
         if group["closest_faq"]:
-            lines.append(f"      closest FAQ: {group['closest_faq']} "
+            lines.append(f"      closest FAQ: {printable(group['closest_faq'])} "
                          f"(score {group['closest_score']:.2f})")
     lines += ["", f"  {'FAQ':<32}{'answered':>9}{'👍':>4}{'👎':>4}{'chosen':>8}"
                   f"{'lost to a choice':>18}"]
     for faq in report["faqs"]:
-        lines.append(f"  {faq['id']:<32}{faq['answered']:>9}{faq['up']:>5}{faq['down']:>5}"
-                     f"{faq['chosen']:>8}{faq['lost_to_choice']:>18}")
+        lines.append(f"  {printable(faq['id']):<32}{faq['answered']:>9}{faq['up']:>5}"
+                     f"{faq['down']:>5}{faq['chosen']:>8}{faq['lost_to_choice']:>18}")
     return "\n".join(lines)
 
 
 def as_csv(report: dict[str, Any]) -> str:
+    """The unanswered groups, one row each; every text cell passes through ``csv_cell``."""
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=CSV_FIELDS, extrasaction="ignore",
                             lineterminator="\n")
     writer.writeheader()
     for group in report["unanswered"]["groups"]:
-        writer.writerow({**group, "examples": " | ".join(group["examples"])})
+        row = {**group, "examples": " | ".join(group["examples"])}
+        writer.writerow({field: csv_cell(row.get(field)) for field in CSV_FIELDS})
     return out.getvalue()
 
 

@@ -54,6 +54,10 @@ def escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+# Raw, "<question>" is Slack markup (a link to "question"), not text.
+FAQ_USAGE = escape("/faq <question>")
+
+
 def _cap(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
@@ -82,8 +86,12 @@ def _button(label: str, action_id: str, value: str, style: str | None = None) ->
 
 
 def _link(entry: Entry) -> str:
+    """``<url|label>``: both escaped, and a ``|`` in the url encoded, so neither can end the
+    link or add markup, whatever the dataset holds."""
     question = escape(entry.question).replace("|", "¦")
-    return f"<{entry.url}|{question}>" if entry.url else question
+    if not entry.url:
+        return question
+    return f"<{escape(entry.url).replace('|', '%7C')}|{question}>"
 
 
 def answer_message(entry: Entry, *, shareable: bool = False, note: str = "") -> Message:
@@ -126,7 +134,7 @@ def choices_message(entries: Sequence[Entry]) -> Message:
 def nothing_found_message(*, via_command: bool = False) -> Message:
     """Asked directly but nothing matched: say so, and point to /faq."""
     hint = ("Try rephrasing it, or type `/faq help` for examples." if via_command
-            else "Try rephrasing it, or ask privately with `/faq <question>`.")
+            else f"Try rephrasing it, or ask privately with `{FAQ_USAGE}`.")
     text = f"I couldn't find an FAQ that answers that. {hint}"
     return Message(text=text, blocks=[_mrkdwn(text)])
 
@@ -140,14 +148,14 @@ def help_message(examples: Iterable[str]) -> Message:
     tries = "\n".join(f"• `/faq {escape(example)}`" for example in examples)
     body = (
         "*Ask the FAQ*\n"
-        "`/faq <question>` answers privately; you can then share the answer in the channel.\n"
+        f"`{FAQ_USAGE}` answers privately; you can then share the answer in the channel.\n"
         "Mention me in a channel, or send me a direct message, to get an answer everyone "
         "in the conversation can see."
     )
     blocks = [_mrkdwn(body)]
     if tries:
         blocks.append(_mrkdwn(f"*Try:*\n{tries}"))
-    return Message(text="Ask the FAQ with /faq <question>", blocks=blocks)
+    return Message(text=f"Ask the FAQ with {FAQ_USAGE}", blocks=blocks)
 
 
 def vote_note(user_id: str, helpful: bool) -> str:

@@ -20,6 +20,13 @@ class RouteKind(StrEnum):
     MENTION = "mention"  # always reply, in the message's thread
     DM = "dm"  # always reply, in the conversation (in a thread only if the DM was in one)
 
+# Subtypes that are still a person asking in the conversation: a message with a file (the
+# caption is the question, e.g. a pasted screenshot), and a thread reply also sent to the
+# channel. Every other subtype (edits, joins, bots, topics…) is not a question.
+FILE_SHARE = "file_share"
+THREAD_BROADCAST = "thread_broadcast"
+ROUTED_SUBTYPES = frozenset({FILE_SHARE, THREAD_BROADCAST})
+
 
 @dataclass(frozen=True, kw_only=True)
 class Route:
@@ -37,10 +44,11 @@ class Route:
 
 
 def _from_a_person(event: Mapping[str, Any], bot_user_id: str) -> bool:
-    """Plain user messages only: no bots (ours or others'), edits, deletions, joins or
-    other subtypes, and nothing without the fields a reply needs."""
+    """User messages only (plain, with a file, or broadcast from a thread): no bots (ours or
+    others'), edits, deletions, joins or other subtypes, and nothing without the fields a
+    reply needs."""
     return not (
-        event.get("subtype")
+        (event.get("subtype") and event.get("subtype") not in ROUTED_SUBTYPES)
         or event.get("bot_id")
         or event.get("edited")
         or not event.get("user")
@@ -69,11 +77,14 @@ def route_message(event: Mapping[str, Any], *, bot_user_id: str,
                      thread_ts=str(thread_ts) if thread_ts else None, text=text, user=user)
     if mentions(text, bot_user_id):
         return _mention_route(event)
-    if thread_ts and thread_ts != ts:
+    broadcast = event.get("subtype") == THREAD_BROADCAST
+    if thread_ts and thread_ts != ts and not broadcast:
         return None  # a thread reply that doesn't mention the bot
     if faq_channels and channel not in faq_channels:
         return None
-    return Route(kind=RouteKind.CHANNEL, channel=channel, ts=ts, thread_ts=ts, text=text,
+    # A broadcast is seen in the channel but belongs to its thread: the answer goes there.
+    return Route(kind=RouteKind.CHANNEL, channel=channel, ts=ts,
+                 thread_ts=str(thread_ts) if broadcast and thread_ts else ts, text=text,
                  user=user)
 
 

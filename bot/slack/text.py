@@ -10,19 +10,29 @@ from __future__ import annotations
 import html
 import re
 
+# Slack cuts a message at 40,000 characters. Anything longer (text posted through the API,
+# a hostile client) is cut too, before any pattern runs, so cleaning time has a ceiling.
+# (The question's own length cap is the engine's: ``bot.faq.question``.)
+MAX_RAW_CHARS = 40_000
+
+# Linear time: no class inside markup may match "<" or ">", so an unclosed "<" is given up
+# at the next "<" instead of rescanning the rest of the text from every opener.
 _FENCE = re.compile(r"```.*?(?:```|$)", re.DOTALL)
 _INLINE_CODE = re.compile(r"`([^`\n]*)`")
-_USER = re.compile(r"<@[UW][A-Z0-9]+(?:\|[^>]*)?>")
-_CHANNEL = re.compile(r"<#[CG][A-Z0-9]+(?:\|([^>]*))?>")
-_SPECIAL = re.compile(r"<!([^>|]+)(?:\|([^>]*))?>")
+_USER = re.compile(r"<@[UW][A-Z0-9]+(?:\|[^<>]*)?>")
+_CHANNEL = re.compile(r"<#[CG][A-Z0-9]+(?:\|([^<>]*))?>")
+_SPECIAL = re.compile(r"<!([^<>|]+)(?:\|([^<>]*))?>")
 _LINK = re.compile(r"<([^<>|]+)(?:\|([^<>]*))?>")
+# JSON can carry a lone surrogate ("\ud800"); no encoder or tokenizer takes one.
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
 # Not preceded by a word character or colon, so "10:30:45" stays intact.
 _EMOJI = re.compile(r"(?<![\w:]):[a-z0-9_+'-]+:(?::skin-tone-\d:)?")
 
 
 def mentions(text: str, user_id: str) -> bool:
     """True when ``text`` mentions ``user_id`` (``<@U123>`` or ``<@U123|name>``)."""
-    return bool(user_id) and re.search(rf"<@{re.escape(user_id)}(?:\|[^>]*)?>", text) is not None
+    return bool(user_id) and re.search(rf"<@{re.escape(user_id)}(?:\|[^<>]*)?>",
+                                            text[:MAX_RAW_CHARS]) is not None
 
 
 def _special(match: re.Match[str]) -> str:
@@ -44,8 +54,10 @@ def _link(match: re.Match[str]) -> str:
 
 def clean(text: str) -> str:
     """Plain question text: markup resolved, code and emoji dropped, whitespace collapsed;
-    empty when nothing is left to ask. The engine caps the length (``bot.faq.question``)."""
-    text = _FENCE.sub(" ", text or "")
+    empty when nothing is left to ask. Lone surrogates become U+FFFD, so the question is
+    still answered. The engine caps the length (``bot.faq.question``)."""
+    text = _SURROGATE.sub("\ufffd", (text or "")[:MAX_RAW_CHARS])
+    text = _FENCE.sub(" ", text)
     text = _INLINE_CODE.sub(r"\1", text)
     text = _USER.sub(" ", text)
     text = _CHANNEL.sub(_channel, text)

@@ -13,7 +13,8 @@ import hashlib
 
 
 def _salted(team: str, value: str) -> str:
-    return hashlib.sha256(f"{team}\x00{value}".encode()).hexdigest()
+    # surrogatepass: a lone surrogate in an id hashes instead of raising.
+    return hashlib.sha256(f"{team}\x00{value}".encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def user_hash(team: str, user: str) -> str:

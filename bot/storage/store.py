@@ -4,6 +4,9 @@ SQLite by default, PostgreSQL (``DATABASE_URL``) when several dynos share the wo
 database is never allowed to stop a reply: when it is down, claims fall back to this process
 (warned once per outage), log rows are dropped, and it is retried every ``retry_interval``
 seconds; keys claimed meanwhile are written back once it answers again.
+
+A row the database refuses (a ``DataError`` or ``IntegrityError``: that row's values, not
+the server) is dropped with a warning, and the database stays in use for everything else.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, TypeVar
 
 from sqlalchemy import Connection, Table, delete, insert, select, update
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DataError, IntegrityError, SQLAlchemyError
 
 from bot.config import DEFAULT_LEASE_SECONDS
 from bot.errors import UserError
@@ -26,6 +29,7 @@ from bot.storage.claims import LocalClaims
 from bot.storage.outage import Outage
 from bot.storage.privacy import text_hash, user_hash
 from bot.storage.url import describe_error, open_engine, parse_url, redact
+from bot.storage.values import storable, storable_text
 
 if TYPE_CHECKING:
     from sqlalchemy import URL, Engine
@@ -45,6 +49,10 @@ PRUNE_EVERY = 1000  # claims between two deletions of expired ones
 
 class _Unavailable(Exception):
     """The database was not tried (inside the retry interval) or failed; already logged."""
+
+
+class _Refused(_Unavailable):
+    """The database is up but refused this statement's values; already logged."""
 
 
 class Store:
@@ -89,6 +97,8 @@ class Store:
             return False
         try:
             won = self._attempt(lambda c: self._take(c, team, channel, ts))
+        except _Refused:  # never storable, so never written back either
+            return self._local.add(key, pending=False)
         except _Unavailable:
             return self._local.add(key, pending=True)
         if won:
@@ -108,6 +118,7 @@ class Store:
     def _take(self, connection: Connection, team: str, channel: str, ts: str) -> bool:
         """Insert the claim, or take over one whose lease ran out without a reply."""
         claims, now = schema.claims, schema.utcnow()
+        team, channel, ts = storable_text(team), storable_text(channel), storable_text(ts)
         row = {"team": team, "channel": channel, "ts": ts, "at": now, "done": False}
         if schema.insert_ignoring_duplicates(connection, claims, row) == 1:
             return True
@@ -132,6 +143,7 @@ class Store:
     def log_question(self, *, team: str, channel: str, ts: str, user: str, text: str,
                      answer: Answer, latency_ms: float, direct: bool = False) -> None:
         """Record a question the bot considered. ``direct``: a mention, DM or /faq."""
+        text = storable_text(text)
         self._write(schema.questions, {
             "at": schema.utcnow(), "team": team, "channel": channel, "ts": ts,
             "user_hash": user_hash(team, user),
@@ -172,14 +184,18 @@ class Store:
         self._engine.dispose()
 
     def _write(self, table: Table, row: dict[str, object]) -> None:
+        row = storable(row)
         try:
             self._attempt(lambda c: c.execute(insert(table), row))
+        except _Refused:
+            pass
         except _Unavailable:
             self._outage.dropped()
 
     def _attempt(self, work: Callable[[Connection], T], *, force: bool = False) -> T:
         """Run ``work`` in a transaction, after creating the schema and writing back the
-        keys claimed during an outage. Raises ``_Unavailable`` on any database error."""
+        keys claimed during an outage. Raises ``_Refused`` when the database rejects the
+        values, and ``_Unavailable`` on any other database error."""
         if not (force or self._outage.should_try()):
             raise _Unavailable("not retried yet")
         try:
@@ -191,6 +207,11 @@ class Store:
                         {"team": t, "channel": c, "ts": ts, "at": schema.utcnow(), "done": True}
                         for t, c, ts in pending])
                 result = work(connection)
+        except (DataError, IntegrityError) as error:
+            problem = describe_error(error, self._url)
+            log.warning("the database refused a row (%s); dropped it, the database stays in "
+                        "use", problem)
+            raise _Refused(problem) from None
         except SQLAlchemyError as error:
             problem = describe_error(error, self._url)
             self._outage.failed(problem)

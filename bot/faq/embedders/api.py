@@ -191,7 +191,7 @@ class InferenceApiEmbedder:
         try:
             vectors = unit_rows(payload, len(texts), self._dim)
         except InvalidVectors as invalid:
-            raise self._invalid(invalid) from None
+            raise EmbeddingServiceError(self._unusable(invalid), self._fix) from None
         self._dim = vectors.shape[1]
         return vectors
 
@@ -208,13 +208,18 @@ class InferenceApiEmbedder:
         try:
             return decode(response.content, response.headers.get("Content-Type", ""))
         except InvalidVectors as invalid:
-            raise self._invalid(invalid) from None
+            # A 200 that isn't JSON is what a proxy or load balancer serves during a blip
+            # (an HTML error page): worth another attempt, like a 5xx. JSON of the wrong
+            # shape is the service's real answer, so that stops at once (in _embed_batch).
+            raise RetryableFailure(self._unusable(invalid), self._fix) from None
 
-    def _invalid(self, invalid: InvalidVectors) -> EmbeddingServiceError:
-        return EmbeddingServiceError(
-            f"{self._target.url} sent an unusable answer: {invalid}",
-            f"point INFERENCE_API_URL at a feature-extraction or text-embeddings-inference "
-            f"/embed endpoint serving {self.model_id}")
+    def _unusable(self, invalid: InvalidVectors) -> str:
+        return f"{self._target.url} sent an unusable answer: {invalid}"
+
+    @property
+    def _fix(self) -> str:
+        return (f"point INFERENCE_API_URL at a feature-extraction or text-embeddings-inference "
+                f"/embed endpoint serving {self.model_id}")
 
     def _wait(self, state: RetryCallState) -> float:
         """The server's Retry-After / estimated_time when it gave one, else backoff."""
