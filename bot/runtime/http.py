@@ -16,6 +16,7 @@ from __future__ import annotations
 import io
 import logging
 import os
+import re
 import threading
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
@@ -41,6 +42,9 @@ HEALTH_PATH = "/healthz"
 MAX_BODY_BYTES = 512 * 1024
 
 StartResponse = Callable[..., Any]
+# Slack's timestamp is Unix seconds. Bolt would int() anything and trip over "abc", a float,
+# 400 digits (too large for a float) or a repeated header (joined with a comma): a 500.
+TIMESTAMP = re.compile(r"[0-9]{1,12}", re.ASCII)
 
 
 def _plain(start_response: StartResponse, status: str, text: str) -> Iterable[bytes]:
@@ -48,6 +52,15 @@ def _plain(start_response: StartResponse, status: str, text: str) -> Iterable[by
     start_response(status, [("Content-Type", "text/plain; charset=utf-8"),
                             ("Content-Length", str(len(body)))])
     return [body]
+
+
+def timestamp_ok(environ: dict[str, Any]) -> bool:
+    """False for an ``X-Slack-Request-Timestamp`` that no signature check could accept.
+
+    A missing one is left to Bolt, which answers 401 itself.
+    """
+    value = environ.get("HTTP_X_SLACK_REQUEST_TIMESTAMP")
+    return value is None or TIMESTAMP.fullmatch(value) is not None
 
 
 class WebApp:
@@ -90,6 +103,9 @@ class WebApp:
         if length < 0 or length > MAX_BODY_BYTES:
             log.warning("refused a %d-byte request body (limit %d)", length, MAX_BODY_BYTES)
             return _plain(start_response, "413 Content Too Large", "request body too large")
+        if not timestamp_ok(environ):
+            log.warning("refused a request with a malformed X-Slack-Request-Timestamp")
+            return _plain(start_response, "401 Unauthorized", "invalid request signature")
         raw = environ["wsgi.input"].read(length)
         if len(raw) != length:
             return _plain(start_response, "400 Bad Request", "incomplete body")

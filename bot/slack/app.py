@@ -68,6 +68,9 @@ def create_app(settings: Settings, answerer: Answerer, *, client: WebClient | No
             name="bot.slack.listeners",  # the logger listeners get
             logger=log,
             process_before_response=False,
+            # Bolt's ssl_check step answers any form with ssl_check=1 before checking its
+            # signature. Without it, a signed one still gets 200 (as an unhandled request).
+            ssl_check_enabled=False,
             raise_error_for_unhandled_request=True,
             token_verification_enabled=True,
             listener_executor=executor or listener_executor(),
