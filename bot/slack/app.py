@@ -82,8 +82,8 @@ def create_app(settings: Settings, answerer: Answerer, *, client: WebClient | No
         raise UserError(f"cannot reach the Slack API at {display_url(settings.slack_api_url)} "
                         f"({type(error).__name__})",
                         "check SLACK_API_URL and the network") from None
-    faq = Services(answerer=answerer, deduper=deduper or LocalClaims(ttl=LOCAL_CLAIM_SECONDS),
-                   faq_channels=frozenset(settings.faq_channels), recorder=recorder)
+    faq = Services.for_settings(settings, answerer=answerer, recorder=recorder,
+                                deduper=deduper or LocalClaims(ttl=LOCAL_CLAIM_SECONDS))
     app.use(_attach(faq))
     app.error(handle_error)
     listeners.register(app)

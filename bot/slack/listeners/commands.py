@@ -21,6 +21,10 @@ def register(app: App) -> None:
 def handle_faq(ack: Ack, command: dict[str, Any], respond: Respond, context: BoltContext,
                logger: logging.Logger) -> None:
     ack()
+    faq = services(context)
+    if not faq.response_urls.allows(command.get("response_url")):
+        logger.warning("ignored a /faq command: response_url is not one of Slack's")
+        return
 
     def post(message: blocks.Message) -> None:
         respond(response_type="ephemeral", **message.as_kwargs())
@@ -30,4 +34,4 @@ def handle_faq(ack: Ack, command: dict[str, Any], respond: Respond, context: Bol
                   ts=f"command:{command.get('trigger_id', '')}",
                   user=str(command.get("user_id", "")), text=command.get("text") or "",
                   asked_directly=True, via_command=True)
-    answer(asked, services(context), post, logger)
+    answer(asked, faq, post, logger)
