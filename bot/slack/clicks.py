@@ -15,14 +15,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from bot.slack.ids import TEAM_OR_CHANNEL, TRIGGER, TS, USER, shaped
 from bot.slack.response_urls import ResponseUrls
 
 log = logging.getLogger(__name__)
-
-TEAM_OR_CHANNEL = re.compile(r"[A-Z][A-Z0-9]{1,31}", re.ASCII)
-USER = re.compile(r"[UW][A-Z0-9]{1,31}", re.ASCII)
-TS = re.compile(r"[0-9]{1,12}\.[0-9]{1,9}", re.ASCII)
-TRIGGER = re.compile(r"[0-9A-Za-z._-]{1,128}", re.ASCII)
 
 
 class _Refused(Exception):
@@ -51,7 +47,7 @@ def _mapping(value: object) -> Mapping[str, Any]:
 
 
 def _shaped(value: object, shape: re.Pattern[str], field: str) -> str:
-    if isinstance(value, str) and shape.fullmatch(value):
+    if shaped(value, shape):
         return value
     raise _Refused(f"{field} is missing or not shaped like Slack's")
 

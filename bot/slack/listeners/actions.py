@@ -3,6 +3,9 @@
 Every button's value is an FAQ id, so a click is answered from the loaded dataset, and
 re-rendered from it, never from the blocks the payload says the message had. Only what
 ``read_click`` checked of the payload is used.
+
+Clicks reply once, through the same claims as messages: a click Slack delivers again (same
+trigger id) is not handled again, and a public post is made once per (message, FAQ).
 """
 
 from __future__ import annotations
@@ -18,7 +21,10 @@ from bot.slack import blocks
 from bot.slack.clicks import Click, read_click
 from bot.slack.services import Services, services
 
+log = logging.getLogger(__name__)
+
 GONE = "That FAQ is no longer in the dataset; ask again to get the current answer."
+ALREADY_POSTED = "That answer is already posted above."
 # More than a choices message ever shows; a payload listing more is cut here.
 MAX_SHOWN = 10
 
@@ -30,8 +36,28 @@ def register(app: App) -> None:
 
 
 def _click(body: dict[str, Any], action: dict[str, Any], context: BoltContext) -> Click | None:
-    return read_click(body, action, response_urls=services(context).response_urls,
-                      bot_user_id=context.bot_user_id or "", bot_id=context.bot_id or "")
+    """The checked click, unless it is malformed or a redelivery of one already handled."""
+    faq = services(context)
+    click = read_click(body, action, response_urls=faq.response_urls,
+                       bot_user_id=context.bot_user_id or "", bot_id=context.bot_id or "")
+    if click is None or not click.trigger_id:
+        return click
+    if faq.deduper.claim(click.team, "click", click.trigger_id):
+        return click
+    log.info("a click on message %s in %s was handled already: not again",
+             click.message_ts, click.channel)
+    return None
+
+
+def _first_post(faq: Services, click: Click, kind: str, faq_id: str,
+                respond: Respond) -> bool:
+    """True once per (message, FAQ, kind of post); a repeat click is told so privately."""
+    if not click.message_ts:  # nothing to key on: Slack sent no ts for this message
+        return True
+    if faq.deduper.claim(click.team, f"{kind}:{click.channel}:{click.message_ts}", faq_id):
+        return True
+    respond(text=ALREADY_POSTED, response_type="ephemeral", replace_original=False)
+    return False
 
 
 def _gone(respond: Respond) -> None:
@@ -70,6 +96,8 @@ def handle_choice(ack: Ack, action: dict[str, Any], body: dict[str, Any], respon
     if click.ephemeral:
         respond(replace_original=True, **blocks.answer_message(entry, shareable=True).as_kwargs())
         return
+    if not _first_post(faq, click, "choice", entry.id, respond):
+        return
     client.chat_postMessage(channel=click.channel, thread_ts=click.thread_ts,
                             **blocks.answer_message(entry).as_kwargs())
 
@@ -102,9 +130,12 @@ def handle_share(ack: Ack, action: dict[str, Any], body: dict[str, Any], respond
     click = _click(body, action, context)
     if click is None:
         return
-    entry = services(context).entry(click.value)
+    faq = services(context)
+    entry = faq.entry(click.value)
     if entry is None:
         _gone(respond)
+        return
+    if not _first_post(faq, click, "share", entry.id, respond):
         return
     note = f"Shared by <@{click.user}> from `/faq`"
     respond(response_type="in_channel", replace_original=False,
