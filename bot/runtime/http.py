@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import signal
 import socket
 import threading
@@ -45,6 +46,7 @@ HEALTH_PATH = "/healthz"
 # Slack's payloads are far smaller (a 40k-character message escapes to ~240 kB at worst).
 MAX_BODY_BYTES = 512 * 1024
 DRAIN_BYTES = 4 * 1024 * 1024
+DRAIN_SECONDS = 1.0
 # Slack sends a whole request at once; a body still trickling in after this is not Slack.
 BODY_SECONDS = 10.0
 DISPATCH_THREADS = 8  # Bolt verifies and acks here; answers run on the listener pool
@@ -53,6 +55,10 @@ GRACEFUL_SECONDS = 25  # SIGTERM: Heroku allows 30 s in all, the queued replies 
 Scope = dict[str, Any]
 Receive = Callable[[], Awaitable[dict[str, Any]]]
 Send = Callable[[dict[str, Any]], Awaitable[None]]
+# Slack's timestamp is Unix seconds. Bolt would int() anything and trip over "abc", a float,
+# 400 digits (too large for a float) or a repeated header: a 500.
+TIMESTAMP = re.compile(r"[0-9]{1,12}", re.ASCII)
+SIGNATURE_HEADERS = ("x-slack-signature", "x-slack-request-timestamp")
 
 
 class BodyError(Exception):
@@ -83,9 +89,9 @@ def _headers(scope: Scope) -> dict[str, list[str]]:
 async def read_body(receive: Receive, declared: str | None) -> bytes:
     """The whole body, refused when it is too large, incomplete or too slow to arrive.
 
-    An oversized body is drained (up to ``DRAIN_BYTES``, never kept) before the 413, so a
-    client that writes its whole request before reading the answer sees the status rather
-    than a broken pipe.
+    An oversized body is drained (up to ``DRAIN_BYTES`` or ``DRAIN_SECONDS``, never kept)
+    before the 413, so a client that writes its whole request before reading the answer
+    sees the status rather than a broken pipe.
     """
     too_large = False
     if declared is not None:
@@ -114,12 +120,22 @@ async def read_body(receive: Receive, declared: str | None) -> bytes:
                 return
 
     try:
-        await asyncio.wait_for(collect(), BODY_SECONDS)
+        await asyncio.wait_for(collect(), DRAIN_SECONDS if too_large else BODY_SECONDS)
     except TimeoutError:
-        raise BodyError(408, "request body too slow") from None
+        if not too_large:
+            raise BodyError(408, "request body too slow") from None
     if too_large:
         raise BodyError(413, "request body too large")
     return b"".join(chunks)
+
+
+def signature_headers_ok(headers: dict[str, list[str]]) -> bool:
+    """False when the signature or its timestamp is sent twice, or the timestamp is not one
+    any signature check could accept. Missing ones are left to Bolt, which answers 401."""
+    if any(len(headers.get(name, ())) > 1 for name in SIGNATURE_HEADERS):
+        return False
+    values = headers.get("x-slack-request-timestamp")
+    return values is None or TIMESTAMP.fullmatch(values[0]) is not None
 
 
 class WebApp:
@@ -165,6 +181,9 @@ class WebApp:
         headers = _headers(scope)
         declared = headers.get("content-length", [None])[0]
         try:
+            if not signature_headers_ok(headers):
+                log.warning("refused a request with malformed or repeated signature headers")
+                raise BodyError(401, "invalid request signature")
             raw = await read_body(receive, declared)
         except BodyError as refused:
             await _plain(send, refused.status, refused.reason)

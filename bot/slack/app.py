@@ -68,6 +68,9 @@ def create_app(settings: Settings, answerer: Answerer, *, client: WebClient | No
             name="bot.slack.listeners",  # the logger listeners get
             logger=log,
             process_before_response=False,
+            # Bolt's ssl_check step answers any form with ssl_check=1 before checking its
+            # signature. Without it, a signed one still gets 200 (as an unhandled request).
+            ssl_check_enabled=False,
             raise_error_for_unhandled_request=True,
             token_verification_enabled=True,
             listener_executor=executor or listener_executor(),
@@ -79,8 +82,8 @@ def create_app(settings: Settings, answerer: Answerer, *, client: WebClient | No
         raise UserError(f"cannot reach the Slack API at {display_url(settings.slack_api_url)} "
                         f"({type(error).__name__})",
                         "check SLACK_API_URL and the network") from None
-    faq = Services(answerer=answerer, deduper=deduper or LocalClaims(ttl=LOCAL_CLAIM_SECONDS),
-                   faq_channels=frozenset(settings.faq_channels), recorder=recorder)
+    faq = Services.for_settings(settings, answerer=answerer, recorder=recorder,
+                                deduper=deduper or LocalClaims(ttl=LOCAL_CLAIM_SECONDS))
     app.use(_attach(faq))
     app.error(handle_error)
     listeners.register(app)

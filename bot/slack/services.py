@@ -7,10 +7,14 @@ plain functions of Bolt's injected arguments and tests can call them with a dict
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
+from bot.config import DEFAULT_SLACK_API_URL
+from bot.slack.response_urls import ResponseUrls
+
 if TYPE_CHECKING:
+    from bot.config import Settings
     from bot.faq.answerer import Answerer
     from bot.faq.policy import Answer
     from bot.faq.sources import FaqRow
@@ -39,6 +43,17 @@ class Services:
     deduper: ClaimStore
     faq_channels: frozenset[str] = frozenset()
     recorder: Recorder | None = None  # None: nothing is logged (tests, or no store)
+    response_urls: ResponseUrls = field(
+        default_factory=lambda: ResponseUrls.for_api_url(DEFAULT_SLACK_API_URL))
+
+    @classmethod
+    def for_settings(cls, settings: Settings, *, answerer: Answerer, deduper: ClaimStore,
+                     recorder: Recorder | None = None) -> Services:
+        """The services ``settings`` ask for: FAQ_CHANNELS, and response URLs on Slack's
+        hosts or on SLACK_API_URL's origin."""
+        return cls(answerer=answerer, deduper=deduper, recorder=recorder,
+                   faq_channels=frozenset(settings.faq_channels),
+                   response_urls=ResponseUrls.for_api_url(settings.slack_api_url))
 
     def entry(self, faq_id: str) -> FaqRow | None:
         """The FAQ a button refers to; None if the dataset changed since it was posted."""

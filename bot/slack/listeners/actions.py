@@ -1,6 +1,11 @@
 """Button clicks: pick one of several FAQs, vote on an answer, share a private answer.
 
-Every button's value is an FAQ id, so a click is answered from the loaded dataset.
+Every button's value is an FAQ id, so a click is answered from the loaded dataset, and
+re-rendered from it, never from the blocks the payload says the message had. Only what
+``read_click`` checked of the payload is used.
+
+Clicks reply once, through the same claims as messages: a click Slack delivers again (same
+trigger id) is not handled again, and a public post is made once per (message, FAQ).
 """
 
 from __future__ import annotations
@@ -13,9 +18,15 @@ from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
 
 from bot.slack import blocks
+from bot.slack.clicks import Click, read_click
 from bot.slack.services import Services, services
 
+log = logging.getLogger(__name__)
+
 GONE = "That FAQ is no longer in the dataset; ask again to get the current answer."
+ALREADY_POSTED = "That answer is already posted above."
+# More than a choices message ever shows; a payload listing more is cut here.
+MAX_SHOWN = 10
 
 
 def register(app: App) -> None:
@@ -24,48 +35,79 @@ def register(app: App) -> None:
     app.action(blocks.SHARE)(handle_share)
 
 
-def _ephemeral(body: dict[str, Any]) -> bool:
-    return bool(body.get("container", {}).get("is_ephemeral"))
+def _click(body: dict[str, Any], action: dict[str, Any], context: BoltContext) -> Click | None:
+    """The checked click, unless it is malformed or a redelivery of one already handled."""
+    faq = services(context)
+    click = read_click(body, action, response_urls=faq.response_urls,
+                       bot_user_id=context.bot_user_id or "", bot_id=context.bot_id or "")
+    if click is None or not click.trigger_id:
+        return click
+    if _claim_for_good(faq, click.team, "click", click.trigger_id):
+        return click
+    log.info("a click on message %s in %s was handled already: not again",
+             click.message_ts, click.channel)
+    return None
 
 
-def _where(body: dict[str, Any]) -> dict[str, str]:
-    """Who clicked, on which message: the fields every feedback row carries."""
-    return {"team": str(body.get("team", {}).get("id", "")),
-            "channel": str(body.get("channel", {}).get("id", "")),
-            "message_ts": str(body.get("container", {}).get("message_ts", "")),
-            "user": str(body.get("user", {}).get("id", ""))}
+def _claim_for_good(faq: Services, team: str, scope: str, key: str) -> bool:
+    """Claim and mark done at once: a click posts at most once, so its claim is no lease
+    (one would let a repeat click post again once it ran out)."""
+    if not faq.deduper.claim(team, scope, key):
+        return False
+    faq.deduper.complete(team, scope, key)
+    return True
 
 
-def _choices_shown(body: dict[str, Any]) -> list[str]:
-    """The FAQ ids on the message's choice buttons, in order (ephemeral messages carry no
-    blocks, so there it is unknown and empty)."""
-    return [str(element.get("value", ""))
-            for block in (body.get("message") or {}).get("blocks") or []
-            for element in block.get("elements") or []
-            if str(element.get("action_id", "")).startswith(blocks.CHOICE_ACTION_PREFIX)]
+def _first_post(faq: Services, click: Click, kind: str, faq_id: str,
+                respond: Respond) -> bool:
+    """True once per (message, FAQ, kind of post); a repeat click is told so privately."""
+    if not click.message_ts:  # nothing to key on: Slack sent no ts for this message
+        return True
+    if _claim_for_good(faq, click.team, f"{kind}:{click.channel}:{click.message_ts}", faq_id):
+        return True
+    respond(text=ALREADY_POSTED, response_type="ephemeral", replace_original=False)
+    return False
 
 
-def _record_choice(faq: Services, body: dict[str, Any], chosen: str) -> None:
-    if faq.recorder is not None:
-        faq.recorder.log_choice(**_where(body), chosen=chosen, shown=_choices_shown(body))
+def _gone(respond: Respond) -> None:
+    respond(text=GONE, response_type="ephemeral", replace_original=False)
+
+
+def _choices_shown(faq: Services, body: dict[str, Any]) -> list[str]:
+    """The FAQ ids on the message's choice buttons, in order, keeping only FAQs that exist
+    (ephemeral messages carry no blocks, so there it is unknown and empty)."""
+    message = body.get("message")
+    found = [element.get("value")
+             for block in (message.get("blocks") if isinstance(message, dict) else None) or []
+             if isinstance(block, dict)
+             for element in block.get("elements") or []
+             if isinstance(element, dict)
+             and str(element.get("action_id", "")).startswith(blocks.CHOICE_ACTION_PREFIX)]
+    known = [value for value in found if isinstance(value, str) and faq.entry(value)]
+    return list(dict.fromkeys(known))[:MAX_SHOWN]
 
 
 def handle_choice(ack: Ack, action: dict[str, Any], body: dict[str, Any], respond: Respond,
                   client: WebClient, context: BoltContext) -> None:
     """Show the chosen answer: in the thread for a public message, in place for /faq."""
     ack()
-    faq = services(context)
-    entry = faq.entry(action.get("value", ""))
-    if entry is None:
-        respond(text=GONE, response_type="ephemeral", replace_original=False)
+    click = _click(body, action, context)
+    if click is None:
         return
-    _record_choice(faq, body, entry.id)
-    if _ephemeral(body):
+    faq = services(context)
+    entry = faq.entry(click.value)
+    if entry is None:
+        _gone(respond)
+        return
+    if faq.recorder is not None:
+        faq.recorder.log_choice(**click.where(), chosen=entry.id,
+                                shown=_choices_shown(faq, body))
+    if click.ephemeral:
         respond(replace_original=True, **blocks.answer_message(entry, shareable=True).as_kwargs())
         return
-    message = body.get("message") or {}
-    thread_ts = message.get("thread_ts")
-    client.chat_postMessage(channel=body["channel"]["id"], thread_ts=thread_ts,
+    if not _first_post(faq, click, "choice", entry.id, respond):
+        return
+    client.chat_postMessage(channel=click.channel, thread_ts=click.thread_ts,
                             **blocks.answer_message(entry).as_kwargs())
 
 
@@ -73,21 +115,20 @@ def handle_vote(ack: Ack, action: dict[str, Any], body: dict[str, Any], respond:
                 context: BoltContext, logger: logging.Logger) -> None:
     """Record the vote and update the message so the voter sees it was counted."""
     ack()
-    helpful = action.get("action_id") == blocks.VOTE_UP
-    faq_id = action.get("value", "")
-    user = body.get("user", {}).get("id", "")
-    logger.info("feedback faq=%s helpful=%s channel=%s", faq_id, helpful,
-                body.get("channel", {}).get("id", ""))
+    click = _click(body, action, context)
+    if click is None:
+        return
     faq = services(context)
+    entry = faq.entry(click.value)
+    if entry is None:
+        _gone(respond)
+        return
+    helpful = action.get("action_id") == blocks.VOTE_UP
+    logger.info("feedback faq=%s helpful=%s channel=%s", entry.id, helpful, click.channel)
     if faq.recorder is not None:
-        faq.recorder.log_vote(**_where(body), faq_id=faq_id, vote="up" if helpful else "down")
-    shown = (body.get("message") or {}).get("blocks")
-    if not shown:  # ephemeral messages come without their blocks: re-render the /faq answer
-        entry = faq.entry(faq_id)
-        if entry is None:
-            return
-        shown = blocks.answer_message(entry, shareable=_ephemeral(body)).blocks
-    note = blocks.vote_note(user, helpful)
+        faq.recorder.log_vote(**click.where(), faq_id=entry.id, vote="up" if helpful else "down")
+    shown = blocks.answer_message(entry, shareable=click.ephemeral).blocks
+    note = blocks.vote_note(click.user, helpful)
     respond(replace_original=True, text=note, blocks=blocks.with_vote_note(shown, note))
 
 
@@ -95,11 +136,17 @@ def handle_share(ack: Ack, action: dict[str, Any], body: dict[str, Any], respond
                  context: BoltContext) -> None:
     """Post the private /faq answer in the channel, then remove the private copy."""
     ack()
-    entry = services(context).entry(action.get("value", ""))
-    if entry is None:
-        respond(text=GONE, response_type="ephemeral", replace_original=False)
+    click = _click(body, action, context)
+    if click is None:
         return
-    note = f"Shared by <@{body.get('user', {}).get('id', '')}> from `/faq`"
+    faq = services(context)
+    entry = faq.entry(click.value)
+    if entry is None:
+        _gone(respond)
+        return
+    if not _first_post(faq, click, "share", entry.id, respond):
+        return
+    note = f"Shared by <@{click.user}> from `/faq`"
     respond(response_type="in_channel", replace_original=False,
             **blocks.answer_message(entry, note=note).as_kwargs())
     respond(delete_original=True)

@@ -1,4 +1,8 @@
-"""``/faq <question>``: ack at once, then answer privately through the response_url."""
+"""``/faq <question>``: ack at once, then answer privately through the response_url.
+
+A command Slack delivers again carries the same trigger id, unique per invocation; claiming
+it, like a message's ts, answers each command once across processes.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ from typing import Any
 from slack_bolt import Ack, App, BoltContext, Respond
 
 from bot.slack import blocks
+from bot.slack.ids import TEAM_OR_CHANNEL, TRIGGER, shaped
 from bot.slack.reply import Asked, answer
 from bot.slack.services import services
 
@@ -21,13 +26,25 @@ def register(app: App) -> None:
 def handle_faq(ack: Ack, command: dict[str, Any], respond: Respond, context: BoltContext,
                logger: logging.Logger) -> None:
     ack()
+    faq = services(context)
+    if not faq.response_urls.allows(command.get("response_url")):
+        logger.warning("ignored a /faq command: response_url is not one of Slack's")
+        return
+    team, trigger_id = command.get("team_id"), command.get("trigger_id")
+    if not (shaped(team, TEAM_OR_CHANNEL) and shaped(trigger_id, TRIGGER)):
+        logger.warning("ignored a /faq command: its team_id or trigger_id is missing or not "
+                       "shaped like Slack's")
+        return
+    if not faq.deduper.claim(team, "command", trigger_id):
+        logger.info("a /faq command (trigger %s) was answered already: not again", trigger_id)
+        return
 
     def post(message: blocks.Message) -> None:
         respond(response_type="ephemeral", **message.as_kwargs())
 
-    # A slash command has no message ts; its trigger id is unique per invocation.
-    asked = Asked(team=str(command.get("team_id", "")), channel=str(command.get("channel_id", "")),
-                  ts=f"command:{command.get('trigger_id', '')}",
+    asked = Asked(team=team, channel=str(command.get("channel_id", "")),
+                  ts=f"command:{trigger_id}",
                   user=str(command.get("user_id", "")), text=command.get("text") or "",
                   asked_directly=True, via_command=True)
-    answer(asked, services(context), post, logger)
+    answer(asked, faq, post, logger)
+    faq.deduper.complete(team, "command", trigger_id)  # a retry after a crash answers it
