@@ -76,3 +76,30 @@ def test_a_version_1_database_gains_the_column_and_keeps_its_claims(tmp_path: Pa
         done = connection.execute(text("SELECT done FROM faqbot_claims WHERE ts = '1.4'"))
         assert done.scalar() in (1, True)
     engine.dispose()
+
+
+def test_a_success_that_began_before_a_failure_is_no_recovery() -> None:
+    """Two attempts overlap the moment the database goes away: one commits, one fails. The
+    late success must not end the outage, or the next failure warns a second time."""
+    import logging
+
+    from bot.storage.outage import Outage
+
+    records: list[str] = []
+
+    class Collect(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            records.append(record.getMessage())
+
+    log = logging.getLogger("test.outage")
+    log.addHandler(Collect())
+    log.setLevel(logging.INFO)
+    outage = Outage(target="db", log=log, retry_interval=60)
+    early = outage.attempt()
+    outage.failed("server closed the connection")
+    outage.succeeded(early)  # began before the failure
+    assert not outage.should_try()  # still down: retried only after the interval
+    outage.failed("connection refused")
+    assert sum("cannot use the database" in r for r in records) == 1
+    outage.succeeded(outage.attempt())
+    assert any("is back" in r for r in records)

@@ -19,8 +19,14 @@ class Outage:
         self._clock = clock
         self._lock = threading.Lock()
         self._down = False
+        self._failures = 0  # how many failures so far: tells a stale success from a recovery
         self._next_try = 0.0
         self._dropped = 0
+
+    def attempt(self) -> int:
+        """Mark the start of an attempt; pass the result to ``succeeded``."""
+        with self._lock:
+            return self._failures
 
     def should_try(self) -> bool:
         with self._lock:
@@ -36,6 +42,7 @@ class Outage:
         with self._lock:
             first = not self._down
             self._down = True
+            self._failures += 1
             self._next_try = self._clock() + self._retry_interval
         if first:
             self._log.warning("cannot use the database %s (%s); claiming messages in this "
@@ -48,9 +55,12 @@ class Outage:
         with self._lock:
             self._dropped += 1
 
-    def succeeded(self) -> None:
+    def succeeded(self, attempt: int) -> None:
+        """An attempt that started at ``attempt`` worked. One that began before the latest
+        failure (a transaction that committed just as the database went away) proves
+        nothing about now."""
         with self._lock:
-            if not self._down:
+            if not self._down or attempt < self._failures:
                 return
             self._down, dropped, self._dropped = False, self._dropped, 0
         self._log.info("the database %s is back; %d log rows were dropped while it was down",

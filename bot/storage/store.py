@@ -198,6 +198,7 @@ class Store:
         values, and ``_Unavailable`` on any other database error."""
         if not (force or self._outage.should_try()):
             raise _Unavailable("not retried yet")
+        attempt = self._outage.attempt()
         try:
             self._ensure_schema()
             pending = self._local.pending()
@@ -217,7 +218,7 @@ class Store:
             self._outage.failed(problem)
             raise _Unavailable(problem) from None
         self._local.mark_stored(pending)
-        self._outage.succeeded()
+        self._outage.succeeded(attempt)
         return result
 
     def _ensure_schema(self) -> None:
