@@ -111,7 +111,8 @@ def bot_env(slack: SlackStandIn, db: Path) -> dict[str, str]:
     return {"SLACK_API_URL": slack.api_url, "SLACK_BOT_TOKEN": TOKEN,
             "SLACK_APP_TOKEN": APP_TOKEN, "SLACK_SIGNING_SECRET": "",
             "EMBEDDING_BACKEND": "local", "DATABASE_URL": f"sqlite:///{db}",
-            "FAQ_DATASET": "", "FAQ_CHANNELS": CHANNEL, "HF_TOKEN": "", "PORT": ""}
+            "FAQ_DATASET": "", "FAQ_CHANNELS": CHANNEL, "HF_TOKEN": "", "PORT": "",
+            "PYTHONFAULTHANDLER": "1"}  # a SIGABRT prints every thread's stack
 
 
 @contextlib.contextmanager
@@ -214,13 +215,16 @@ def answered_once_each(slack: SlackStandIn, socket_mode: SocketStandIn,
     assert set(counts.values()) == {1}, counts
 
 
-def redeliver_unacked(socket_mode: SocketStandIn, envelopes: list[str]) -> None:
+def redeliver_unacked(socket_mode: SocketStandIn, envelopes: list[str]) -> int:
     """Do what Slack does with an envelope not acked in time: send it again, once."""
+    late = 0
     for envelope in envelopes:
         try:
             socket_mode.wait_for_ack(envelope, timeout=ACK_DEADLINE)
         except AssertionError:
             socket_mode.send_event(b"", retry_of=envelope)
+            late += 1
+    return late
 
 
 # -- answers and acks ----------------------------------------------------------------------------
@@ -315,7 +319,7 @@ def test_nothing_is_lost_or_answered_twice_across_a_reconnect(
     socket_mode.wait_for_link(old.number + 1, timeout=RECONNECT_DEADLINE)
     sent_later = bodies[8:] if fault == "refresh" else bodies[4:]
     envelopes += [socket_mode.send_event(body) for body in sent_later]
-    redeliver_unacked(socket_mode, envelopes)
+    figure(f"redelivered of {len(envelopes)} ({fault})", redeliver_unacked(socket_mode, envelopes))
     answered_once_each(slack, socket_mode, events)
 
 
@@ -337,7 +341,13 @@ def test_sigterm_ends_the_process_within_30s(
         assert bot.proc is not None
         bot.proc.send_signal(signal.SIGTERM)
         sent = time.monotonic()
-        assert bot.proc.wait(timeout=30) == 0
+        try:
+            assert bot.proc.wait(timeout=30) == 0
+        except subprocess.TimeoutExpired:
+            bot.proc.send_signal(signal.SIGABRT)  # show where it hung
+            bot.proc.wait(timeout=10)
+            bot.wait_for_line("Fatal Python error", timeout=10)
+            pytest.fail(f"still running 30 s after SIGTERM; log:\n{bot.log}")
         figure(f"exit after SIGTERM ({moment}), s", time.monotonic() - sent)
         assert "shutting down" in bot.log
 

@@ -9,8 +9,6 @@ over HTTP.
 from __future__ import annotations
 
 import logging
-import signal
-import threading
 import time
 from typing import TYPE_CHECKING
 
@@ -19,6 +17,7 @@ from slack_bolt.adapter.socket_mode.internals import run_bolt_app, send_response
 from slack_sdk.errors import SlackApiError
 
 from bot.errors import UserError
+from bot.runtime.signals import StopSignal
 from bot.runtime.socket_client import SocketModeClient
 from bot.runtime.startup import start
 from bot.slack.credentials import APP_TOKEN_HELP, require_socket
@@ -57,12 +56,10 @@ def run_socket(settings: Settings) -> int:
         runtime.close()
         raise UserError(f"Slack rejected SLACK_APP_TOKEN ({error.response.get('error')})",
                         APP_TOKEN_HELP) from None
-    stop = threading.Event()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda *_: stop.set())
-    log.info("connected in Socket Mode; %s", runtime.describe())
-    stop.wait()
-    log.info("shutting down")
+    with StopSignal() as stop:
+        log.info("connected in Socket Mode; %s", runtime.describe())
+        stop.wait()
+        log.info("shutting down")
     handler.close()
     runtime.close()
     return 0
