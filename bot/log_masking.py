@@ -18,7 +18,7 @@ _USERINFO = re.compile(r"(?<=://)[^/\s@?#]+@")
 # A query or form parameter whose name says it holds a secret.
 _SECRET_PARAM = re.compile(
     r"(?<=[?&;])((?:api[_-]?key|key|access[_-]?token|refresh[_-]?token|token|secret|"
-    r"client[_-]?secret|password|passwd|pwd|pass|signature|sig|auth)=)[^&#\s\"'<>]*",
+    r"client[_-]?secret|password|passwd|pwd|pass|signature|sig|auth|ticket)=)[^&#\s\"'<>]*",
     re.IGNORECASE)
 
 

@@ -63,6 +63,9 @@ def test_verbose_check_logs_no_secret_from_a_url(slack: SlackStandIn,
     ("see https://h.example/a@b and user@example.com",
      "see https://h.example/a@b and user@example.com"),
     ("?keyboard=1&monkey=2", "?keyboard=1&monkey=2"),
+    # Socket Mode: apps.connections.open answers a wss URL whose ticket opens the connection.
+    ("wss://wss.slack.com/link/?ticket=abc-123&app_id=A1",
+     "wss://wss.slack.com/link/?ticket=***&app_id=A1"),
 ])
 def test_masking_rules(raw: str, masked: str) -> None:
     assert mask_url_secrets(raw) == masked
