@@ -18,8 +18,8 @@ os.environ["XDG_CACHE_HOME"] = os.path.join(_HF_HOME, "xdg-cache")
 os.environ["HF_HUB_DISABLE_TELEMETRY"] = "1"
 os.environ.pop("HF_TOKEN", None)
 
-from tests.localhub import local_hub  # noqa: E402, F401  (a fixture, re-exported)
-from tests.postgres import postgres  # noqa: E402, F401  (a fixture, re-exported)
+from tests.standins.localhub import local_hub  # noqa: E402, F401  (a fixture, re-exported)
+from tests.standins.postgres import postgres  # noqa: E402, F401  (a fixture, re-exported)
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE_SOURCE = ROOT / "examples" / "medicare" / "faq.csv"

@@ -10,7 +10,7 @@ import pytest
 from bot.check import run_checks
 from bot.cli import main
 from bot.config import Settings
-from tests.slack_standin import SlackStandIn
+from tests.standins.slack_standin import SlackStandIn
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from tests.localhub import LocalHub, local_hub  # noqa: F401
+from tests.standins.localhub import LocalHub, local_hub  # noqa: F401
 
 CARD = """\
 ---

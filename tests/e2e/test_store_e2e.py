@@ -14,9 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import clean_env, run_cli
-from tests.server_process import ServerProcess
-from tests.slack_standin import SlackStandIn
-from tests.test_slack_e2e import (
+from tests.e2e.test_slack_e2e import (
     CARD_QUESTION,
     FAQ_CHANNEL,
     SECRET,
@@ -28,6 +26,8 @@ from tests.test_slack_e2e import (
     posts_for,
     send_signed,
 )
+from tests.standins.server_process import ServerProcess
+from tests.standins.slack_standin import SlackStandIn
 
 QUESTIONS = [CARD_QUESTION, "how do i sign up for medicare?", "what is tricare?",
              "will my medicare premiums be higher because of my income?"]

@@ -30,7 +30,7 @@ from bot.faq.embedders import create_embedder
 from bot.faq.embedders.api import BUILD, LIVE, InferenceApiEmbedder, RetryPolicy, probe
 from bot.faq.embedders.api_vectors import InvalidVectors, unit_rows
 from tests.conftest import SAMPLE_SOURCE, clean_env, run_cli
-from tests.inference_standin import Fault, InferenceStandIn
+from tests.standins.inference_standin import Fault, InferenceStandIn
 
 MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 TOKEN = "hf_testDoNotLeak0123456789abcdef"

@@ -20,9 +20,9 @@ from typing import Any
 
 import pytest
 
-from tests.inference_standin import Fault, InferenceStandIn
-from tests.server_process import ServerProcess, http_status
-from tests.slack_standin import (
+from tests.standins.inference_standin import Fault, InferenceStandIn
+from tests.standins.server_process import ServerProcess, http_status
+from tests.standins.slack_standin import (
     APP_ID,
     BOT_ID,
     BOT_USER_ID,

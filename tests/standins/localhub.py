@@ -13,7 +13,8 @@ loudly instead of leaking; olah itself runs under the same guard.
         sha = hub.add_repo("datasets", "acme/faq", {"README.md": "...", "data/x.parquet": path})
         subprocess.run([sys.executable, "-c", code], env=hub.env(tmp_path / "hf"), check=True)
 
-In pytest, use the session-scoped `local_hub` fixture (`from tests.localhub import local_hub`).
+In pytest, use the session-scoped `local_hub` fixture
+(`from tests.standins.localhub import local_hub`).
 """
 
 from __future__ import annotations

@@ -24,7 +24,7 @@ from bot.storage import Store, schema
 from bot.storage.privacy import user_hash
 from bot.storage.url import parse_url
 from tests.conftest import ROOT
-from tests.postgres import PgServer
+from tests.standins.postgres import PgServer
 
 PASSWORD = "s3cret-pw"
 
@@ -104,7 +104,7 @@ def test_claim_is_exactly_once_across_threads(store):
 
 
 def test_claim_is_exactly_once_across_processes(database_url):
-    workers = [subprocess.Popen([sys.executable, "-m", "tests.claim_worker", database_url,
+    workers = [subprocess.Popen([sys.executable, "-m", "tests.standins.claim_worker", database_url,
                                  "50", "4"], cwd=ROOT, stdin=subprocess.PIPE,
                                 stdout=subprocess.PIPE, text=True) for _ in range(2)]
     for worker in workers:  # both have opened the store (and raced to create the schema)

@@ -11,8 +11,8 @@ import pytest
 
 from bot.cli import main
 from bot.config import Settings
-from tests.server_process import ServerProcess
-from tests.slack_standin import SlackStandIn, event_body, send_signed
+from tests.standins.server_process import ServerProcess
+from tests.standins.slack_standin import SlackStandIn, event_body, send_signed
 
 SECRET = "serve-test-secret"
 

@@ -1,4 +1,5 @@
-"""One "dyno" for the cross-process dedupe test: python -m tests.claim_worker URL N THREADS.
+"""One "dyno" for the cross-process dedupe test:
+``python -m tests.standins.claim_worker URL N THREADS``.
 
 It opens the store, prints ``ready``, waits for a line on stdin (so both processes start
 claiming together), claims keys 0…N-1 in a shuffled order from THREADS threads, and prints

@@ -22,7 +22,7 @@ from bot.config import Settings
 from bot.errors import EmbeddingServiceError, UserError
 from bot.faq.answerer import Answerer, load_answerer
 from bot.slack.app import create_app
-from tests.slack_standin import (
+from tests.standins.slack_standin import (
     APP_ID,
     BOT_USER_ID,
     TEAM_ID,

@@ -17,7 +17,7 @@ from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 from slack_sdk.signature import SignatureVerifier
 from slack_sdk.webhook import WebhookClient
 
-from tests.slack_standin import (
+from tests.standins.slack_standin import (
     SlackStandIn,
     command_body,
     event_body,

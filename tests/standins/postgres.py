@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import make_url
 
-SCRIPT = Path(__file__).resolve().parents[1] / ".ci" / "postgres.sh"
+SCRIPT = Path(__file__).resolve().parents[2] / ".ci" / "postgres.sh"
 URL_VAR, DATA_VAR = "FAQBOT_TEST_POSTGRES_URL", "FAQBOT_TEST_POSTGRES_DATA"
 
 

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 import requests
 
-from tests.inference_standin import Fault, InferenceStandIn, Request, hash_embed
+from tests.standins.inference_standin import Fault, InferenceStandIn, Request, hash_embed
 
 MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 TIMEOUT = (1.0, 1.0)
