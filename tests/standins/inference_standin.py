@@ -347,6 +347,7 @@ class InferenceStandIn:
         self.embed_fn = embed_fn
         self._token = token
         self._lock = threading.Lock()
+        self._taken = threading.Condition(self._lock)  # notified when a fault is consumed
         self._faults: deque[Fault] = deque()
         self._requests: list[Request] = []
         self._connections: set[socket.socket] = set()
@@ -442,6 +443,13 @@ class InferenceStandIn:
         with self._lock:
             return len(self._faults)
 
+    def wait_faults_taken(self, timeout: float = 5.0) -> None:
+        """Block until every queued fault has been taken by a request (so a test can order a
+        second request after the first without sleeping); fail after ``timeout``."""
+        with self._taken:
+            if not self._taken.wait_for(lambda: not self._faults, timeout=timeout):
+                raise AssertionError(f"{len(self._faults)} fault(s) still queued after {timeout} s")
+
     @property
     def requests(self) -> list[Request]:
         """A snapshot of every request received so far, in arrival order."""
@@ -473,8 +481,10 @@ class InferenceStandIn:
             self._requests.append(request)
 
     def _next_fault(self) -> Fault | None:
-        with self._lock:
-            return self._faults.popleft() if self._faults else None
+        with self._taken:
+            fault = self._faults.popleft() if self._faults else None
+            self._taken.notify_all()
+            return fault
 
     def _track(self, conn: socket.socket, *, add: bool) -> None:
         with self._lock:

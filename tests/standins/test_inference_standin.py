@@ -9,6 +9,7 @@ import threading
 import time
 from collections.abc import Iterator
 from http import HTTPStatus
+from urllib.parse import urlsplit
 
 import numpy as np
 import pytest
@@ -22,7 +23,8 @@ TOKEN = "hf_test_token_not_real"
 
 
 @pytest.fixture
-def standin() -> Iterator[InferenceStandIn]:
+def hashed() -> Iterator[InferenceStandIn]:
+    """The stand-in on ``hash_embed``, without a token."""
     with InferenceStandIn(hash_embed) as server:
         yield server
 
@@ -39,18 +41,26 @@ def tei_post(server: InferenceStandIn, body: dict[str, object]) -> requests.Resp
 # --- routes -----------------------------------------------------------------------------
 
 
-def test_urls(standin: InferenceStandIn) -> None:
-    port = standin.port
-    assert standin.hf_url == (
-        f"http://127.0.0.1:{port}/hf-inference/models/{{model}}/pipeline/feature-extraction"
-    )
-    assert standin.tei_url == f"http://127.0.0.1:{port}/embed"
-    assert "{model}" in standin.hf_url
+def test_urls_reach_their_routes_on_loopback(hashed: InferenceStandIn) -> None:
+    """The advertised URLs are served: the HF template (once ``{model}`` is filled in, as the
+    client does) and TEI's /embed both answer, on 127.0.0.1 at the stand-in's port."""
+    for url in (hashed.hf_url, hashed.tei_url):
+        parts = urlsplit(url)
+        assert (parts.scheme, parts.hostname, parts.port) == ("http", "127.0.0.1", hashed.port)
+    assert hashed.hf_url.count("{model}") == 1
+    assert requests.post(hashed.hf_url.format(model=MODEL), json={"inputs": "x"},
+                         timeout=TIMEOUT).status_code == 200
+    assert tei_post(hashed, {"inputs": "x"}).status_code == 200
+    assert [r.path for r in hashed.requests] == [
+        f"/hf-inference/models/{MODEL}/pipeline/feature-extraction", "/embed"]
+    other = requests.post(hashed.hf_url.format(model="BAAI/bge-small-en-v1.5"),
+                          json={"inputs": "x"}, timeout=TIMEOUT)
+    assert other.status_code == 200  # any model id routes, as on the real router
 
 
-def test_hf_list_input(standin: InferenceStandIn) -> None:
+def test_hf_list_input(hashed: InferenceStandIn) -> None:
     texts = ["how do I reset my password?", "where is the VPN guide?"]
-    resp = hf_post(standin, texts)
+    resp = hf_post(hashed, texts)
     assert resp.status_code == 200
     assert resp.headers["Content-Type"] == "application/json"
     got = np.asarray(resp.json(), dtype=np.float32)
@@ -58,17 +68,17 @@ def test_hf_list_input(standin: InferenceStandIn) -> None:
     np.testing.assert_allclose(got, hash_embed(texts), rtol=1e-6)
 
 
-def test_hf_single_string_is_flat(standin: InferenceStandIn) -> None:
-    resp = hf_post(standin, "hello")
+def test_hf_single_string_is_flat(hashed: InferenceStandIn) -> None:
+    resp = hf_post(hashed, "hello")
     vec = resp.json()
     assert isinstance(vec, list) and isinstance(vec[0], float)
     np.testing.assert_allclose(vec, hash_embed(["hello"])[0], rtol=1e-6)
 
 
-def test_tei_always_list_of_lists(standin: InferenceStandIn) -> None:
-    single = tei_post(standin, {"inputs": "hello", "normalize": True, "truncate": True})
+def test_tei_always_list_of_lists(hashed: InferenceStandIn) -> None:
+    single = tei_post(hashed, {"inputs": "hello", "normalize": True, "truncate": True})
     assert np.asarray(single.json()).shape == (1, 384)
-    many = tei_post(standin, {"inputs": ["a", "b", "c"]})
+    many = tei_post(hashed, {"inputs": ["a", "b", "c"]})
     np.testing.assert_allclose(many.json(), hash_embed(["a", "b", "c"]), rtol=1e-6)
 
 
@@ -80,14 +90,14 @@ def test_tei_normalize_flag() -> None:
     assert np.linalg.norm(raw[0]) == pytest.approx(2.0, abs=1e-5)
 
 
-def test_bad_bodies_and_routes(standin: InferenceStandIn) -> None:
-    assert tei_post(standin, {"inputs": []}).status_code == 422
-    assert tei_post(standin, {"inputs": [1, 2]}).status_code == 422
-    bad = requests.post(standin.tei_url, data=b"not json", timeout=TIMEOUT)
+def test_bad_bodies_and_routes(hashed: InferenceStandIn) -> None:
+    assert tei_post(hashed, {"inputs": []}).status_code == 422
+    assert tei_post(hashed, {"inputs": [1, 2]}).status_code == 422
+    bad = requests.post(hashed.tei_url, data=b"not json", timeout=TIMEOUT)
     assert bad.status_code == 422 and "error" in bad.json()
-    missing = requests.post(f"{standin.base_url}/nope", json={}, timeout=TIMEOUT)
+    missing = requests.post(f"{hashed.base_url}/nope", json={}, timeout=TIMEOUT)
     assert missing.status_code == 404
-    assert requests.get(f"{standin.base_url}/health", timeout=TIMEOUT).status_code == 200
+    assert requests.get(f"{hashed.base_url}/health", timeout=TIMEOUT).status_code == 200
 
 
 # --- auth and recording -----------------------------------------------------------------
@@ -113,90 +123,90 @@ def test_auth() -> None:
         assert TOKEN not in repr(server)
 
 
-def test_records_and_count(standin: InferenceStandIn) -> None:
-    hf_post(standin, ["a"])
-    tei_post(standin, {"inputs": "b", "truncate": True})
-    tei_post(standin, {"inputs": "c"})
-    assert standin.count() == 3
-    assert standin.count("/embed") == 2
-    assert standin.count("/hf-inference/models/sentence-transformers/") == 1
-    first, second, third = standin.requests
+def test_records_and_count(hashed: InferenceStandIn) -> None:
+    hf_post(hashed, ["a"])
+    tei_post(hashed, {"inputs": "b", "truncate": True})
+    tei_post(hashed, {"inputs": "c"})
+    assert hashed.count() == 3
+    assert hashed.count("/embed") == 2
+    assert hashed.count("/hf-inference/models/sentence-transformers/") == 1
+    first, second, third = hashed.requests
     assert isinstance(first, Request)
     assert first.body == {"inputs": ["a"]} and first.authorized is None
     assert second.body == {"inputs": "b", "truncate": True}
     assert first.time <= second.time <= third.time
-    standin.reset()
-    assert standin.count() == 0
+    hashed.reset()
+    assert hashed.count() == 0
 
 
 # --- faults -----------------------------------------------------------------------------
 
 
-def test_faults_consumed_in_order_then_normal(standin: InferenceStandIn) -> None:
-    standin.queue(
+def test_faults_consumed_in_order_then_normal(hashed: InferenceStandIn) -> None:
+    hashed.queue(
         Fault.status(503, {"error": "Model is loading", "estimated_time": 0.2}),
         Fault.rate_limited("1"),
     )
-    assert standin.pending_faults == 2
-    first = hf_post(standin, ["q"])
+    assert hashed.pending_faults == 2
+    first = hf_post(hashed, ["q"])
     assert first.status_code == 503
     assert first.json() == {"error": "Model is loading", "estimated_time": 0.2}
-    second = tei_post(standin, {"inputs": ["q"]})
+    second = tei_post(hashed, {"inputs": ["q"]})
     assert second.status_code == 429 and second.headers["Retry-After"] == "1"
-    assert hf_post(standin, ["q"]).status_code == 200
-    assert standin.pending_faults == 0
-    assert standin.count() == 3
+    assert hf_post(hashed, ["q"]).status_code == 200
+    assert hashed.pending_faults == 0
+    assert hashed.count() == 3
 
 
-def test_loading_constructor(standin: InferenceStandIn) -> None:
-    standin.queue(Fault.loading(0.5))
-    assert hf_post(standin, "q").json() == {"error": "Model is loading", "estimated_time": 0.5}
+def test_loading_constructor(hashed: InferenceStandIn) -> None:
+    hashed.queue(Fault.loading(0.5))
+    assert hf_post(hashed, "q").json() == {"error": "Model is loading", "estimated_time": 0.5}
 
 
 @pytest.mark.parametrize("code", [500, 502, 504, 400, 401, 402, 403, 404, 410, 422])
-def test_status_codes(standin: InferenceStandIn, code: int) -> None:
-    standin.queue(Fault.status(code))
-    resp = tei_post(standin, {"inputs": "q"})
+def test_status_codes(hashed: InferenceStandIn, code: int) -> None:
+    hashed.queue(Fault.status(code))
+    resp = tei_post(hashed, {"inputs": "q"})
     assert resp.status_code == code
     assert resp.json() == {"error": HTTPStatus(code).phrase}
 
 
-def test_slow_times_out_without_blocking_others(standin: InferenceStandIn) -> None:
-    standin.queue(Fault.slow(0.5))
+def test_slow_times_out_without_blocking_others(hashed: InferenceStandIn) -> None:
+    hashed.queue(Fault.slow(0.5))
     errors: list[BaseException] = []
 
     def slow_call() -> None:
         try:
-            requests.post(standin.tei_url, json={"inputs": "q"}, timeout=(1.0, 0.2))
+            requests.post(hashed.tei_url, json={"inputs": "q"}, timeout=(1.0, 0.2))
         except BaseException as exc:  # collected and asserted below
             errors.append(exc)
 
     worker = threading.Thread(target=slow_call)
     worker.start()
-    time.sleep(0.05)  # let the slow request take the fault first
+    hashed.wait_faults_taken()  # the slow request holds the fault before the other is sent
     started = time.monotonic()
-    assert tei_post(standin, {"inputs": "other"}).status_code == 200
+    assert tei_post(hashed, {"inputs": "other"}).status_code == 200
     assert time.monotonic() - started < 0.3
     worker.join(2)
     assert len(errors) == 1 and isinstance(errors[0], requests.exceptions.ReadTimeout)
 
 
-def test_slow_answers_normally_within_timeout(standin: InferenceStandIn) -> None:
-    standin.queue(Fault.slow(0.05))
-    resp = hf_post(standin, ["q"])
+def test_slow_answers_normally_within_timeout(hashed: InferenceStandIn) -> None:
+    hashed.queue(Fault.slow(0.05))
+    resp = hf_post(hashed, ["q"])
     assert resp.status_code == 200 and len(resp.json()) == 1
 
 
-def test_drop(standin: InferenceStandIn) -> None:
-    standin.queue(Fault.drop())
+def test_drop(hashed: InferenceStandIn) -> None:
+    hashed.queue(Fault.drop())
     with pytest.raises(requests.exceptions.ConnectionError):
-        hf_post(standin, ["q"])
-    assert hf_post(standin, ["q"]).status_code == 200
+        hf_post(hashed, ["q"])
+    assert hf_post(hashed, ["q"]).status_code == 200
 
 
-def test_garbage(standin: InferenceStandIn) -> None:
-    standin.queue(Fault.garbage())
-    resp = hf_post(standin, ["q"])
+def test_garbage(hashed: InferenceStandIn) -> None:
+    hashed.queue(Fault.garbage())
+    resp = hf_post(hashed, ["q"])
     assert resp.status_code == 200
     assert resp.headers["Content-Type"] == "text/html"
     assert resp.content == b"<html>bad gateway</html>"
@@ -204,41 +214,41 @@ def test_garbage(standin: InferenceStandIn) -> None:
         resp.json()
 
 
-def test_wrong_dim(standin: InferenceStandIn) -> None:
-    standin.queue(Fault.wrong_dim(), Fault.wrong_dim(400))
-    assert np.asarray(hf_post(standin, ["a", "b"]).json()).shape == (2, 383)
-    assert np.asarray(hf_post(standin, "a").json()).shape == (400,)
+def test_wrong_dim(hashed: InferenceStandIn) -> None:
+    hashed.queue(Fault.wrong_dim(), Fault.wrong_dim(400))
+    assert np.asarray(hf_post(hashed, ["a", "b"]).json()).shape == (2, 383)
+    assert np.asarray(hf_post(hashed, "a").json()).shape == (400,)
 
 
-def test_wrong_count(standin: InferenceStandIn) -> None:
-    standin.queue(Fault.wrong_count(), Fault.wrong_count(), Fault.wrong_count())
-    assert np.asarray(hf_post(standin, ["a", "b", "c"]).json()).shape == (2, 384)
-    assert np.asarray(hf_post(standin, "a").json()).shape == (2, 384)
-    assert np.asarray(tei_post(standin, {"inputs": ["a"]}).json()).shape == (2, 384)
+def test_wrong_count(hashed: InferenceStandIn) -> None:
+    hashed.queue(Fault.wrong_count(), Fault.wrong_count(), Fault.wrong_count())
+    assert np.asarray(hf_post(hashed, ["a", "b", "c"]).json()).shape == (2, 384)
+    assert np.asarray(hf_post(hashed, "a").json()).shape == (2, 384)
+    assert np.asarray(tei_post(hashed, {"inputs": ["a"]}).json()).shape == (2, 384)
 
 
-def test_nan(standin: InferenceStandIn) -> None:
-    standin.queue(Fault.nan())
-    got = np.asarray(tei_post(standin, {"inputs": ["a", "b"]}).json(), dtype=np.float32)
+def test_nan(hashed: InferenceStandIn) -> None:
+    hashed.queue(Fault.nan())
+    got = np.asarray(tei_post(hashed, {"inputs": ["a", "b"]}).json(), dtype=np.float32)
     assert got.shape == (2, 384)
     assert np.isnan(got).sum() == 1
 
 
-def test_token_level_mean_pools_to_normal(standin: InferenceStandIn) -> None:
-    standin.queue(Fault.token_level(), Fault.token_level())
+def test_token_level_mean_pools_to_normal(hashed: InferenceStandIn) -> None:
+    hashed.queue(Fault.token_level(), Fault.token_level())
     texts = ["a", "b"]
-    got = np.asarray(hf_post(standin, texts).json(), dtype=np.float32)
+    got = np.asarray(hf_post(hashed, texts).json(), dtype=np.float32)
     assert got.shape == (2, 3, 384)
     np.testing.assert_allclose(got.mean(axis=1), hash_embed(texts), atol=1e-6)
-    single = np.asarray(hf_post(standin, "a").json(), dtype=np.float32)
+    single = np.asarray(hf_post(hashed, "a").json(), dtype=np.float32)
     assert single.shape == (1, 3, 384)
 
 
-def test_fault_validation(standin: InferenceStandIn) -> None:
+def test_fault_validation(hashed: InferenceStandIn) -> None:
     with pytest.raises(ValueError):
         Fault("explode")
     with pytest.raises(TypeError):
-        standin.queue("503")  # type: ignore[arg-type]
+        hashed.queue("503")  # type: ignore[arg-type]
 
 
 def test_stop_closes_keepalive_connections() -> None:
