@@ -94,4 +94,9 @@ def test_vote_note_replaces_the_previous_one_and_keeps_the_buttons() -> None:
 
 
 def test_unavailable_message() -> None:
-    assert blocks.unavailable_message().text == blocks.UNAVAILABLE
+    """The apology users see when the embedding service is down: the exact words, as the
+    notification text and as the one section, so a change to them is a visible decision."""
+    message = blocks.unavailable_message()
+    words = "I can't reach the embedding service right now, please try again in a minute."
+    assert message.text == words
+    assert message.blocks == [{"type": "section", "text": {"type": "mrkdwn", "text": words}}]
