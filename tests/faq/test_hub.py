@@ -1,18 +1,37 @@
-"""The Hub paths for real: `datasets` and `huggingface_hub` against a local olah mirror."""
+"""The Hub paths for real: `datasets` and `huggingface_hub` against a local olah mirror.
+
+Every subprocess here gets its whole Hugging Face environment from the test (``hub_env``):
+the endpoint, a fresh HF_HOME, and online mode, whatever the caller exported (an air-gapped
+``HF_HUB_OFFLINE=1`` included).
+"""
 
 from __future__ import annotations
 
 import json
+import os
 import shutil
-import socket
 import time
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, clean_env, run_cli
+from tests.conftest import ROOT, SETTINGS, run_cli
+from tests.standins.localhub import LocalHub
 
 SAMPLE = ROOT / "bot" / "sample" / "medicare"
+
+
+def hub_env(hub: LocalHub | None, hf_home: Path, **variables: str) -> dict[str, str]:
+    """A subprocess environment whose Hugging Face settings all come from here: the hub's
+    (or, without one, only HF_HOME), online, and none of the faqbot settings but ``variables``.
+    """
+    if hub is not None:
+        env = hub.env(hf_home)  # drops every HF_* variable, then sets the hub's
+    else:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("HF_", "HUGGINGFACE_"))}
+        env["HF_HOME"] = str(hf_home)
+    env = {k: v for k, v in env.items() if k not in SETTINGS}
+    return {**env, "HF_HUB_OFFLINE": "0", **variables}
 
 
 def sample_files(extra_card: str = "") -> dict[str, Path | str]:
@@ -38,8 +57,7 @@ def faq_repo(local_hub, tmp_path_factory):
 
 
 def ask(hub, tmp_path, question: str, **env: str) -> dict:
-    full = clean_env(**{**hub.env(tmp_path / "hf"), **env})
-    result = run_cli("ask", question, "--json", env=full)
+    result = run_cli("ask", question, "--json", env=hub_env(hub, tmp_path / "hf", **env))
     assert result.returncode == 0, result.stderr
     assert hub.refused(tmp_path / "hf") == []
     return json.loads(result.stdout)
@@ -63,14 +81,14 @@ def test_hub_dataset_model_mismatch_is_refused(local_hub, tmp_path):
     files = sample_files()
     files["README.md"] = card
     local_hub.add_repo("datasets", "acme/other-model", files)
-    env = clean_env(**{**local_hub.env(tmp_path / "hf"), "FAQ_DATASET": "acme/other-model"})
+    env = hub_env(local_hub, tmp_path / "hf", FAQ_DATASET="acme/other-model")
     result = run_cli("ask", "hello", env=env)
     assert result.returncode == 2 and "BAAI/bge-small-en-v1.5" in result.stderr
     assert "Traceback" not in result.stderr
 
 
 def test_missing_hub_dataset_is_a_clear_error(local_hub, tmp_path):
-    env = clean_env(**{**local_hub.env(tmp_path / "hf"), "FAQ_DATASET": "acme/nope"})
+    env = hub_env(local_hub, tmp_path / "hf", FAQ_DATASET="acme/nope")
     result = run_cli("ask", "hello", env=env)
     assert result.returncode == 2
     assert "acme/nope" in result.stderr and "FAQ_DATASET" in result.stderr
@@ -90,13 +108,10 @@ def test_local_embedder_falls_back_to_the_hub(local_hub, embedder, tmp_path):
     assert cached, "the model should be in the Hugging Face cache"
 
 
-def test_unreachable_hub_fails_fast_with_a_clear_message(tmp_path):
-    with socket.socket() as s:  # a port that refuses connections
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    env = clean_env(HF_ENDPOINT=f"http://127.0.0.1:{port}", HF_HOME=str(tmp_path / "hf"),
-                    EMBEDDING_MODEL="acme/not-cached",
-                    FAQ_DATASET=str(ROOT / "examples/medicare/faq.csv"))
+def test_unreachable_hub_fails_fast_with_a_clear_message(tmp_path, closed_port):
+    env = hub_env(None, tmp_path / "hf", HF_ENDPOINT=f"http://127.0.0.1:{closed_port}",
+                  EMBEDDING_MODEL="acme/not-cached",
+                  FAQ_DATASET=str(ROOT / "examples/medicare/faq.csv"))
     start = time.perf_counter()
     result = run_cli("ask", "hello", env=env)
     assert result.returncode == 2

@@ -51,7 +51,8 @@ class FakeTime:
 
 
 @pytest.fixture
-def standin(embedder) -> Iterator[InferenceStandIn]:
+def inference(embedder) -> Iterator[InferenceStandIn]:
+    """The Inference API stand-in, embedding with the real local model, requiring TOKEN."""
     with InferenceStandIn(embedder.embed, token=TOKEN) as server:
         yield server
 
@@ -86,99 +87,99 @@ def failure(embedder: InferenceApiEmbedder, texts: list[str] = TEXTS) -> str:
 
 
 @pytest.mark.parametrize("tei", [False, True], ids=["hf-router", "tei-embed"])
-def test_same_vectors_as_local(standin, embedder, tei):
-    api = client(standin, tei=tei)
+def test_same_vectors_as_local(inference, embedder, tei):
+    api = client(inference, tei=tei)
     vectors = api.embed(TEXTS)
     assert vectors.dtype == np.float32 and vectors.shape == (3, 384)
     np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-6)
     np.testing.assert_allclose(vectors, embedder.embed(TEXTS), atol=1e-5)
-    assert api.dim == 384 and standin.count() == 1
-    (request,) = standin.requests
+    assert api.dim == 384 and inference.count() == 1
+    (request,) = inference.requests
     assert request.body == {"inputs": TEXTS, "truncate": True}
     assert request.authorized is True
 
 
-def test_dim_is_learned_with_one_probe(standin):
-    api = client(standin)
-    assert api.dim == 384 and standin.count() == 1
+def test_dim_is_learned_with_one_probe(inference):
+    api = client(inference)
+    assert api.dim == 384 and inference.count() == 1
     api.embed(["a"])
-    assert api.dim == 384 and standin.count() == 2
-    assert api.embed([]).shape == (0, 384) and standin.count() == 2
+    assert api.dim == 384 and inference.count() == 2
+    assert api.embed([]).shape == (0, 384) and inference.count() == 2
 
 
-def test_build_sends_batches_of_at_most_32(standin):
-    api = create_embedder(settings(standin), for_build=True)
+def test_build_sends_batches_of_at_most_32(inference):
+    api = create_embedder(settings(inference), for_build=True)
     assert isinstance(api, InferenceApiEmbedder) and api.policy == BUILD
     texts = [f"question number {i}" for i in range(70)]
     assert api.embed(texts).shape == (70, 384)
-    assert [len(r.body["inputs"]) for r in standin.requests] == [32, 32, 6]
+    assert [len(r.body["inputs"]) for r in inference.requests] == [32, 32, 6]
 
 
-def test_live_policy_by_default(standin):
-    assert create_embedder(settings(standin)).policy == LIVE
+def test_live_policy_by_default(inference):
+    assert create_embedder(settings(inference)).policy == LIVE
 
 
-def test_threads_share_one_embedder(standin, embedder):
-    api = client(standin)
+def test_threads_share_one_embedder(inference, embedder):
+    api = client(inference)
     questions = [f"question number {i}" for i in range(16)]
     with ThreadPoolExecutor(8) as pool:
         vectors = np.stack(list(pool.map(lambda q: api.embed([q])[0], questions)))
     np.testing.assert_allclose(vectors, embedder.embed(questions), atol=1e-5)
-    assert standin.count() == 16
+    assert inference.count() == 16
 
 
 # --- retried to success -------------------------------------------------------------------
 
 
-def test_503_loading_waits_estimated_time(standin, fake):
-    standin.queue(Fault.loading(1.5), Fault.loading(2.5))
-    assert client(standin, fake).embed(TEXTS).shape == (3, 384)
-    assert standin.count() == 3 and fake.slept == [1.5, 2.5]
+def test_503_loading_waits_estimated_time(inference, fake):
+    inference.queue(Fault.loading(1.5), Fault.loading(2.5))
+    assert client(inference, fake).embed(TEXTS).shape == (3, 384)
+    assert inference.count() == 3 and fake.slept == [1.5, 2.5]
 
 
-def test_429_honours_retry_after(standin, fake):
-    standin.queue(Fault.rate_limited("2"))
-    client(standin, fake).embed(TEXTS)
-    assert standin.count() == 2 and fake.slept == [2.0]
+def test_429_honours_retry_after(inference, fake):
+    inference.queue(Fault.rate_limited("2"))
+    client(inference, fake).embed(TEXTS)
+    assert inference.count() == 2 and fake.slept == [2.0]
 
 
 @pytest.mark.parametrize("code", [500, 502, 503, 504])
-def test_server_errors_back_off_and_retry(standin, fake, code):
-    standin.queue(Fault.status(code), Fault.status(code))
-    client(standin, fake).embed(TEXTS)
-    assert standin.count() == 3
+def test_server_errors_back_off_and_retry(inference, fake, code):
+    inference.queue(Fault.status(code), Fault.status(code))
+    client(inference, fake).embed(TEXTS)
+    assert inference.count() == 3
     first, second = fake.slept
     assert 0.5 <= first <= 1.0 and 1.0 <= second <= 1.5  # 0.5 s doubling, plus jitter
 
 
-def test_dropped_connection_is_retried(standin, fake):
-    standin.queue(Fault.drop())
-    client(standin, fake).embed(TEXTS)
-    assert standin.count() == 2 and len(fake.slept) == 1
+def test_dropped_connection_is_retried(inference, fake):
+    inference.queue(Fault.drop())
+    client(inference, fake).embed(TEXTS)
+    assert inference.count() == 2 and len(fake.slept) == 1
 
 
-def test_slow_answer_past_read_timeout_is_retried(standin, fake):
-    standin.queue(Fault.slow(0.5))
-    vectors = client(standin, fake, read_timeout=0.05).embed(TEXTS)
-    assert vectors.shape == (3, 384) and standin.count() == 2
+def test_slow_answer_past_read_timeout_is_retried(inference, fake):
+    inference.queue(Fault.slow(0.5))
+    vectors = client(inference, fake, read_timeout=0.05).embed(TEXTS)
+    assert vectors.shape == (3, 384) and inference.count() == 2
 
 
 @pytest.mark.parametrize("tei", [False, True], ids=["hf-router", "tei-embed"])
-def test_token_level_output_is_mean_pooled(standin, embedder, tei):
-    standin.queue(Fault.token_level())
-    vectors = client(standin, tei=tei).embed(TEXTS)
+def test_token_level_output_is_mean_pooled(inference, embedder, tei):
+    inference.queue(Fault.token_level())
+    vectors = client(inference, tei=tei).embed(TEXTS)
     np.testing.assert_allclose(vectors, embedder.embed(TEXTS), atol=1e-5)
-    assert standin.count() == 1
+    assert inference.count() == 1
 
 
-def test_estimated_time_is_really_waited(standin):
+def test_estimated_time_is_really_waited(inference):
     """The one real wait: the default sleep and clock honour a 0.2 s estimated_time."""
-    standin.queue(Fault.loading(0.2))
+    inference.queue(Fault.loading(0.2))
     started = time.monotonic()
-    client(standin).embed(TEXTS)
+    client(inference).embed(TEXTS)
     assert time.monotonic() - started >= 0.2
-    first, second = standin.requests
-    assert second.time - first.time >= 0.2 and standin.count() == 2
+    first, second = inference.requests
+    assert second.time - first.time >= 0.2 and inference.count() == 2
 
 
 # --- a clear error within the budget ------------------------------------------------------
@@ -191,50 +192,50 @@ def test_estimated_time_is_really_waited(standin):
     (Fault.status(504), "failed with HTTP 504"),
     (Fault.drop(), "connection to"),
 ], ids=["500", "502", "503", "504", "drop"])
-def test_persistent_failure_gives_up_within_live_budget(standin, fake, fault, words):
-    standin.queue(*[fault] * 10)
-    message = failure(client(standin, fake))
+def test_persistent_failure_gives_up_within_live_budget(inference, fake, fault, words):
+    inference.queue(*[fault] * 10)
+    message = failure(client(inference, fake))
     # Waits of 0.5, 1, 2, 4 s (+ jitter) fit in 10 s; a fifth (4 s more) would not.
-    assert standin.count() == 5 and sum(fake.slept) < LIVE.budget
+    assert inference.count() == 5 and sum(fake.slept) < LIVE.budget
     assert words in message and "gave up after 5 attempts" in message
     assert "10 s limit" in message
 
 
-def test_build_budget_is_about_two_minutes(standin, fake):
-    standin.queue(*[Fault.status(503)] * 20)
-    message = failure(client(standin, fake, policy=BUILD))
+def test_build_budget_is_about_two_minutes(inference, fake):
+    inference.queue(*[Fault.status(503)] * 20)
+    message = failure(client(inference, fake, policy=BUILD))
     # 1, 2, 4, 8, 16, 30, 30 s (+ jitter) fit in 120 s; an eighth wait would not.
-    assert standin.count() == 8 and 91 <= sum(fake.slept) < BUILD.budget
+    assert inference.count() == 8 and 91 <= sum(fake.slept) < BUILD.budget
     assert "gave up after 8 attempts" in message and "120 s limit" in message
 
 
-def test_slow_answers_give_up_within_budget(standin, fake):
-    standin.queue(*[Fault.slow(0.3)] * 10)
+def test_slow_answers_give_up_within_budget(inference, fake):
+    inference.queue(*[Fault.slow(0.3)] * 10)
     started = time.monotonic()
-    message = failure(client(standin, fake, read_timeout=0.02))
-    assert standin.count() == 5 and time.monotonic() - started < 1.0
+    message = failure(client(inference, fake, read_timeout=0.02))
+    assert inference.count() == 5 and time.monotonic() - started < 1.0
     assert "did not answer within 0.02 s" in message
 
 
-def test_rate_limit_longer_than_budget(standin, fake):
-    standin.queue(*[Fault.rate_limited("4")] * 5)
-    message = failure(client(standin, fake))
-    assert standin.count() == 3 and fake.slept == [4.0, 4.0]
+def test_rate_limit_longer_than_budget(inference, fake):
+    inference.queue(*[Fault.rate_limited("4")] * 5)
+    message = failure(client(inference, fake))
+    assert inference.count() == 3 and fake.slept == [4.0, 4.0]
     assert "rate-limiting" in message and "HTTP 429" in message
 
 
-def test_retry_after_as_http_date(standin, fake):
+def test_retry_after_as_http_date(inference, fake):
     when = email.utils.formatdate(time.time() + 60, usegmt=True)
-    standin.queue(Fault.rate_limited(when))
-    message = failure(client(standin, fake))
-    assert standin.count() == 1 and fake.slept == []
+    inference.queue(Fault.rate_limited(when))
+    message = failure(client(inference, fake))
+    assert inference.count() == 1 and fake.slept == []
     assert "rate-limiting" in message
 
 
-def test_model_loading_longer_than_budget_fails_fast(standin, fake):
-    standin.queue(Fault.loading(30))
-    message = failure(client(standin, fake))
-    assert standin.count() == 1 and fake.slept == []
+def test_model_loading_longer_than_budget_fails_fast(inference, fake):
+    inference.queue(Fault.loading(30))
+    message = failure(client(inference, fake))
+    assert inference.count() == 1 and fake.slept == []
     assert "still loading" in message and "estimated 30.0 s" in message
 
 
@@ -243,26 +244,26 @@ def test_model_loading_longer_than_budget_fails_fast(standin, fake):
     (Fault.wrong_count(), "wrong number of vectors (2 for 3 texts)"),
     (Fault.nan(), "NaN"),
 ], ids=["non-json", "wrong-count", "nan"])
-def test_unusable_answers_are_not_retried(standin, fake, fault, words):
-    standin.queue(fault)
-    message = failure(client(standin, fake))
+def test_unusable_answers_are_not_retried(inference, fake, fault, words):
+    inference.queue(fault)
+    message = failure(client(inference, fake))
     assert words in message and "unusable answer" in message
-    assert standin.count() == 1 and fake.slept == []
+    assert inference.count() == 1 and fake.slept == []
 
 
-def test_wrong_dimension_after_learning_it(standin):
-    api = client(standin)
+def test_wrong_dimension_after_learning_it(inference):
+    api = client(inference)
     api.embed(["a"])
-    standin.queue(Fault.wrong_dim(383))
+    inference.queue(Fault.wrong_dim(383))
     assert "383-dimensional vectors where earlier answers had 384" in failure(api)
-    assert standin.count() == 2
+    assert inference.count() == 2
 
 
-def test_wrong_dimension_against_the_dataset(standin):
-    standin.queue(Fault.wrong_dim(383))
+def test_wrong_dimension_against_the_dataset(inference):
+    inference.queue(Fault.wrong_dim(383))
     with pytest.raises(UserError, match=r"384-dimensional embeddings.*383-dimensional"):
-        load_faq(str(SAMPLE_DATASET), client(standin))
-    assert standin.count() == 1
+        load_faq(str(SAMPLE_DATASET), client(inference))
+    assert inference.count() == 1
 
 
 NOT_RETRIED = {
@@ -277,23 +278,23 @@ NOT_RETRIED = {
 
 
 @pytest.mark.parametrize("code", sorted(NOT_RETRIED))
-def test_client_errors_are_not_retried(standin, fake, code):
-    standin.queue(Fault.status(code))
-    message = failure(client(standin, fake))
+def test_client_errors_are_not_retried(inference, fake, code):
+    inference.queue(Fault.status(code))
+    message = failure(client(inference, fake))
     assert NOT_RETRIED[code] in message and f"HTTP {code}" in message
-    assert standin.count() == 1 and fake.slept == []
+    assert inference.count() == 1 and fake.slept == []
 
 
-def test_each_client_error_has_its_own_message(standin, fake):
+def test_each_client_error_has_its_own_message(inference, fake):
     messages = set()
     for code in NOT_RETRIED:
-        standin.queue(Fault.status(code))
-        messages.add(failure(client(standin, fake)))
+        inference.queue(Fault.status(code))
+        messages.add(failure(client(inference, fake)))
     assert len(messages) == len(NOT_RETRIED)
 
 
-def test_a_wrong_token_is_reported_as_invalid(standin):
-    message = failure(client(standin, token="hf_wrongWrongWrong"))
+def test_a_wrong_token_is_reported_as_invalid(inference):
+    message = failure(client(inference, token="hf_wrongWrongWrong"))
     assert "rejected HF_TOKEN as invalid" in message and "hf_wrong" not in message
 
 
@@ -328,14 +329,14 @@ def test_a_mangled_token_is_refused_without_showing_it():
 # --- the token never shows ----------------------------------------------------------------
 
 
-def test_token_never_in_logs_errors_or_repr(standin, fake, caplog):
+def test_token_never_in_logs_errors_or_repr(inference, fake, caplog):
     caplog.set_level(logging.DEBUG)
-    api = client(standin, fake)
-    standin.queue(Fault.loading(1), Fault.drop(), Fault.status(500))
+    api = client(inference, fake)
+    inference.queue(Fault.loading(1), Fault.drop(), Fault.status(500))
     api.embed(TEXTS)
-    standin.queue(Fault.status(400, {"error": f"bad header: Bearer {TOKEN}"}))
+    inference.queue(Fault.status(400, {"error": f"bad header: Bearer {TOKEN}"}))
     echoed = failure(api)
-    standin.queue(*[Fault.status(502)] * 5)
+    inference.queue(*[Fault.status(502)] * 5)
     gave_up = failure(api)
     assert "<redacted>" in echoed and "gave up" in gave_up
     assert len([r for r in caplog.records if r.name == "bot.faq.embedders.api"]) >= 7
@@ -347,48 +348,48 @@ def test_token_never_in_logs_errors_or_repr(standin, fake, caplog):
 # --- the query cache ----------------------------------------------------------------------
 
 
-def test_a_repeated_question_makes_no_second_request(standin):
-    answerer = load_answerer(settings(standin))
-    standin.reset()
+def test_a_repeated_question_makes_no_second_request(inference):
+    answerer = load_answerer(settings(inference))
+    inference.reset()
     first = answerer.ask("I lost my medicare card")
-    assert standin.count() == 1
+    assert inference.count() == 1
     assert answerer.ask("I lost my medicare card") == first
-    assert standin.count() == 1
+    assert inference.count() == 1
     assert first.candidates[0].id == "replacement-card"
 
 
-def test_health_check_notices_an_outage_and_the_recovery(standin, monkeypatch):
+def test_health_check_notices_an_outage_and_the_recovery(inference, monkeypatch):
     """/healthz must reach the service itself (not the query cache), at a bounded rate."""
     import bot.faq.answerer as answerer_module
 
-    answerer = load_answerer(settings(standin))
+    answerer = load_answerer(settings(inference))
     assert answerer.ready()
-    standin.reset()
-    assert answerer.ready() and standin.count() == 0  # within the interval: no request
+    inference.reset()
+    assert answerer.ready() and inference.count() == 0  # within the interval: no request
     monkeypatch.setattr(answerer_module, "HEALTH_INTERVAL_SECONDS", 0.0)
-    standin.queue(Fault.status(401))
+    inference.queue(Fault.status(401))
     assert not answerer.ready()
-    assert answerer.ready() and standin.count() == 2
+    assert answerer.ready() and inference.count() == 2
 
 
 # --- probe() for `faqbot check` -----------------------------------------------------------
 
 
-def test_probe_ok(standin):
-    message = probe(settings(standin))
-    assert MODEL in message and "384-dimensional" in message and standin.count() == 1
+def test_probe_ok(inference):
+    message = probe(settings(inference))
+    assert MODEL in message and "384-dimensional" in message and inference.count() == 1
 
 
-def test_probe_names_the_cause(standin, fake):
+def test_probe_names_the_cause(inference, fake):
     policy = replace(LIVE, sleep=fake.sleep, clock=fake.clock)
     cases = {
-        "rejected HF_TOKEN as invalid": settings(standin, HF_TOKEN="hf_wrongWrongWrong"),
-        f"model {MODEL} is not served": settings(standin),
+        "rejected HF_TOKEN as invalid": settings(inference, HF_TOKEN="hf_wrongWrongWrong"),
+        f"model {MODEL} is not served": settings(inference),
         "needs HF_TOKEN": Settings.from_env({"EMBEDDING_BACKEND": "api"}),
         "connection to http://127.0.0.1:9/embed failed": settings(
-            standin, INFERENCE_API_URL="http://127.0.0.1:9/embed"),
+            inference, INFERENCE_API_URL="http://127.0.0.1:9/embed"),
     }
-    standin.queue(Fault.status(404))
+    inference.queue(Fault.status(404))
     for words, config in cases.items():
         with pytest.raises(UserError) as raised:
             probe(config, policy=policy)
@@ -421,22 +422,22 @@ def api_env(url: str) -> dict[str, str]:
 
 
 @pytest.mark.parametrize("tei", [False, True], ids=["hf-router", "tei-embed"])
-def test_cli_build_matches_local(standin, local_build, tmp_path, tei):
-    url = standin.tei_url if tei else standin.hf_url
+def test_cli_build_matches_local(inference, local_build, tmp_path, tei):
+    url = inference.tei_url if tei else inference.hf_url
     result = run_cli("build", str(SAMPLE_SOURCE), "--out", str(tmp_path), "--quiet",
                      env=api_env(url), cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     for api, local in zip(read_vectors(tmp_path), read_vectors(local_build), strict=True):
         assert api.shape == local.shape and len(api) > 0
         np.testing.assert_allclose(api, local, atol=1e-5)
-    assert all(len(r.body["inputs"]) <= 32 for r in standin.requests)
+    assert all(len(r.body["inputs"]) <= 32 for r in inference.requests)
     assert TOKEN not in result.stderr
 
 
-def test_cli_ask_json_matches_local(standin, tmp_path):
+def test_cli_ask_json_matches_local(inference, tmp_path):
     question = ("ask", "How can Medicare help me?", "--json")
     local = run_cli(*question, env=clean_env(EMBEDDING_BACKEND="local"), cwd=tmp_path)
-    api = run_cli(*question, env=api_env(standin.hf_url), cwd=tmp_path)
+    api = run_cli(*question, env=api_env(inference.hf_url), cwd=tmp_path)
     assert local.returncode == 0 and api.returncode == 0, api.stderr
     local_out, api_out = json.loads(local.stdout), json.loads(api.stdout)
     assert api_out["decision"] == local_out["decision"]
@@ -445,9 +446,9 @@ def test_cli_ask_json_matches_local(standin, tmp_path):
         assert mine["score"] == pytest.approx(theirs["score"], abs=2e-4)
 
 
-def test_cli_service_error_is_one_line_exit_2(standin, tmp_path):
-    standin.queue(Fault.status(402))
-    result = run_cli("ask", "How can Medicare help me?", env=api_env(standin.hf_url),
+def test_cli_service_error_is_one_line_exit_2(inference, tmp_path):
+    inference.queue(Fault.status(402))
+    result = run_cli("ask", "How can Medicare help me?", env=api_env(inference.hf_url),
                      cwd=tmp_path)
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
