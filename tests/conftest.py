@@ -94,6 +94,20 @@ def logged_answer(decision: str, *ids_scores: tuple[str, float]) -> Answer:
     return Answer(decision=decision, shown=shown, candidates=hits)
 
 
+def table_rows(url: str, table) -> list[dict]:
+    """Every row of a ``bot.storage.schema`` table, read straight from the database."""
+    from sqlalchemy import create_engine, select
+
+    from bot.storage.url import parse_url
+
+    engine = create_engine(parse_url(url))
+    try:
+        with engine.connect() as connection:
+            return [dict(row) for row in connection.execute(select(table)).mappings()]
+    finally:
+        engine.dispose()
+
+
 @pytest.fixture(autouse=True)
 def _isolated_settings(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in SETTINGS:

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, make_url, select
+from sqlalchemy import create_engine, make_url
 
 from bot.cli import main
 from bot.errors import UserError
@@ -22,17 +22,9 @@ from bot.storage.privacy import user_hash
 from bot.storage.url import parse_url
 from tests.conftest import ROOT, wait_until
 from tests.conftest import logged_answer as answer
+from tests.conftest import table_rows as rows
 
 PASSWORD = "s3cret-pw"
-
-
-def rows(url: str, table) -> list[dict]:
-    engine = create_engine(parse_url(url))
-    try:
-        with engine.connect() as connection:
-            return [dict(row) for row in connection.execute(select(table)).mappings()]
-    finally:
-        engine.dispose()
 
 
 # --- dedupe ----------------------------------------------------------------------------------
@@ -191,10 +183,9 @@ def test_log_question_text_false_stores_no_text(database_url, capsys, monkeypatc
 def test_expired_claims_are_pruned(store, database_url):
     from datetime import timedelta
 
-    from sqlalchemy import create_engine, update
+    from sqlalchemy import update
 
     from bot.storage import schema
-    from bot.storage.url import parse_url
 
     assert store.claim("T1", "C1", "old.1") and store.claim("T1", "C1", "new.1")
     engine = create_engine(parse_url(database_url))
