@@ -1,7 +1,7 @@
 """Benchmark what InferenceApiEmbedder adds over a bare HTTP call, and what a cache hit costs.
 
 A script, not a test: it prints a markdown table. Against the local inference stand-in
-(tests/inference_standin.py) serving a constant vector, so the server's own cost is tiny
+(tests/standins/inference_standin.py) serving a constant vector, so the server's own cost is tiny
 and the same for both sides, it times one-question calls:
 
 - ``bare``: ``session.post(url, json=…, timeout=…)`` on a kept-alive requests.Session;
@@ -30,7 +30,7 @@ import requests
 from bot.config import Settings
 from bot.faq.answerer import load_answerer
 from bot.faq.embedders.api import LIVE, InferenceApiEmbedder
-from tests.inference_standin import InferenceStandIn, hash_embed
+from tests.standins.inference_standin import InferenceStandIn, hash_embed
 
 MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 TOKEN = "hf_benchmark_token"

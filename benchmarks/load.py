@@ -49,8 +49,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bot.storage.url import DEFAULT_SQLITE_FILE, parse_url, redact
-from tests.server_process import ServerProcess
-from tests.slack_standin import SlackStandIn, event_body, signed_headers
+from tests.standins.server_process import ServerProcess
+from tests.standins.slack_standin import SlackStandIn, event_body, signed_headers
 
 SECRET = "load-test-signing-secret"
 TOKEN = "xoxb-load-test"

@@ -13,9 +13,9 @@ import statistics
 import tempfile
 import time
 
-from tests.server_process import ServerProcess
-from tests.slack_standin import SlackStandIn, event_body, send_signed
-from tests.test_slow_clients import SECRET, TOKEN, hold_connections
+from tests.e2e.test_slow_clients import SECRET, TOKEN, hold_connections
+from tests.standins.server_process import ServerProcess
+from tests.standins.slack_standin import SlackStandIn, event_body, send_signed
 
 
 def acks(server: ServerProcess, count: int, tag: str) -> list[float]:

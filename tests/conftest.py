@@ -1,25 +1,38 @@
-"""Shared fixtures. The Hugging Face cache goes to a temporary directory for the whole run,
-so tests never read or write the developer's cache, and nothing reaches the real Hub."""
+"""Shared fixtures and helpers, defined once for the whole tree.
+
+The Hugging Face cache goes to a temporary directory for the whole run, so tests never read or
+write the developer's cache, and nothing reaches the real Hub. Tests that need a particular
+Hugging Face environment (the local-Hub ones) set all of it themselves.
+"""
 
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
+# The caller's Hugging Face environment (HF_HUB_OFFLINE=1 on an air-gapped machine, a mirror in
+# HF_ENDPOINT, a token, cache paths) must not change what a test sees: drop all of it, then set
+# the one the suite runs under.
+for _name in [n for n in os.environ if n.startswith(("HF_", "HUGGINGFACE_"))]:
+    del os.environ[_name]
+os.environ.pop("TRANSFORMERS_OFFLINE", None)
 _HF_HOME = tempfile.mkdtemp(prefix="faqbot-tests-hf-")
 os.environ["HF_HOME"] = _HF_HOME
 os.environ["XDG_CACHE_HOME"] = os.path.join(_HF_HOME, "xdg-cache")
 os.environ["HF_HUB_DISABLE_TELEMETRY"] = "1"
-os.environ.pop("HF_TOKEN", None)
 
-from tests.localhub import local_hub  # noqa: E402, F401  (a fixture, re-exported)
-from tests.postgres import postgres  # noqa: E402, F401  (a fixture, re-exported)
+from bot.faq.policy import Answer, Hit  # noqa: E402
+from tests.standins.localhub import local_hub  # noqa: E402, F401  (a fixture, re-exported)
+from tests.standins.postgres import PgServer, postgres  # noqa: E402, F401  (postgres: a fixture)
+from tests.standins.slack_standin import SlackStandIn  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE_SOURCE = ROOT / "examples" / "medicare" / "faq.csv"
@@ -27,7 +40,9 @@ SAMPLE_SOURCE = ROOT / "examples" / "medicare" / "faq.csv"
 SETTINGS = ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN", "SLACK_API_URL",
             "FAQ_DATASET", "FAQ_DATASET_REVISION", "FAQ_TEXTS", "HF_TOKEN", "EMBEDDING_BACKEND",
             "EMBEDDING_MODEL", "EMBEDDING_MODEL_DIR", "INFERENCE_API_URL", "ANSWER_MIN_SCORE",
-            "ANSWER_MARGIN", "FAQ_CHANNELS", "DATABASE_URL", "LOG_QUESTION_TEXT")
+            "ANSWER_MARGIN", "FAQ_CHANNELS", "DATABASE_URL", "LOG_QUESTION_TEXT", "PORT")
+# The bot token the Slack stand-in answers with invalid_auth, as Slack does a revoked one.
+REVOKED_TOKEN = "xoxb-revoked"
 
 
 def clean_env(**overrides: str) -> dict[str, str]:
@@ -44,10 +59,75 @@ def run_cli(*args: str, env: dict[str, str] | None = None, cwd: Path | None = No
                           timeout=timeout)
 
 
+def server_env(standin: SlackStandIn, *, token: str, secret: str,
+               **variables: str) -> dict[str, str]:
+    """Every faqbot setting for a server that talks to ``standin``: each one is given (empty
+    means the default), so nothing leaks in from the caller's environment."""
+    return {**dict.fromkeys(SETTINGS, ""), "SLACK_API_URL": standin.api_url,
+            "SLACK_BOT_TOKEN": token, "SLACK_SIGNING_SECRET": secret,
+            "EMBEDDING_BACKEND": "local", **variables}
+
+
+def wait_until(condition: Callable[[], bool], timeout: float = 10.0,
+               what: str = "condition") -> None:
+    """Poll ``condition`` until it holds, failing after ``timeout`` seconds.
+
+    For state outside the test process (a database, a server's log rotation) that offers no
+    event to wait on. The pause between checks starts at 1 ms and doubles up to 50 ms, so a
+    condition that is almost true costs almost nothing and a slow one doesn't spin a core.
+    """
+    deadline = time.monotonic() + timeout
+    pause = 0.001
+    while not condition():
+        left = deadline - time.monotonic()
+        assert left > 0, f"{what} not met within {timeout} s"
+        time.sleep(min(pause, left))
+        pause = min(pause * 2, 0.05)
+
+
+def logged_answer(decision: str, *ids_scores: tuple[str, float]) -> Answer:
+    """An ``Answer`` to log, from (FAQ id, score) pairs best first: what the store and the
+    report need of one, without running the engine."""
+    hits = tuple(Hit(row=0, id=faq_id, question=f"{faq_id}?", answer="…", url="", score=score)
+                 for faq_id, score in ids_scores)
+    shown = {"answer": hits[:1], "choices": hits[:3], "none": ()}[decision]
+    return Answer(decision=decision, shown=shown, candidates=hits)
+
+
+def table_rows(url: str, table) -> list[dict]:
+    """Every row of a ``bot.storage.schema`` table, read straight from the database."""
+    from sqlalchemy import create_engine, select
+
+    from bot.storage.url import parse_url
+
+    engine = create_engine(parse_url(url))
+    try:
+        with engine.connect() as connection:
+            return [dict(row) for row in connection.execute(select(table)).mappings()]
+    finally:
+        engine.dispose()
+
+
 @pytest.fixture(autouse=True)
 def _isolated_settings(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in SETTINGS:
         monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture
+def closed_port() -> Iterator[int]:
+    """A loopback port that refuses connections for the whole test: the socket is bound but
+    not listening, so connecting is refused and no other process can take the port."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        yield sock.getsockname()[1]
+
+
+@pytest.fixture
+def slack_standin() -> Iterator[SlackStandIn]:
+    """A fresh Slack Web API stand-in; ``REVOKED_TOKEN`` gets invalid_auth."""
+    with SlackStandIn(invalid_token=REVOKED_TOKEN) as fake:
+        yield fake
 
 
 @pytest.fixture(scope="session")
@@ -57,9 +137,22 @@ def embedder():
     return LocalEmbedder(model_id="sentence-transformers/all-MiniLM-L6-v2")
 
 
-@pytest.fixture(scope="session")
-def answerer(embedder) -> Iterator:
-    from bot.config import Settings
-    from bot.faq.answerer import load_answerer
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request, tmp_path) -> Iterator[str]:
+    """A fresh, empty database: a SQLite file, then a database on the test PostgreSQL."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'log.sqlite3'}"
+        return
+    server: PgServer = request.getfixturevalue("postgres")
+    url = server.new_database()
+    yield url
+    server.drop_database(url)
 
-    yield load_answerer(Settings.from_env({}), embedder=embedder)
+
+@pytest.fixture
+def store(database_url) -> Iterator:
+    from bot.storage import Store
+
+    store = Store.from_url(database_url)
+    yield store
+    store.close()

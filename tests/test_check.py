@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -10,29 +9,24 @@ import pytest
 from bot.check import run_checks
 from bot.cli import main
 from bot.config import Settings
-from tests.slack_standin import SlackStandIn
+from tests.conftest import REVOKED_TOKEN
+from tests.standins.slack_standin import SlackStandIn
 
 
 @pytest.fixture
-def standin() -> Iterator[SlackStandIn]:
-    with SlackStandIn(invalid_token="xoxb-revoked-token") as fake:
-        yield fake
-
-
-@pytest.fixture
-def env(monkeypatch: pytest.MonkeyPatch, tmp_path: Any, standin: SlackStandIn
+def env(monkeypatch: pytest.MonkeyPatch, tmp_path: Any, slack_standin: SlackStandIn
         ) -> pytest.MonkeyPatch:
     monkeypatch.chdir(tmp_path)
     for name in ("SLACK_APP_TOKEN", "FAQ_DATASET", "HF_TOKEN", "FAQ_CHANNELS"):
         monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("SLACK_API_URL", standin.api_url)
+    monkeypatch.setenv("SLACK_API_URL", slack_standin.api_url)
     monkeypatch.setenv("EMBEDDING_BACKEND", "local")
     return monkeypatch
 
 
-def test_everything_passes(standin: SlackStandIn, tmp_path: Any) -> None:
+def test_everything_passes(slack_standin: SlackStandIn, tmp_path: Any) -> None:
     settings = Settings.from_env({"SLACK_BOT_TOKEN": "xoxb-good", "SLACK_SIGNING_SECRET": "s",
-                                  "SLACK_API_URL": standin.api_url,
+                                  "SLACK_API_URL": slack_standin.api_url,
                                   "EMBEDDING_BACKEND": "local",
                                   "DATABASE_URL": f"sqlite:///{tmp_path}/log.sqlite3"})
     results = run_checks(lambda: settings)
@@ -43,13 +37,13 @@ def test_everything_passes(standin: SlackStandIn, tmp_path: Any) -> None:
     assert "@faqbot in Acme" in results[3].detail
     assert "log.sqlite3" in results[4].detail
     assert "13 FAQs" in results[5].detail
-    [auth] = standin.calls()
+    [auth] = slack_standin.calls()
     assert (auth.method, auth.token) == ("auth.test", "xoxb-good")
 
 
 def test_failures_are_listed_with_fixes_and_exit_2(
         env: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
-    env.setenv("SLACK_BOT_TOKEN", "xoxb-revoked-token")
+    env.setenv("SLACK_BOT_TOKEN", REVOKED_TOKEN)
     env.setenv("SLACK_SIGNING_SECRET", "s")
     env.setenv("FAQ_DATASET", "/nonexistent/faq.csv")
     assert main(["check"]) == 2
@@ -62,7 +56,7 @@ def test_failures_are_listed_with_fixes_and_exit_2(
     assert sum(line.startswith("    fix: ") for line in lines) == 2
     assert err.strip() == ("error: 3 of 7 checks failed. Fix: apply the fixes listed above "
                            "and run faqbot check again.")
-    assert "xoxb-revoked-token" not in out + err
+    assert REVOKED_TOKEN not in out + err
 
 
 def test_missing_transport_and_bad_configuration(
@@ -81,12 +75,8 @@ def test_missing_transport_and_bad_configuration(
 
 
 def test_an_unreachable_database_is_a_clear_failure(
-        env: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
-    import socket
-
-    with socket.socket() as s:  # a port nothing listens on
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+        env: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], closed_port: int) -> None:
+    port = closed_port
     env.setenv("SLACK_BOT_TOKEN", "xoxb-good")
     env.setenv("SLACK_SIGNING_SECRET", "s")
     env.setenv("DATABASE_URL", f"postgresql://faqbot:hunter2secret@127.0.0.1:{port}/faqbot")

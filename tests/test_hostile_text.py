@@ -21,8 +21,8 @@ from bot.slack.app import create_app
 from bot.slack.text import clean
 from bot.storage import Store, schema
 from bot.storage.url import parse_url
-from tests.postgres import PgServer
-from tests.slack_standin import SlackStandIn, event_body, signed_headers
+from tests.standins.postgres import PgServer
+from tests.standins.slack_standin import SlackStandIn, event_body, signed_headers
 
 SECRET = "hostile-text-secret"
 NO_RETRY_SOON = 3600.0  # a store that tripped into its fallback stays there for the test

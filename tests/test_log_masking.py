@@ -13,8 +13,8 @@ import pytest
 
 from bot.log_masking import MaskUrlSecrets, mask_url_secrets
 from tests.conftest import clean_env, run_cli
-from tests.inference_standin import InferenceStandIn, hash_embed
-from tests.slack_standin import SlackStandIn
+from tests.standins.inference_standin import InferenceStandIn, hash_embed
+from tests.standins.slack_standin import SlackStandIn
 
 API_KEY = "key-6f1c0ffee"
 PASSWORD = "pw-9d2badcafe"

@@ -1,0 +1,107 @@
+"""What the end-to-end suites share: the credentials the servers run with, and the events,
+clicks and waits that drive a real ``faqbot serve`` subprocess from outside.
+
+Each test uses fresh message timestamps (``new_ts``), so tests on one server don't see each
+other's replies.
+"""
+
+from __future__ import annotations
+
+import itertools
+import secrets
+from typing import Any
+
+from tests.standins.server_process import ServerProcess
+from tests.standins.slack_standin import (
+    APP_ID,
+    BOT_ID,
+    BOT_USER_ID,
+    TEAM_ID,
+    Call,
+    SlackStandIn,
+    event_body,
+    interaction_body,
+    send_signed,
+)
+
+TOKEN = f"xoxb-test-{secrets.token_hex(12)}"
+HF_TOKEN = f"hf_test{secrets.token_hex(12)}"
+SECRET = secrets.token_hex(16)
+FAQ_CHANNEL = "CFAQ"  # listed in FAQ_CHANNELS
+OTHER_CHANNEL = "COTHER"  # not listed: answers only when mentioned
+CARD_QUESTION = "How do I get a replacement Medicare card?"
+
+_stamps = itertools.count(1)
+
+
+def new_ts() -> str:
+    n = next(_stamps)
+    return f"{1_800_000_000 + n}.{n:06d}"
+
+
+def assert_no_secrets(log: str) -> None:
+    """No credential the servers run with appears in a server's log, whole or without its
+    prefix."""
+    assert TOKEN not in log and SECRET not in log
+    assert TOKEN.removeprefix("xoxb-") not in log
+    assert HF_TOKEN not in log
+
+
+def message(text: str, *, channel: str = FAQ_CHANNEL, ts: str | None = None,
+            **extra: Any) -> dict[str, Any]:
+    ts = ts or new_ts()
+    event = {"type": "message", "channel": channel, "user": "U1", "text": text, "ts": ts,
+             "event_ts": ts, "channel_type": "channel", "team": TEAM_ID}
+    return {**event, **extra}
+
+
+def mention(text: str, *, channel: str = FAQ_CHANNEL, ts: str | None = None,
+            **extra: Any) -> dict[str, Any]:
+    event = message(f"<@{BOT_USER_ID}> {text}", channel=channel, ts=ts, **extra)
+    event["type"] = "app_mention"
+    event.pop("channel_type")
+    return event
+
+
+def deliver(server: ServerProcess, event: dict[str, Any], **headers: Any) -> int:
+    status, _, _ = send_signed(server.events_url, event_body(event), SECRET, **headers)
+    return status
+
+
+def in_thread(ts: str):
+    return lambda call: call.params.get("thread_ts") == ts
+
+
+def posts_for(standin: SlackStandIn, ts: str) -> list[Call]:
+    return [c for c in standin.calls("chat.postMessage") if in_thread(ts)(c)]
+
+
+def answered_once(standin: SlackStandIn, ts: str) -> Call:
+    [reply] = standin.wait_for("chat.postMessage", where=in_thread(ts))
+    return reply
+
+
+def action_payload(call_blocks: list[dict[str, Any]], action_id: str, *, response_url: str,
+                   message_ts: str | None = None, thread_ts: str | None = None,
+                   channel: str = FAQ_CHANNEL) -> bytes:
+    """A block_actions click on the button ``action_id`` found in ``call_blocks``."""
+    [button] = [e for b in call_blocks if b["type"] == "actions" for e in b["elements"]
+                if e["action_id"] == action_id]
+    ephemeral = message_ts is None
+    payload: dict[str, Any] = {
+        "type": "block_actions",
+        "user": {"id": "U2", "username": "voter", "team_id": TEAM_ID},
+        "api_app_id": APP_ID,
+        "team": {"id": TEAM_ID, "domain": "acme"},
+        "container": {"type": "message", "message_ts": message_ts or new_ts(),
+                      "channel_id": channel, "is_ephemeral": ephemeral},
+        "channel": {"id": channel, "name": "faq"},
+        "response_url": response_url,
+        "trigger_id": f"{secrets.randbelow(10**9)}.trigger",
+        "actions": [{**button, "block_id": "b1", "action_ts": new_ts()}],
+    }
+    if not ephemeral:
+        payload["message"] = {"type": "message", "user": BOT_USER_ID, "bot_id": BOT_ID,
+                              "ts": message_ts, "thread_ts": thread_ts, "blocks": call_blocks,
+                              "text": "…"}
+    return interaction_body(payload)

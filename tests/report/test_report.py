@@ -1,0 +1,134 @@
+"""``faqbot report`` on a real log (SQLite and PostgreSQL): unanswered questions grouped,
+feedback counted, the window honoured, and errors in one line without the password."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from bot.cli import main
+from bot.storage import Store
+from tests.conftest import logged_answer as answer
+
+PASSWORD = "s3cret-pw"
+
+VPN = ["how do I reset my VPN password?", "vpn password reset",
+       "I forgot my VPN password, how can I reset it?", "how can i change my vpn password",
+       "VPN password expired, how do I reset it?", "reset vpn password please",
+       "what's the process to reset the VPN password?",
+       "my vpn password doesn't work anymore, how to reset", "need to reset my VPN password"]
+PARKING = ["where can I park at the office?", "is there parking at the office?",
+           "where do visitors park at the office?"]
+
+
+def seed(store: Store) -> None:
+    def ask(ts: str, user: str, text: str, decision: str, *hits, direct=False) -> None:
+        store.log_question(team="T1", channel="C1", ts=ts, user=user, text=text,
+                           answer=answer(decision, *hits), latency_ms=5.0, direct=direct)
+
+    for n, text in enumerate(VPN):
+        ask(f"10.{n}", f"U{n}", text, "none", ("replacement-card", 0.30 + n / 100),
+            direct=n < 2)
+    for n, text in enumerate(PARKING):
+        ask(f"11.{n}", "U20" if n < 2 else "U21", text, "none", ("enroll", 0.2))
+    for n in range(4):
+        ask(f"12.{n}", f"U3{n}", "i lost my medicare card", "answer", ("replacement-card", 0.8))
+    for n in range(2):
+        ask(f"13.{n}", "U40", "how can medicare help me", "choices", ("premium-help", 0.75),
+            ("part-b", 0.74), ("enroll", 0.73))
+
+    def vote(user: str, faq_id: str, value: str) -> None:
+        store.log_vote(team="T1", channel="C1", message_ts="12.0", user=user, faq_id=faq_id,
+                       vote=value)
+
+    vote("U30", "replacement-card", "up")
+    vote("U31", "replacement-card", "up")
+    vote("U32", "replacement-card", "down")
+    vote("U33", "replacement-card", "down")
+    vote("U33", "replacement-card", "up")  # changed their mind: the last vote counts
+    shown = ["premium-help", "part-b", "enroll"]
+    store.log_choice(team="T1", channel="C1", message_ts="13.0", user="U40", chosen="part-b",
+                     shown=shown)
+    store.log_choice(team="T1", channel="C1", message_ts="13.1", user="U40",
+                     chosen="premium-help", shown=shown)
+    vote("U40", "part-b", "up")
+
+
+def test_report_groups_unanswered_questions_and_counts_feedback(store, database_url, capsys,
+                                                               monkeypatch):
+    seed(store)
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    assert main(["report", "--since", "1d", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["questions"] == 18
+    assert report["decisions"] == {"answer": {"count": 4, "rate": 0.2222},
+                                   "choices": {"count": 2, "rate": 0.1111},
+                                   "none": {"count": 12, "rate": 0.6667}}
+    unanswered = report["unanswered"]
+    assert (unanswered["count"], unanswered["grouping"]) == (12, "similarity")
+    summary = [{k: g[k] for k in ("question", "count", "people", "direct", "closest_faq")}
+               for g in unanswered["groups"]]
+    assert summary == [
+        {"question": VPN[0], "count": 9, "people": 9, "direct": 2,
+         "closest_faq": "replacement-card"},
+        {"question": PARKING[0], "count": 3, "people": 2, "direct": 0, "closest_faq": "enroll"}]
+    assert unanswered["groups"][0]["closest_score"] == 0.38
+    assert unanswered["groups"][0]["examples"] == VPN[1:4]
+    assert report["faqs"] == [
+        {"id": "replacement-card", "answered": 4, "up": 3, "down": 1, "chosen": 0,
+         "lost_to_choice": 0},
+        {"id": "part-b", "answered": 0, "up": 1, "down": 0, "chosen": 1, "lost_to_choice": 0},
+        {"id": "premium-help", "answered": 0, "up": 0, "down": 0, "chosen": 1,
+         "lost_to_choice": 1}]
+
+    assert main(["report", "--csv"]) == 0
+    csv_lines = capsys.readouterr().out.splitlines()
+    assert csv_lines[0].startswith("count,people,direct,question,examples,")
+    assert csv_lines[1].startswith(f"9,9,2,{VPN[0]},")
+    assert len(csv_lines) == 3
+
+    assert main(["report"]) == 0
+    text = capsys.readouterr().out
+    assert "18 questions since" in text and "9× by 9 people (2 direct)" in text
+
+
+def test_report_window_excludes_older_questions(store, database_url, capsys, monkeypatch):
+    seed(store)
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    assert main(["report", "--since", "2999-01-01", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert (report["questions"], report["unanswered"]["groups"], report["faqs"]) == (0, [], [])
+
+
+def test_report_errors_are_one_line_without_the_password(capsys, monkeypatch, closed_port):
+    monkeypatch.setenv("DATABASE_URL", f"postgres://faqbot:{PASSWORD}@127.0.0.1:{closed_port}/x")
+    assert main(["report"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: cannot read the question log at postgresql+psycopg://faqbot:***@")
+    assert PASSWORD not in err and len(err.strip().splitlines()) == 1
+    monkeypatch.delenv("DATABASE_URL")
+    assert main(["report", "--since", "a while"]) == 2
+    assert "--since 'a while'" in capsys.readouterr().err
+
+
+def test_a_password_in_the_query_string_is_masked_too(capsys, monkeypatch, closed_port):
+    monkeypatch.setenv("DATABASE_URL", f"postgresql://faqbot@127.0.0.1:{closed_port}"
+                                       f"/x?password={PASSWORD}")
+    assert main(["report"]) == 2
+    err = capsys.readouterr().err
+    assert PASSWORD not in err and "password=%2A%2A%2A" in err
+
+
+@pytest.mark.parametrize("since", ["99999999999d", "1000000d"])
+def test_absurd_windows_are_user_errors(since, capsys, monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)
+    assert main(["report", "--since", since]) == 2
+    assert "--since" in capsys.readouterr().err
+
+
+def test_report_refuses_a_missing_log_instead_of_creating_one(capsys, monkeypatch, tmp_path):
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'typo.sqlite3'}")
+    assert main(["report"]) == 2
+    assert "there is no question log" in capsys.readouterr().err
+    assert not (tmp_path / "typo.sqlite3").exists()

@@ -1,0 +1,102 @@
+"""Block Kit builders: content, Slack's limits, and which reply each decision gets."""
+
+from __future__ import annotations
+
+import json
+
+from bot.faq.policy import Answer, Hit
+from bot.slack import blocks
+
+
+def hit(n: int = 0, **fields: object) -> Hit:
+    values = {"row": n, "id": f"faq-{n}", "question": f"Question {n}?", "answer": f"Answer {n}.",
+              "url": f"https://example.com/{n}", "score": 0.9 - n / 100}
+    return Hit(**{**values, **fields})  # type: ignore[arg-type]
+
+
+def buttons(message: blocks.Message) -> list[dict]:
+    return [e for b in message.blocks if b["type"] == "actions" for e in b["elements"]]
+
+
+def test_answer_names_the_question_links_it_and_has_votes() -> None:
+    message = blocks.answer_message(hit(answer="Use <this> & that"))
+    rendered = json.dumps(message.blocks)
+    assert "Use &lt;this&gt; &amp; that" in rendered
+    assert "<https://example.com/0|Question 0?>" in rendered
+    assert [(b["action_id"], b["value"]) for b in buttons(message)] == [
+        (blocks.VOTE_UP, "faq-0"), (blocks.VOTE_DOWN, "faq-0")]
+    assert message.text == "Question 0? Use &lt;this&gt; &amp; that"  # notification text
+
+
+def test_answer_without_url_and_with_awkward_question() -> None:
+    message = blocks.answer_message(hit(url="", question="A|B > C?"))
+    context = message.blocks[1]["elements"][0]["text"]
+    assert context == "From the FAQ: *A¦B &gt; C?*"
+
+
+def test_shareable_answer_and_note() -> None:
+    message = blocks.answer_message(hit(), shareable=True, note="Shared by <@U1>")
+    assert [b["action_id"] for b in buttons(message)][-1] == blocks.SHARE
+    assert message.blocks[-1]["elements"][0]["text"] == "Shared by <@U1>"
+
+
+def test_slack_limits_are_respected() -> None:
+    long = hit(answer="a" * 5000, question="q" * 200)
+    message = blocks.answer_message(long)
+    assert len(message.blocks[0]["text"]["text"]) <= blocks.SECTION_LIMIT
+    assert len(message.text) <= blocks.FALLBACK_LIMIT
+    choice = blocks.choices_message([long, hit(1), hit(2)])
+    assert all(len(b["text"]["text"]) <= blocks.BUTTON_LABEL_LIMIT for b in buttons(choice))
+
+
+def test_choices_have_one_button_per_faq_with_unique_action_ids() -> None:
+    message = blocks.choices_message([hit(0), hit(1), hit(2)])
+    assert [(b["action_id"], b["value"]) for b in buttons(message)] == [
+        ("faq_choice_0", "faq-0"), ("faq_choice_1", "faq-1"), ("faq_choice_2", "faq-2")]
+    assert message.text == "Did you mean: Question 0? / Question 1? / Question 2?"
+
+
+def test_for_answer_stays_silent_only_when_not_asked() -> None:
+    none = Answer(decision="none", shown=(), candidates=(hit(),))
+    assert blocks.for_answer(none, asked_directly=False) is None
+    said = blocks.for_answer(none, asked_directly=True)
+    assert said is not None and "/faq &lt;question&gt;" in said.text
+    private = blocks.for_answer(none, asked_directly=True, via_command=True)
+    assert private is not None and "/faq help" in private.text
+
+
+def test_for_answer_answer_and_choices() -> None:
+    one = Answer(decision="answer", shown=(hit(),), candidates=(hit(),))
+    answer = blocks.for_answer(one, asked_directly=False)
+    assert answer is not None and [b["value"] for b in buttons(answer)] == ["faq-0", "faq-0"]
+    shared = blocks.for_answer(one, asked_directly=True, via_command=True)
+    assert shared is not None and buttons(shared)[-1]["action_id"] == blocks.SHARE
+    three = (hit(0), hit(1), hit(2))
+    choices = blocks.for_answer(Answer("choices", three, three), asked_directly=False)
+    assert choices is not None and len(buttons(choices)) == 3
+
+
+def test_help_lists_examples() -> None:
+    message = blocks.help_message(["How do I <x>?", "What is y?"])
+    rendered = message.blocks[-1]["text"]["text"]
+    assert rendered == "*Try:*\n• `/faq How do I &lt;x&gt;?`\n• `/faq What is y?`"
+
+
+def test_vote_note_replaces_the_previous_one_and_keeps_the_buttons() -> None:
+    original = blocks.answer_message(hit()).blocks
+    first = blocks.with_vote_note(original, blocks.vote_note("U1", helpful=True))
+    second = blocks.with_vote_note(first, blocks.vote_note("U2", helpful=False))
+    notes = [b for b in second if b.get("block_id") == blocks.VOTE_NOTE_BLOCK]
+    assert len(notes) == 1
+    assert notes[0]["elements"][0]["text"].startswith("<@U2> found this not helpful 👎")
+    assert second[:-1] == original  # everything else untouched
+    assert len(original) == 3  # and the input was not modified
+
+
+def test_unavailable_message() -> None:
+    """The apology users see when the embedding service is down: the exact words, as the
+    notification text and as the one section, so a change to them is a visible decision."""
+    message = blocks.unavailable_message()
+    words = "I can't reach the embedding service right now, please try again in a minute."
+    assert message.text == words
+    assert message.blocks == [{"type": "section", "text": {"type": "mrkdwn", "text": words}}]

@@ -1,0 +1,141 @@
+"""Settings.from_env: the defaults, each variable's validation (one line naming it), PORT, and
+secrets kept out of ``repr``."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from bot import config
+from bot.config import Settings
+from bot.errors import UserError
+
+SECRETS = {"SLACK_BOT_TOKEN": "xoxb-secret-bot-token", "SLACK_SIGNING_SECRET": "signing-s3cret",
+           "SLACK_APP_TOKEN": "xapp-secret-app-token", "HF_TOKEN": "hf_secretHubToken",
+           "DATABASE_URL": "postgresql://faqbot:db-pa55word@db.example/faqbot"}
+
+
+def test_defaults() -> None:
+    settings = Settings.from_env({})
+    assert settings == Settings()
+    assert (settings.slack_bot_token, settings.slack_signing_secret,
+            settings.slack_app_token, settings.hf_token, settings.database_url) == ("",) * 5
+    assert settings.slack_api_url == "https://slack.com/api/"
+    assert settings.faq_dataset == str(config.SAMPLE_DATASET)
+    assert config.SAMPLE_DATASET.is_dir()
+    assert (settings.faq_dataset_revision, settings.faq_texts) == ("main", "")
+    assert settings.embedding_backend == "auto" and settings.resolved_backend == "local"
+    assert settings.embedding_model == "sentence-transformers/all-MiniLM-L6-v2"
+    assert settings.embedding_model_dir == ""
+    assert settings.inference_api_url == ("https://router.huggingface.co/hf-inference/models/"
+                                          "{model}/pipeline/feature-extraction")
+    assert (settings.answer_min_score, settings.answer_margin) == (0.51, 0.035)
+    assert settings.faq_channels == ()
+    assert settings.log_question_text is True
+    assert settings.port == 3000
+
+
+def test_blank_values_mean_the_default() -> None:
+    names = [f.name.upper() for f in dataclasses.fields(Settings)]
+    assert Settings.from_env(dict.fromkeys(names, "  ")) == Settings()
+
+
+def test_values_are_read_and_trimmed() -> None:
+    settings = Settings.from_env({
+        **SECRETS, "SLACK_API_URL": "https://slack-gov.com/api", "FAQ_DATASET": " acme/faq ",
+        "FAQ_DATASET_REVISION": "v2", "EMBEDDING_BACKEND": " API ", "ANSWER_MIN_SCORE": "0.6",
+        "ANSWER_MARGIN": "0", "FAQ_CHANNELS": " C1, ,C2,", "LOG_QUESTION_TEXT": "no",
+        "PORT": "8080"})
+    assert settings.slack_bot_token == "xoxb-secret-bot-token"
+    assert settings.slack_api_url == "https://slack-gov.com/api/"  # a trailing slash is added
+    assert (settings.faq_dataset, settings.faq_dataset_revision) == ("acme/faq", "v2")
+    assert settings.embedding_backend == settings.resolved_backend == "api"
+    assert (settings.answer_min_score, settings.answer_margin) == (0.6, 0.0)
+    assert settings.faq_channels == ("C1", "C2")
+    assert settings.log_question_text is False
+    assert settings.port == 8080
+
+
+@pytest.mark.parametrize(("backend", "token", "resolved"), [
+    ("auto", "", "local"), ("auto", "hf_x", "api"), ("local", "hf_x", "local"),
+    ("api", "", "api")])
+def test_auto_backend_means_api_only_with_a_token(backend: str, token: str,
+                                                  resolved: str) -> None:
+    settings = Settings.from_env({"EMBEDDING_BACKEND": backend, "HF_TOKEN": token})
+    assert settings.resolved_backend == resolved
+
+
+@pytest.mark.parametrize(("name", "raw", "problem"), [
+    ("EMBEDDING_BACKEND", "onnx", "EMBEDDING_BACKEND='onnx' is not one of api, local, auto"),
+    ("SLACK_API_URL", "ftp://slack.com/api/", "SLACK_API_URL=ftp://… is not an http(s) URL"),
+    ("SLACK_API_URL", "slack.com/api", "SLACK_API_URL=?://… is not an http(s) URL"),
+    ("ANSWER_MIN_SCORE", "high", "ANSWER_MIN_SCORE='high' is not a number between -1.0 and 1.0"),
+    ("ANSWER_MIN_SCORE", "1.5", "ANSWER_MIN_SCORE='1.5' is not a number between -1.0 and 1.0"),
+    ("ANSWER_MIN_SCORE", "nan", "ANSWER_MIN_SCORE='nan' is not a number between -1.0 and 1.0"),
+    ("ANSWER_MARGIN", "-0.1", "ANSWER_MARGIN='-0.1' is not a number between 0.0 and 2.0"),
+    ("LOG_QUESTION_TEXT", "maybe", "LOG_QUESTION_TEXT='maybe' is not a yes/no value"),
+    ("PORT", "web", "PORT='web' is not a port number"),
+    ("PORT", "3000.5", "PORT='3000.5' is not a port number"),
+    ("PORT", "65536", "port 65536 is out of range"),
+    ("PORT", "-1", "port -1 is out of range"),
+])
+def test_each_bad_value_is_a_one_line_error_naming_the_variable(name: str, raw: str,
+                                                                problem: str) -> None:
+    with pytest.raises(UserError) as error:
+        Settings.from_env({name: raw})
+    assert error.value.problem == problem
+    line = error.value.one_line()
+    assert len(line.splitlines()) == 1
+    assert line.startswith(f"error: {problem}. Fix: ") and line.endswith(".")
+    assert name in line
+
+
+def test_a_slack_api_url_error_does_not_echo_the_url() -> None:
+    """It may hold credentials (user:pass@host): only its scheme is shown."""
+    with pytest.raises(UserError) as error:
+        Settings.from_env({"SLACK_API_URL": "ftp://user:pa55@slack.example/api/"})
+    assert "pa55" not in error.value.one_line()
+
+
+@pytest.mark.parametrize(("raw", "port"), [("", 3000), ("5000", 5000), (" 8080 ", 8080),
+                                           ("0", 0), ("65535", 65535)])
+def test_port_parsing(raw: str, port: int) -> None:
+    assert Settings.from_env({"PORT": raw}).port == port
+
+
+def test_port_comes_from_the_environment_then_3000(monkeypatch: pytest.MonkeyPatch) -> None:
+    """(`--port` wins over both: tests/runtime/test_startup.py.)"""
+    monkeypatch.delenv("PORT", raising=False)
+    assert Settings.from_env().port == 3000
+    monkeypatch.setenv("PORT", "5000")
+    assert Settings.from_env().port == 5000
+    monkeypatch.setenv("PORT", "0")
+    assert Settings.from_env().port == 0
+
+
+@pytest.mark.parametrize(("raw", "expected"), [("", True), ("true", True), ("YES", True),
+                                               ("1", True), ("false", False), ("No", False),
+                                               ("0", False)])
+def test_log_question_text_setting(raw, expected):
+    assert Settings.from_env({"LOG_QUESTION_TEXT": raw}).log_question_text is expected
+
+
+def test_log_question_text_setting_is_strict():
+    with pytest.raises(UserError, match="LOG_QUESTION_TEXT='flase'"):
+        Settings.from_env({"LOG_QUESTION_TEXT": "flase"})
+
+
+def test_secrets_are_not_in_repr() -> None:
+    settings = Settings.from_env(SECRETS)
+    assert settings.hf_token == "hf_secretHubToken"  # read, just not shown
+    shown = repr(settings)
+    assert shown.startswith("Settings(") and "slack_api_url=" in shown
+    for value in SECRETS.values():
+        assert value not in shown
+    assert "db-pa55word" not in shown
+
+
+def test_settings_are_frozen() -> None:
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        Settings().port = 1  # type: ignore[misc]
