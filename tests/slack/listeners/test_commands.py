@@ -27,9 +27,10 @@ def command(text: str | None, trigger: str = "13345224609.738474920.8088930838d8
             "response_url": "https://hooks.slack.com/commands/T0001/1/x"}
 
 
-def faq(slack: FakeSlack, context: BoltContext, text: str | None) -> dict[str, Any]:
+def faq(slack: FakeSlack, context: BoltContext, text: str | None,
+        trigger: str = "13345224609.738474920.8088930838d88f008e0") -> dict[str, Any]:
     """Run /faq; return its one reply, after checking it came once, privately, after ack."""
-    handle_faq(ack=slack.ack, command=command(text), respond=slack.respond,
+    handle_faq(ack=slack.ack, command=command(text, trigger), respond=slack.respond,
                context=context, logger=LOGGER)
     assert slack.names == ["ack", "respond"]
     [reply] = slack.sent("respond")
@@ -56,7 +57,7 @@ def test_a_question_is_acked_then_answered_privately_with_share(slack: FakeSlack
 def test_no_question_shows_usage_and_examples(slack: FakeSlack, context: BoltContext,
                                               answerer: Answerer, text: str) -> None:
     reply = faq(slack, context, text)
-    assert reply["text"] == "Ask the FAQ with /faq <question>"
+    assert reply["text"] == "Ask the FAQ with /faq &lt;question&gt;"
     rendered = json.dumps(reply["blocks"], ensure_ascii=False)
     examples = answerer.faq.examples(3)
     assert len(examples) == 3 and all(f"`/faq {q}`" in rendered for q in examples)
@@ -77,7 +78,7 @@ def test_close_matches_offer_choices(slack: FakeSlack, context: BoltContext) -> 
 def test_a_missing_text_field_is_usage_not_a_crash(slack: FakeSlack,
                                                    context: BoltContext) -> None:
     reply = faq(slack, context, None)
-    assert reply["text"] == "Ask the FAQ with /faq <question>"
+    assert reply["text"] == "Ask the FAQ with /faq &lt;question&gt;"
 
 
 def test_questions_are_logged_by_trigger_id(slack: FakeSlack, answerer: Answerer,
@@ -85,7 +86,7 @@ def test_questions_are_logged_by_trigger_id(slack: FakeSlack, answerer: Answerer
     context = context_for(answerer, recorder)
     faq(slack, context, "lost my medicare card")
     slack.calls.clear()
-    faq(slack, context, "help")  # usage is not a question: not logged
+    faq(slack, context, "help", trigger="13345224609.738474920.9")  # usage: not logged
     [row] = table_rows(log_url, schema.questions)
     assert (row["ts"], row["channel"], row["team"]) == (
         "command:13345224609.738474920.8088930838d88f008e0", FAQ_CHANNEL, TEAM_ID)

@@ -95,14 +95,14 @@ def test_a_mention_without_a_match_says_so_and_points_to_faq(slack: FakeSlack,
     [post] = slack.sent("chat.postMessage")
     assert (post["channel"], post["thread_ts"]) == ("COTHER", "5.0")  # in the mention's thread
     assert post["text"] == ("I couldn't find an FAQ that answers that. Try rephrasing it, or "
-                            "ask privately with `/faq <question>`.")
+                            "ask privately with `/faq &lt;question&gt;`.")
 
 
 def test_a_mention_alone_gets_help(slack: FakeSlack, context: BoltContext,
                                    answerer: Answerer) -> None:
     mention(slack, context, event(f"<@{BOT_USER_ID}>", "5.2"))
     [post] = slack.sent("chat.postMessage")
-    assert post["text"] == "Ask the FAQ with /faq <question>"
+    assert post["text"] == "Ask the FAQ with /faq &lt;question&gt;"
     assert all(f"`/faq {q}`" in json.dumps(post["blocks"], ensure_ascii=False)
                for q in answerer.faq.examples(3))
 
