@@ -19,7 +19,7 @@ from collections.abc import Callable, Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING, TypeVar
 
-from sqlalchemy import Connection, Table, delete, insert, select, update
+from sqlalchemy import ColumnElement, Connection, Table, delete, insert, select, update
 from sqlalchemy.exc import DataError, IntegrityError, SQLAlchemyError
 
 from bot.config import DEFAULT_LEASE_SECONDS
@@ -109,22 +109,18 @@ class Store:
 
     def complete(self, team: str, channel: str, ts: str) -> None:
         """The reply to (team, channel, ts) went out (or silence was the answer): keep it."""
-        claims = schema.claims
-        with contextlib.suppress(_Unavailable):
+        with contextlib.suppress(_Unavailable, _Refused):
             self._attempt(lambda c: c.execute(
-                update(claims).where(claims.c.team == team, claims.c.channel == channel,
-                                     claims.c.ts == ts).values(done=True)))
+                update(schema.claims).where(*_is_claim(team, channel, ts)).values(done=True)))
 
     def _take(self, connection: Connection, team: str, channel: str, ts: str) -> bool:
         """Insert the claim, or take over one whose lease ran out without a reply."""
         claims, now = schema.claims, schema.utcnow()
-        team, channel, ts = storable_text(team), storable_text(channel), storable_text(ts)
         row = {"team": team, "channel": channel, "ts": ts, "at": now, "done": False}
-        if schema.insert_ignoring_duplicates(connection, claims, row) == 1:
+        if schema.insert_ignoring_duplicates(connection, claims, storable(row)) == 1:
             return True
         expired = connection.execute(
-            update(claims).where(claims.c.team == team, claims.c.channel == channel,
-                                 claims.c.ts == ts, claims.c.done.is_(False),
+            update(claims).where(*_is_claim(team, channel, ts), claims.c.done.is_(False),
                                  claims.c.at < now - self._lease).values(at=now),
             execution_options={"preserve_rowcount": True})
         if expired.rowcount == 1:
@@ -225,6 +221,13 @@ class Store:
         with self._schema_lock:
             if self._schema_version is None:
                 self._schema_version = schema.ensure_schema(self._engine)
+
+
+def _is_claim(team: str, channel: str, ts: str) -> tuple[ColumnElement[bool], ...]:
+    """The claim of (team, channel, ts), as stored: NULs dropped, surrogates replaced."""
+    claims = schema.claims
+    return (claims.c.team == storable_text(team), claims.c.channel == storable_text(channel),
+            claims.c.ts == storable_text(ts))
 
 
 def open_store(settings: Settings) -> Store:

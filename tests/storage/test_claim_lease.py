@@ -102,3 +102,13 @@ def test_a_success_that_began_before_a_failure_is_no_recovery() -> None:
     assert sum("cannot use the database" in r for r in records) == 1
     outage.succeeded(outage.attempt())
     assert any("is back" in r for r in records)
+
+
+def test_a_key_with_a_nul_is_completed_as_it_was_stored(leased) -> None:
+    """The claim is stored with its NUL dropped; completing it must find that same row (and
+    never raise, as PostgreSQL would on the NUL)."""
+    first, second, url = leased
+    assert first.claim("T1", "C1", "1.\x007")
+    first.complete("T1", "C1", "1.\x007")
+    age_claims(url, 3600)
+    assert not second.claim("T1", "C1", "1.\x007")
