@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from bot.errors import UserError
+from bot.faq.index import top_k
 from bot.faq.policy import CHOICE_COUNT, Answer, Hit, decide
 from bot.faq.question import clean_question
 from bot.faq.scoring import best_phrasing, mix
@@ -51,10 +52,8 @@ class VectorCache:
 
 
 def top_rows(scores: np.ndarray, k: int) -> np.ndarray:
-    """Indices of the ``k`` highest scores, best first (ties keep row order)."""
-    k = min(k, len(scores))
-    top = np.argpartition(-scores, k - 1)[:k] if k < len(scores) else np.arange(len(scores))
-    return top[np.argsort(-scores[top], kind="stable")]
+    """Indices of the ``k`` highest of one row of scores, best first."""
+    return top_k(scores[None, :], k)[1][0]
 
 
 class Answerer:
@@ -105,11 +104,12 @@ class Answerer:
         One pass over the phrasing matrix serves both: each FAQ's best phrasing, and with a
         calibrated dataset, its mixed FAQ score (see ``scoring``).
         """
-        phrase_scores = self.faq.index.matrix @ vector.astype(np.float32)
+        vector = vector.astype(np.float32)
+        phrase_scores = self.faq.index.matrix @ vector
         cosine = best_phrasing(phrase_scores, self.faq.starts)
         faq_scores = None
         if self._typical is not None:
-            faq_scores = mix(cosine, self.faq.mean_directions @ vector.astype(np.float32))
+            faq_scores = mix(cosine, self.faq.mean_directions @ vector)
         candidates = tuple(self._hit(int(r), cosine, phrase_scores, faq_scores)
                            for r in top_rows(cosine, k))
         if faq_scores is None:

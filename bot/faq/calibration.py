@@ -23,6 +23,8 @@ from typing import Any
 
 import numpy as np
 
+from bot.faq.index import top_k
+from bot.faq.policy import CHOICE_COUNT
 from bot.faq.scoring import best_phrasing, mix, segment_starts
 
 VERSION = 1
@@ -139,25 +141,16 @@ def simulate(matrix: np.ndarray, phrase_rows: np.ndarray, *, seed: int = 0) -> S
                       overall=overall)
 
 
-def top_three(scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The three best FAQs per row, best first, and their scores."""
-    k = min(3, scores.shape[1])
-    top = np.argpartition(-scores, k - 1, axis=1)[:, :k]
-    values = np.take_along_axis(scores, top, axis=1)
-    order = np.argsort(-values, axis=1, kind="stable")
-    return np.take_along_axis(top, order, axis=1), np.take_along_axis(values, order, axis=1)
-
-
 def choose(sim: Simulation) -> tuple[float, float]:
     """The threshold and margin that keep most off-topic questions silent while the
     simulated shown recall stays at ``RECALL`` (or just under what it can reach) with at
     most ``CHOICES`` of on-topic questions getting choices."""
-    rows, values = top_three(sim.on)
+    values, rows = top_k(sim.on, CHOICE_COUNT)
     relative = values[:, 0] - sim.typical[rows[:, 0]]
     gap = values[:, 0] - (values[:, 1] if values.shape[1] > 1 else -np.inf)
     in_top1 = rows[:, 0] == sim.labels
     in_top3 = (rows == sim.labels[:, None]).any(axis=1)
-    off_rows, off_values = top_three(sim.off)
+    off_values, off_rows = top_k(sim.off, CHOICE_COUNT)
     off_relative = off_values[:, 0] - sim.typical[off_rows[:, 0]]
     options = []
     for margin in MARGINS:

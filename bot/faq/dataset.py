@@ -70,10 +70,6 @@ class FaqData:
     def __len__(self) -> int:
         return len(self.rows)
 
-    @property
-    def max_phrasings(self) -> int:
-        return int(np.bincount(self.phrase_rows).max())
-
     @cached_property
     def starts(self) -> np.ndarray:
         """Index of each row's first phrasing in the index."""

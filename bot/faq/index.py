@@ -63,16 +63,23 @@ class FaqIndex:
                 f"query dimension {q.shape[1]} does not match the index dimension {self.dim}",
                 "use the same embedding model for the dataset and the queries",
             )
-        k = max(0, min(int(k), self.size))
         scores = q @ self.matrix.T if q.shape[0] > 1 else (self.matrix @ q[0])[None, :]
-        if k == 0:
-            empty = np.empty((q.shape[0], 0))
-            return empty.astype(np.float32), empty.astype(np.int64)
-        if k < self.size:
-            top = np.argpartition(-scores, k - 1, axis=1)[:, :k]
-        else:
-            top = np.broadcast_to(np.arange(self.size), (q.shape[0], self.size)).copy()
-        top_scores = np.take_along_axis(scores, top, axis=1)
-        order = np.argsort(-top_scores, axis=1, kind="stable")
-        rows = np.take_along_axis(top, order, axis=1).astype(np.int64)
-        return np.take_along_axis(top_scores, order, axis=1), rows
+        return top_k(scores, k)
+
+
+def top_k(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """The ``k`` highest of each row of a (q, N) array, best first, ties in column order:
+    two (q, k) arrays, the scores and their columns."""
+    size = scores.shape[1]
+    k = max(0, min(int(k), size))
+    if k == 0:
+        empty = np.empty((scores.shape[0], 0))
+        return empty.astype(np.float32), empty.astype(np.int64)
+    if k < size:
+        top = np.argpartition(-scores, k - 1, axis=1)[:, :k]
+    else:
+        top = np.broadcast_to(np.arange(size), (scores.shape[0], size)).copy()
+    top_scores = np.take_along_axis(scores, top, axis=1)
+    order = np.argsort(-top_scores, axis=1, kind="stable")
+    rows = np.take_along_axis(top, order, axis=1).astype(np.int64)
+    return np.take_along_axis(top_scores, order, axis=1), rows
