@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
@@ -20,6 +20,9 @@ from slack_sdk import WebClient
 from bot.slack import blocks
 from bot.slack.clicks import Click, read_click
 from bot.slack.services import Services, services
+
+if TYPE_CHECKING:
+    from bot.faq.sources import FaqRow
 
 log = logging.getLogger(__name__)
 
@@ -35,18 +38,25 @@ def register(app: App) -> None:
     app.action(blocks.SHARE)(handle_share)
 
 
-def _click(body: dict[str, Any], action: dict[str, Any], context: BoltContext) -> Click | None:
-    """The checked click, unless it is malformed or a redelivery of one already handled."""
+def _clicked(body: dict[str, Any], action: dict[str, Any], context: BoltContext,
+             respond: Respond) -> tuple[Services, Click, FaqRow] | None:
+    """What every button needs: the checked click and the FAQ its value names. None when the
+    click is malformed, a redelivery of one already handled, or for an FAQ that is gone (the
+    clicker is told)."""
     faq = services(context)
     click = read_click(body, action, response_urls=faq.response_urls,
                        bot_user_id=context.bot_user_id or "", bot_id=context.bot_id or "")
-    if click is None or not click.trigger_id:
-        return click
-    if _claim_for_good(faq, click.team, "click", click.trigger_id):
-        return click
-    log.info("a click on message %s in %s was handled already: not again",
-             click.message_ts, click.channel)
-    return None
+    if click is None:
+        return None
+    if click.trigger_id and not _claim_for_good(faq, click.team, "click", click.trigger_id):
+        log.info("a click on message %s in %s was handled already: not again",
+                 click.message_ts, click.channel)
+        return None
+    entry = faq.entry(click.value)
+    if entry is None:
+        respond(text=GONE, response_type="ephemeral", replace_original=False)
+        return None
+    return faq, click, entry
 
 
 def _claim_for_good(faq: Services, team: str, scope: str, key: str) -> bool:
@@ -69,10 +79,6 @@ def _first_post(faq: Services, click: Click, kind: str, faq_id: str,
     return False
 
 
-def _gone(respond: Respond) -> None:
-    respond(text=GONE, response_type="ephemeral", replace_original=False)
-
-
 def _choices_shown(faq: Services, body: dict[str, Any]) -> list[str]:
     """The FAQ ids on the message's choice buttons, in order, keeping only FAQs that exist
     (ephemeral messages carry no blocks, so there it is unknown and empty)."""
@@ -91,14 +97,10 @@ def handle_choice(ack: Ack, action: dict[str, Any], body: dict[str, Any], respon
                   client: WebClient, context: BoltContext) -> None:
     """Show the chosen answer: in the thread for a public message, in place for /faq."""
     ack()
-    click = _click(body, action, context)
-    if click is None:
+    clicked = _clicked(body, action, context, respond)
+    if clicked is None:
         return
-    faq = services(context)
-    entry = faq.entry(click.value)
-    if entry is None:
-        _gone(respond)
-        return
+    faq, click, entry = clicked
     if faq.recorder is not None:
         faq.recorder.log_choice(**click.where(), chosen=entry.id,
                                 shown=_choices_shown(faq, body))
@@ -115,14 +117,10 @@ def handle_vote(ack: Ack, action: dict[str, Any], body: dict[str, Any], respond:
                 context: BoltContext, logger: logging.Logger) -> None:
     """Record the vote and update the message so the voter sees it was counted."""
     ack()
-    click = _click(body, action, context)
-    if click is None:
+    clicked = _clicked(body, action, context, respond)
+    if clicked is None:
         return
-    faq = services(context)
-    entry = faq.entry(click.value)
-    if entry is None:
-        _gone(respond)
-        return
+    faq, click, entry = clicked
     helpful = action.get("action_id") == blocks.VOTE_UP
     logger.info("feedback faq=%s helpful=%s channel=%s", entry.id, helpful, click.channel)
     if faq.recorder is not None:
@@ -136,14 +134,10 @@ def handle_share(ack: Ack, action: dict[str, Any], body: dict[str, Any], respond
                  context: BoltContext) -> None:
     """Post the private /faq answer in the channel, then remove the private copy."""
     ack()
-    click = _click(body, action, context)
-    if click is None:
+    clicked = _clicked(body, action, context, respond)
+    if clicked is None:
         return
-    faq = services(context)
-    entry = faq.entry(click.value)
-    if entry is None:
-        _gone(respond)
-        return
+    faq, click, entry = clicked
     if not _first_post(faq, click, "share", entry.id, respond):
         return
     note = f"Shared by <@{click.user}> from `/faq`"
