@@ -13,6 +13,7 @@ import statistics
 import tempfile
 import time
 
+from tests.conftest import server_env
 from tests.e2e.test_slow_clients import SECRET, TOKEN, hold_connections
 from tests.standins.server_process import ServerProcess
 from tests.standins.slack_standin import SlackStandIn, event_body, send_signed
@@ -36,10 +37,8 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=30)
     args = parser.parse_args()
     with SlackStandIn() as slack, tempfile.TemporaryDirectory() as tmp:
-        env = {"SLACK_API_URL": slack.api_url, "SLACK_BOT_TOKEN": TOKEN,
-               "SLACK_SIGNING_SECRET": SECRET, "SLACK_APP_TOKEN": "", "HF_TOKEN": "",
-               "EMBEDDING_BACKEND": "local", "FAQ_DATASET": "", "PORT": "",
-               "DATABASE_URL": f"sqlite:///{tmp}/log.sqlite3"}
+        env = server_env(slack, token=TOKEN, secret=SECRET,
+                         DATABASE_URL=f"sqlite:///{tmp}/log.sqlite3")
         with ServerProcess(env, cwd=tmp) as server:
             server.wait_healthy()
             baseline = acks(server, args.events, "1")

@@ -29,6 +29,7 @@ os.environ["HF_HOME"] = _HF_HOME
 os.environ["XDG_CACHE_HOME"] = os.path.join(_HF_HOME, "xdg-cache")
 os.environ["HF_HUB_DISABLE_TELEMETRY"] = "1"
 
+from bot.faq.answerer import Answerer  # noqa: E402
 from bot.faq.policy import Answer, Hit  # noqa: E402
 from tests.standins.localhub import local_hub  # noqa: E402, F401  (a fixture, re-exported)
 from tests.standins.postgres import PgServer, postgres  # noqa: E402, F401  (postgres: a fixture)
@@ -40,7 +41,8 @@ SAMPLE_SOURCE = ROOT / "examples" / "medicare" / "faq.csv"
 SETTINGS = ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN", "SLACK_API_URL",
             "FAQ_DATASET", "FAQ_DATASET_REVISION", "FAQ_TEXTS", "HF_TOKEN", "EMBEDDING_BACKEND",
             "EMBEDDING_MODEL", "EMBEDDING_MODEL_DIR", "INFERENCE_API_URL", "ANSWER_MIN_SCORE",
-            "ANSWER_MARGIN", "FAQ_CHANNELS", "DATABASE_URL", "LOG_QUESTION_TEXT", "PORT")
+            "ANSWER_MARGIN", "FAQ_CHANNELS", "DATABASE_URL", "LOG_QUESTION_TEXT", "PORT",
+            "CLAIM_LEASE_SECONDS")
 # The bot token the Slack stand-in answers with invalid_auth, as Slack does a revoked one.
 REVOKED_TOKEN = "xoxb-revoked"
 
@@ -135,6 +137,15 @@ def embedder():
     from bot.faq.embedders.local import LocalEmbedder
 
     return LocalEmbedder(model_id="sentence-transformers/all-MiniLM-L6-v2")
+
+
+@pytest.fixture(scope="session")
+def answerer(embedder) -> Answerer:
+    """The real answerer on the bundled sample, with the real local embedder."""
+    from bot.config import Settings
+    from bot.faq.answerer import load_answerer
+
+    return load_answerer(Settings.from_env({"EMBEDDING_BACKEND": "local"}), embedder=embedder)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

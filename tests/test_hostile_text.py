@@ -5,49 +5,24 @@ store into its outage fallback (which would make dedupe process-local and drop l
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from slack_bolt import App
 from slack_bolt.request import BoltRequest
-from sqlalchemy import create_engine, select
 
 from bot.config import Settings
-from bot.faq.answerer import Answerer, load_answerer
-from bot.faq.policy import Answer, Hit
+from bot.faq.answerer import Answerer
 from bot.slack.app import create_app
 from bot.slack.text import clean
 from bot.storage import Store, schema
-from bot.storage.url import parse_url
+from tests.conftest import logged_answer, table_rows, wait_until
 from tests.standins.postgres import PgServer
 from tests.standins.slack_standin import SlackStandIn, event_body, signed_headers
 
 SECRET = "hostile-text-secret"
 NO_RETRY_SOON = 3600.0  # a store that tripped into its fallback stays there for the test
-
-
-@pytest.fixture(scope="module")
-def answerer() -> Answerer:
-    return load_answerer(Settings.from_env({"EMBEDDING_BACKEND": "local"}))
-
-
-@pytest.fixture
-def standin() -> Iterator[SlackStandIn]:
-    with SlackStandIn() as fake:
-        yield fake
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'log.sqlite3'}"
-        return
-    server: PgServer = request.getfixturevalue("postgres")
-    url = server.new_database()
-    yield url
-    server.drop_database(url)
 
 
 @pytest.fixture
@@ -57,32 +32,15 @@ def store(database_url: str) -> Iterator[Store]:
     store.close()
 
 
-def stored(url: str, table) -> list[dict]:
-    engine = create_engine(parse_url(url))
-    try:
-        with engine.connect() as connection:
-            return [dict(row) for row in connection.execute(select(table)).mappings()]
-    finally:
-        engine.dispose()
-
-
 def logged(url: str, timeout: float = 10.0) -> list[dict]:
-    """The question rows, once there are any: they are written after the reply is posted.
-    Bounded polling, each check a real query, so no sleep is needed."""
-    deadline = time.monotonic() + timeout
-    while not (rows := stored(url, schema.questions)):
-        assert time.monotonic() < deadline, "no question was logged"
-    return rows
-
-
-def answer(score: float = 0.7) -> Answer:
-    hit = Hit(row=0, id="card", question="card?", answer="…", url="", score=score)
-    return Answer(decision="answer", shown=(hit,), candidates=(hit,))
+    """The question rows, once there are any: they are written after the reply is posted."""
+    wait_until(lambda: bool(table_rows(url, schema.questions)), timeout, "a logged question")
+    return table_rows(url, schema.questions)
 
 
 def log(store: Store, ts: str, text: str, score: float = 0.7) -> None:
     store.log_question(team="T1", channel="C1", ts=ts, user="U1", text=text,
-                       answer=answer(score), latency_ms=1.0)
+                       answer=logged_answer("answer", ("card", score)), latency_ms=1.0)
 
 
 def test_clean_replaces_lone_surrogates() -> None:
@@ -91,11 +49,11 @@ def test_clean_replaces_lone_surrogates() -> None:
 
 
 def test_a_question_with_a_lone_surrogate_is_answered_and_logged(
-        standin: SlackStandIn, answerer: Answerer, tmp_path: Path) -> None:
+        slack_standin: SlackStandIn, answerer: Answerer, tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'log.sqlite3'}"
     store = Store.from_url(url)
     settings = Settings.from_env({"SLACK_BOT_TOKEN": "xoxb-hostile", "SLACK_SIGNING_SECRET":
-                                  SECRET, "SLACK_API_URL": standin.api_url})
+                                  SECRET, "SLACK_API_URL": slack_standin.api_url})
     app: App = create_app(settings, answerer, deduper=store, recorder=store)
     body = event_body({"type": "message", "channel": "C1", "user": "U1", "ts": "1.1",
                        "channel_type": "channel",
@@ -103,7 +61,7 @@ def test_a_question_with_a_lone_surrogate_is_answered_and_logged(
     assert b"\\ud800" in body  # the JSON escape Slack sends, not an already-replaced text
     response = app.dispatch(BoltRequest(body=body.decode(), headers=signed_headers(body, SECRET)))
     assert response.status == 200
-    [reply] = standin.wait_for("chat.postMessage", timeout=10)
+    [reply] = slack_standin.wait_for("chat.postMessage", timeout=10)
     assert reply.params["thread_ts"] == "1.1"
     [row] = logged(url)
     assert row["text"] == "how do I get a new medicare card?\ufffd"
@@ -116,12 +74,12 @@ def test_nul_bytes_and_surrogates_are_cleaned_before_storing(store: Store,
     store.log_vote(team="T1", channel="C1", message_ts="1.2\x00", user="U1", faq_id="c\x00ard",
                    vote="up")
     assert store.claim("T1", "C\x00", "1.3")
-    [question] = stored(database_url, schema.questions)
+    [question] = table_rows(database_url, schema.questions)
     assert question["text"] == "new card\ufffd"
-    [vote] = stored(database_url, schema.votes)
+    [vote] = table_rows(database_url, schema.votes)
     assert (vote["message_ts"], vote["faq_id"]) == ("1.2", "card")
     assert ("T1", "C", "1.3") in {(c["team"], c["channel"], c["ts"])
-                                  for c in stored(database_url, schema.claims)}
+                                  for c in table_rows(database_url, schema.claims)}
 
 
 def test_a_row_the_database_refuses_never_trips_the_outage_fallback(
@@ -136,7 +94,7 @@ def test_a_row_the_database_refuses_never_trips_the_outage_fallback(
             log(first, "1.2", "kept")
             assert first.claim("T1", "C1", "1.3")
             assert not second.claim("T1", "C1", "1.3")  # still shared: not process-local
-        assert [row["text"] for row in stored(url, schema.questions)] == ["kept"]
+        assert [row["text"] for row in table_rows(url, schema.questions)] == ["kept"]
         messages = [record.getMessage() for record in caplog.records]
         assert not any("cannot use the database" in message for message in messages)
         [refused] = [m for m in messages if "refused a row" in m]

@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from tests.conftest import server_env
 from tests.standins.server_process import ServerProcess
 from tests.standins.slack_standin import SlackStandIn, event_body, send_signed
 
@@ -33,9 +34,7 @@ def standin() -> Iterator[SlackStandIn]:
 @pytest.fixture(scope="module")
 def server(standin: SlackStandIn, tmp_path_factory: pytest.TempPathFactory
            ) -> Iterator[ServerProcess]:
-    env = {"SLACK_API_URL": standin.api_url, "SLACK_BOT_TOKEN": "xoxb-test-headers",
-           "SLACK_SIGNING_SECRET": SECRET, "EMBEDDING_BACKEND": "local", "FAQ_DATASET": "",
-           "FAQ_CHANNELS": CHANNEL, "PORT": "", "SLACK_APP_TOKEN": "", "HF_TOKEN": ""}
+    env = server_env(standin, token="xoxb-test-headers", secret=SECRET, FAQ_CHANNELS=CHANNEL)
     with ServerProcess(env, cwd=str(tmp_path_factory.mktemp("headers"))) as process:
         process.wait_healthy()
         yield process

@@ -13,6 +13,7 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from tests.conftest import server_env
 from tests.standins.server_process import ServerProcess
 from tests.standins.slack_standin import Call, SlackStandIn, event_body, send_signed
 
@@ -71,14 +72,11 @@ def send_all(server: ServerProcess, burst: list[dict[str, Any]], **headers: Any)
 
 def test_kill_9_mid_burst_then_retries_answer_every_question_once(tmp_path) -> None:
     slack = Slack()
-    env = {"SLACK_BOT_TOKEN": TOKEN, "SLACK_SIGNING_SECRET": SECRET, "SLACK_APP_TOKEN": "",
-           "EMBEDDING_BACKEND": "local", "FAQ_DATASET": "", "FAQ_CHANNELS": "", "PORT": "",
-           "HF_TOKEN": "", "CLAIM_LEASE_SECONDS": "1",
-           "DATABASE_URL": f"sqlite:///{tmp_path / 'faqbot.sqlite3'}"}
     burst = events()
     with SlackStandIn() as standin:
         standin.set_response("chat.postMessage", slack)
-        env["SLACK_API_URL"] = standin.api_url
+        env = server_env(standin, token=TOKEN, secret=SECRET, CLAIM_LEASE_SECONDS="1",
+                         DATABASE_URL=f"sqlite:///{tmp_path / 'faqbot.sqlite3'}")
         with ServerProcess(env, cwd=str(tmp_path)) as first:
             first.wait_healthy()
             sender = threading.Thread(target=send_all, args=(first, burst))

@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from tests.conftest import server_env
 from tests.standins.server_process import ServerProcess, http_status
 from tests.standins.slack_standin import SlackStandIn, event_body, send_signed
 
@@ -33,10 +34,8 @@ def slack() -> Iterator[SlackStandIn]:
 @pytest.fixture(scope="module")
 def server(slack: SlackStandIn, tmp_path_factory: pytest.TempPathFactory
            ) -> Iterator[ServerProcess]:
-    env = {"SLACK_API_URL": slack.api_url, "SLACK_BOT_TOKEN": TOKEN,
-           "SLACK_SIGNING_SECRET": SECRET, "SLACK_APP_TOKEN": "", "EMBEDDING_BACKEND": "local",
-           "FAQ_DATASET": "", "FAQ_CHANNELS": "", "PORT": "", "HF_TOKEN": "",
-           "DATABASE_URL": f"sqlite:///{tmp_path_factory.mktemp('db') / 'log.sqlite3'}"}
+    env = server_env(slack, token=TOKEN, secret=SECRET,
+                     DATABASE_URL=f"sqlite:///{tmp_path_factory.mktemp('db') / 'log.sqlite3'}")
     with ServerProcess(env, cwd=str(tmp_path_factory.mktemp("serve"))) as process:
         process.wait_healthy()
         yield process

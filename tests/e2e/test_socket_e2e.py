@@ -25,6 +25,7 @@ from typing import Any
 
 import pytest
 
+from tests.conftest import server_env
 from tests.standins.server_process import ServerProcess
 from tests.standins.slack_standin import (
     APP_ID,
@@ -102,11 +103,9 @@ def socket_mode(slack: SlackStandIn) -> Iterator[SocketStandIn]:
 
 
 def bot_env(slack: SlackStandIn, db: Path) -> dict[str, str]:
-    return {"SLACK_API_URL": slack.api_url, "SLACK_BOT_TOKEN": TOKEN,
-            "SLACK_APP_TOKEN": APP_TOKEN, "SLACK_SIGNING_SECRET": "",
-            "EMBEDDING_BACKEND": "local", "DATABASE_URL": f"sqlite:///{db}",
-            "FAQ_DATASET": "", "FAQ_CHANNELS": CHANNEL, "HF_TOKEN": "", "PORT": "",
-            "PYTHONFAULTHANDLER": "1"}  # a SIGABRT prints every thread's stack
+    return server_env(slack, token=TOKEN, secret="", SLACK_APP_TOKEN=APP_TOKEN,
+                      DATABASE_URL=f"sqlite:///{db}", FAQ_CHANNELS=CHANNEL,
+                      PYTHONFAULTHANDLER="1")  # a SIGABRT prints every thread's stack
 
 
 @contextlib.contextmanager

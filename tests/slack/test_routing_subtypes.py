@@ -3,14 +3,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from slack_bolt.request import BoltRequest
 
 from bot.config import Settings
-from bot.faq.answerer import Answerer, load_answerer
+from bot.faq.answerer import Answerer
 from bot.slack.app import create_app
 from bot.slack.routing import Route, RouteKind, route_mention, route_message
 from tests.standins.slack_standin import SlackStandIn, event_body, signed_headers
@@ -79,26 +78,15 @@ def test_file_share_and_broadcast_from_bots_or_edited_are_ignored() -> None:
         assert route_message(event(edited={"user": "U1", "ts": "1.0"}), bot_user_id=BOT) is None
 
 
-@pytest.fixture(scope="module")
-def answerer() -> Answerer:
-    return load_answerer(Settings.from_env({"EMBEDDING_BACKEND": "local"}))
-
-
-@pytest.fixture
-def standin() -> Iterator[SlackStandIn]:
-    with SlackStandIn() as fake:
-        yield fake
-
-
 def test_the_app_answers_a_screenshot_question_and_a_broadcast(
-        standin: SlackStandIn, answerer: Answerer) -> None:
+        slack_standin: SlackStandIn, answerer: Answerer) -> None:
     settings = Settings.from_env({"SLACK_BOT_TOKEN": "xoxb-subtypes", "SLACK_SIGNING_SECRET":
-                                  SECRET, "SLACK_API_URL": standin.api_url})
+                                  SECRET, "SLACK_API_URL": slack_standin.api_url})
     app = create_app(settings, answerer)
     for event in (file_share(text="how do I get a new medicare card?"),
                   broadcast(text="how do I get a new medicare card?")):
         body = event_body(event)
         request = BoltRequest(body=body.decode(), headers=signed_headers(body, SECRET))
         assert app.dispatch(request).status == 200
-    replies = standin.wait_for("chat.postMessage", count=2, timeout=10)
+    replies = slack_standin.wait_for("chat.postMessage", count=2, timeout=10)
     assert sorted(r.params["thread_ts"] for r in replies) == ["200.000001", "300.000001"]

@@ -12,9 +12,9 @@ import pytest
 from slack_bolt import BoltContext
 
 from bot.faq.answerer import Answerer
-from bot.slack.services import CONTEXT_KEY, Services
-from bot.storage import LocalClaims, Store
-from tests.standins.slack_standin import BOT_USER_ID, TEAM_ID
+from bot.slack.services import CONTEXT_KEY, Recorder, Services
+from bot.storage import ClaimStore, LocalClaims, Store
+from tests.standins.slack_standin import BOT_ID, BOT_USER_ID, TEAM_ID
 
 FAQ_CHANNEL = "CFAQ"
 
@@ -63,13 +63,44 @@ def recorder(log_url: str) -> Iterator[Store]:
     store.close()
 
 
-def context_for(answerer: Answerer, recorder: Store | None = None) -> BoltContext:
-    """The context ``create_app`` gives every request (BoltContext is a dict)."""
-    services = Services(answerer=answerer, deduper=LocalClaims(),
+def context_for(answerer: Answerer, recorder: Recorder | None = None,
+                deduper: ClaimStore | None = None) -> BoltContext:
+    """The context ``create_app`` gives every request (BoltContext is a dict): faqbot's
+    services and the bot's ids."""
+    services = Services(answerer=answerer, deduper=deduper or LocalClaims(),
                         faq_channels=frozenset({FAQ_CHANNEL}), recorder=recorder)
-    return BoltContext({"bot_user_id": BOT_USER_ID, "team_id": TEAM_ID, CONTEXT_KEY: services})
+    return BoltContext({"bot_user_id": BOT_USER_ID, "bot_id": BOT_ID, "team_id": TEAM_ID,
+                        CONTEXT_KEY: services})
 
 
 @pytest.fixture
 def context(answerer: Answerer) -> BoltContext:
     return context_for(answerer)
+
+
+@pytest.fixture
+def fake_recorder() -> FakeRecorder:
+    return FakeRecorder()
+
+
+@pytest.fixture
+def click_context(answerer: Answerer, fake_recorder: FakeRecorder) -> BoltContext:
+    """For the click tests: votes and choices land in ``fake_recorder``."""
+    return context_for(answerer, fake_recorder)
+
+
+class FakeRecorder:
+    """Keeps the votes and choice clicks it is given, for tests that check them."""
+
+    def __init__(self) -> None:
+        self.votes: list[dict[str, Any]] = []
+        self.choices: list[dict[str, Any]] = []
+
+    def log_question(self, **row: Any) -> None:
+        """Questions are not what the click tests are about."""
+
+    def log_vote(self, **row: Any) -> None:
+        self.votes.append(row)
+
+    def log_choice(self, **row: Any) -> None:
+        self.choices.append(row)

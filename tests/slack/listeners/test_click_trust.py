@@ -24,7 +24,7 @@ from bot.slack.listeners.actions import handle_choice, handle_share, handle_vote
 from bot.slack.listeners.commands import handle_faq
 from bot.slack.services import Services
 from bot.storage import LocalClaims
-from tests.slack.click_fakes import (
+from tests.slack.listeners.click_fakes import (
     CHANNEL,
     CHOSEN,
     LISTENERS,
@@ -32,13 +32,12 @@ from tests.slack.click_fakes import (
     THREAD,
     Calls,
     Listener,
-    Recorder,
-    bolt_context,
     choice,
     choices_blocks,
     click,
     payload,
 )
+from tests.slack.listeners.conftest import FakeRecorder
 from tests.standins.slack_standin import (
     TEAM_ID,
     SlackStandIn,
@@ -46,26 +45,15 @@ from tests.standins.slack_standin import (
     signed_headers,
 )
 
-
-@pytest.fixture
-def recorder() -> Recorder:
-    return Recorder()
-
-
-@pytest.fixture
-def context(answerer: Any, recorder: Recorder) -> BoltContext:
-    return bolt_context(answerer, recorder)
-
-
 # -- the control: a well-formed click -----------------------------------------------------------
 
 def test_a_choice_is_answered_in_the_thread_of_the_bot_message(
-        context: BoltContext, answerer: Any, recorder: Recorder) -> None:
-    calls = click(handle_choice, choice(answerer), context)
+        click_context: BoltContext, answerer: Any, fake_recorder: FakeRecorder) -> None:
+    calls = click(handle_choice, choice(answerer), click_context)
     [post] = calls.posts
     assert (post["channel"], post["thread_ts"]) == (CHANNEL, THREAD)
     assert CHOSEN in str(post["blocks"])
-    [logged] = recorder.choices
+    [logged] = fake_recorder.choices
     assert logged["chosen"] == CHOSEN
     assert logged["shown"] == ["part-b-with-part-a", CHOSEN, "sign-up"]
 
@@ -90,27 +78,28 @@ FOREIGN_URLS = [
 
 @pytest.mark.parametrize("url", FOREIGN_URLS)
 @pytest.mark.parametrize("listener", [handle_choice, handle_vote, handle_share])
-def test_a_response_url_off_slack_gets_nothing(context: BoltContext, answerer: Any,
-                                               recorder: Recorder, listener: Listener,
+def test_a_response_url_off_slack_gets_nothing(click_context: BoltContext, answerer: Any,
+                                               fake_recorder: FakeRecorder, listener: Listener,
                                                url: Any) -> None:
     body = payload(LISTENERS[listener], CHOSEN, ephemeral=listener is handle_share,
                    message_blocks=choices_blocks(answerer))
     body["response_url"] = url
-    calls = click(listener, body, context)
+    calls = click(listener, body, click_context)
     assert calls.responses == calls.posts == []
-    assert recorder.votes == recorder.choices == []
+    assert fake_recorder.votes == fake_recorder.choices == []
 
 
-def test_slash_command_with_a_foreign_response_url_is_not_answered(context: BoltContext) -> None:
+def test_slash_command_with_a_foreign_response_url_is_not_answered(
+        click_context: BoltContext) -> None:
     calls = Calls()
     command = {"team_id": TEAM_ID, "channel_id": CHANNEL, "user_id": "U0ASKER",
                "text": "lost my medicare card", "trigger_id": "1.2.abc",
                "response_url": "https://evil.example/commands/1"}
-    handle_faq(ack=lambda: None, command=command, respond=calls, context=context,
+    handle_faq(ack=lambda: None, command=command, respond=calls, context=click_context,
                logger=logging.getLogger("bot.slack.listeners"))
     assert calls.responses == []
     command["response_url"] = "https://hooks.slack.com/commands/T0001/1/x"
-    handle_faq(ack=lambda: None, command=command, respond=calls, context=context,
+    handle_faq(ack=lambda: None, command=command, respond=calls, context=click_context,
                logger=logging.getLogger("bot.slack.listeners"))
     [reply] = calls.responses
     assert reply["response_type"] == "ephemeral"
@@ -157,18 +146,18 @@ def _forge_thread_shape(body: dict[str, Any]) -> None:
 @pytest.mark.parametrize("forge", [_forge_channel, _forge_container, _forge_author,
                                    _forge_message_ts, _forge_thread_shape])
 def test_a_click_that_names_another_place_is_not_answered(
-        context: BoltContext, answerer: Any, forge: Callable[[dict[str, Any]], None]) -> None:
+        click_context: BoltContext, answerer: Any, forge: Callable[[dict[str, Any]], None]) -> None:
     body = choice(answerer)
     forge(body)
-    calls = click(handle_choice, body, context)
+    calls = click(handle_choice, body, click_context)
     assert calls.posts == calls.responses == []
 
 
 def test_a_choice_on_a_top_level_bot_message_is_answered_in_the_conversation(
-        context: BoltContext, answerer: Any) -> None:
+        click_context: BoltContext, answerer: Any) -> None:
     body = choice(answerer)
     del body["message"]["thread_ts"]  # e.g. choices in a DM, not in a thread
-    [post] = click(handle_choice, body, context).posts
+    [post] = click(handle_choice, body, click_context).posts
     assert post["channel"] == CHANNEL and post.get("thread_ts") is None
 
 
@@ -178,61 +167,62 @@ def test_a_choice_on_a_top_level_bot_message_is_answered_in_the_conversation(
                                   "U" + "0" * 200])
 @pytest.mark.parametrize("listener", [handle_vote, handle_share])
 def test_a_user_id_not_shaped_like_slacks_is_never_echoed(
-        context: BoltContext, listener: Listener, user: Any) -> None:
+        click_context: BoltContext, listener: Listener, user: Any) -> None:
     action = "faq_vote_up" if listener is handle_vote else "faq_share"
     body = payload(action, CHOSEN, ephemeral=True)
     body["user"]["id"] = user
-    calls = click(listener, body, context)
+    calls = click(listener, body, click_context)
     assert calls.responses == []
 
 
 @pytest.mark.parametrize("user", ["U0VOTER", "W012A3CDE"])
-def test_a_slack_user_id_is_echoed_in_the_vote_note(context: BoltContext, user: str) -> None:
+def test_a_slack_user_id_is_echoed_in_the_vote_note(click_context: BoltContext, user: str) -> None:
     body = payload("faq_vote_down", CHOSEN, ephemeral=True)
     body["user"]["id"] = user
-    [update] = click(handle_vote, body, context).responses
+    [update] = click(handle_vote, body, click_context).responses
     assert f"<@{user}> found this not helpful" in update["text"]
 
 
 # -- votes -------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("faq_id", ["no-such-faq", "x" * 5000, ""])
-def test_votes_count_only_for_faqs_that_exist(context: BoltContext, recorder: Recorder,
+def test_votes_count_only_for_faqs_that_exist(click_context: BoltContext,
+                                              fake_recorder: FakeRecorder,
                                               caplog: pytest.LogCaptureFixture,
                                               faq_id: str) -> None:
     caplog.set_level(logging.DEBUG)
     body = payload("faq_vote_up", faq_id)
-    [reply] = click(handle_vote, body, context).responses
+    [reply] = click(handle_vote, body, click_context).responses
     assert "no longer in the dataset" in reply["text"]
     assert reply["replace_original"] is False
-    assert recorder.votes == []
+    assert fake_recorder.votes == []
     assert all(len(record.getMessage()) < 500 for record in caplog.records)
 
 
-def test_a_vote_is_logged_once_with_the_checked_fields(context: BoltContext,
-                                                       recorder: Recorder) -> None:
-    click(handle_vote, payload("faq_vote_up", CHOSEN), context)
-    assert recorder.votes == [{"team": TEAM_ID, "channel": CHANNEL, "message_ts": MESSAGE,
+def test_a_vote_is_logged_once_with_the_checked_fields(click_context: BoltContext,
+                                                       fake_recorder: FakeRecorder) -> None:
+    click(handle_vote, payload("faq_vote_up", CHOSEN), click_context)
+    assert fake_recorder.votes == [{"team": TEAM_ID, "channel": CHANNEL, "message_ts": MESSAGE,
                                "user": "U0VOTER", "faq_id": CHOSEN, "vote": "up"}]
 
 
 def test_a_vote_rerenders_the_answer_instead_of_reposting_the_payload(
-        context: BoltContext, answerer: Any) -> None:
+        click_context: BoltContext, answerer: Any) -> None:
     forged = [{"type": "section", "text": {"type": "mrkdwn", "text": "<!channel> forged"}}]
     body = payload("faq_vote_up", CHOSEN, message_blocks=forged)
-    [update] = click(handle_vote, body, context).responses
+    [update] = click(handle_vote, body, click_context).responses
     rendered = str(update["blocks"])
     assert "forged" not in rendered
     assert blocks.escape(answerer.faq.by_id(CHOSEN).answer)[:80] in rendered
     assert "found this helpful" in rendered
 
 
-def test_choices_shown_are_logged_only_when_they_exist(context: BoltContext, answerer: Any,
-                                                       recorder: Recorder) -> None:
+def test_choices_shown_are_logged_only_when_they_exist(click_context: BoltContext, answerer: Any,
+                                                       fake_recorder: FakeRecorder) -> None:
     shown = choices_blocks(answerer)
     shown[1]["elements"][0]["value"] = "x" * 5000
-    click(handle_choice, payload("faq_choice_1", CHOSEN, message_blocks=shown), context)
-    [logged] = recorder.choices
+    click(handle_choice, payload("faq_choice_1", CHOSEN, message_blocks=shown), click_context)
+    [logged] = fake_recorder.choices
     assert logged["shown"] == [CHOSEN, "sign-up"]
 
 
@@ -276,29 +266,29 @@ def broken(answerer: Any, listener: Listener, breaks: Callable[[dict[str, Any]],
 @pytest.mark.parametrize("listener", LISTENERS)
 @pytest.mark.parametrize("breaks", UNANSWERABLE, ids=[b.__name__ for b in UNANSWERABLE])
 def test_a_click_missing_what_slack_always_sends_is_dropped_without_raising(
-        context: BoltContext, answerer: Any, recorder: Recorder, listener: Listener,
+        click_context: BoltContext, answerer: Any, fake_recorder: FakeRecorder, listener: Listener,
         breaks: Callable[[dict[str, Any]], None]) -> None:
-    calls = click(listener, broken(answerer, listener, breaks), context)
+    calls = click(listener, broken(answerer, listener, breaks), click_context)
     assert calls.posts == calls.responses == []
-    assert recorder.votes == recorder.choices == []
+    assert fake_recorder.votes == fake_recorder.choices == []
 
 
 @pytest.mark.parametrize("listener", LISTENERS)
 @pytest.mark.parametrize("breaks", SPARE, ids=[b.__name__ for b in SPARE])
 def test_a_click_without_optional_fields_is_answered_in_the_container(
-        context: BoltContext, answerer: Any, listener: Listener,
+        click_context: BoltContext, answerer: Any, listener: Listener,
         breaks: Callable[[dict[str, Any]], None]) -> None:
-    calls = click(listener, broken(answerer, listener, breaks), context)
+    calls = click(listener, broken(answerer, listener, breaks), click_context)
     assert calls.posts or calls.responses
     assert all(post["channel"] == CHANNEL for post in calls.posts)
 
 
 @pytest.mark.parametrize("value", [None, 7, {"id": CHOSEN}])
-def test_a_button_value_that_is_not_a_string_is_an_unknown_faq(context: BoltContext,
+def test_a_button_value_that_is_not_a_string_is_an_unknown_faq(click_context: BoltContext,
                                                                value: Any) -> None:
     body = payload("faq_vote_up", CHOSEN)
     body["actions"][0]["value"] = value
-    [reply] = click(handle_vote, body, context).responses
+    [reply] = click(handle_vote, body, click_context).responses
     assert "no longer in the dataset" in reply["text"]
 
 

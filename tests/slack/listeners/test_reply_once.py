@@ -22,19 +22,19 @@ from slack_bolt import BoltContext
 
 from bot.slack.listeners.actions import handle_choice, handle_share, handle_vote
 from bot.slack.listeners.commands import handle_faq
-from tests.slack.click_fakes import (
+from tests.conftest import server_env
+from tests.slack.listeners.click_fakes import (
     CHANNEL,
     CHOSEN,
     LISTENERS,
     THREAD,
     Calls,
     Listener,
-    Recorder,
-    bolt_context,
     choices_blocks,
     click,
     payload,
 )
+from tests.slack.listeners.conftest import FakeRecorder
 from tests.standins.server_process import ServerProcess
 from tests.standins.slack_standin import (
     APP_ID,
@@ -52,16 +52,6 @@ from tests.standins.slack_standin import (
 ALREADY = "already posted above"
 
 
-@pytest.fixture
-def recorder() -> Recorder:
-    return Recorder()
-
-
-@pytest.fixture
-def context(answerer: Any, recorder: Recorder) -> BoltContext:
-    return bolt_context(answerer, recorder)
-
-
 def pick(answerer: Any, faq_id: str = CHOSEN, **options: Any) -> dict[str, Any]:
     shown = choices_blocks(answerer)
     [button] = [e for b in shown if b["type"] == "actions" for e in b["elements"]
@@ -71,8 +61,8 @@ def pick(answerer: Any, faq_id: str = CHOSEN, **options: Any) -> dict[str, Any]:
 
 # -- the listeners -----------------------------------------------------------------------------
 
-def test_ten_clicks_on_a_choice_post_it_once(context: BoltContext, answerer: Any) -> None:
-    results = [click(handle_choice, pick(answerer), context) for _ in range(10)]
+def test_ten_clicks_on_a_choice_post_it_once(click_context: BoltContext, answerer: Any) -> None:
+    results = [click(handle_choice, pick(answerer), click_context) for _ in range(10)]
     posts = [post for calls in results for post in calls.posts]
     assert len(posts) == 1 and (posts[0]["channel"], posts[0]["thread_ts"]) == (CHANNEL, THREAD)
     repeats = [reply for calls in results for reply in calls.responses]
@@ -82,39 +72,42 @@ def test_ten_clicks_on_a_choice_post_it_once(context: BoltContext, answerer: Any
         assert reply["response_type"] == "ephemeral" and reply["replace_original"] is False
 
 
-def test_another_faq_or_another_message_is_posted_too(context: BoltContext,
+def test_another_faq_or_another_message_is_posted_too(click_context: BoltContext,
                                                       answerer: Any) -> None:
-    first = click(handle_choice, pick(answerer), context)
-    other_faq = click(handle_choice, pick(answerer, "sign-up"), context)
-    other_message = click(handle_choice, pick(answerer, message_ts="1700000005.000500"), context)
+    first = click(handle_choice, pick(answerer), click_context)
+    other_faq = click(handle_choice, pick(answerer, "sign-up"), click_context)
+    other_message = click(handle_choice, pick(answerer, message_ts="1700000005.000500"),
+                          click_context)
     assert [len(c.posts) for c in (first, other_faq, other_message)] == [1, 1, 1]
     assert [c.responses for c in (first, other_faq, other_message)] == [[], [], []]
 
 
-def test_a_choice_on_a_private_message_may_be_clicked_again(context: BoltContext,
+def test_a_choice_on_a_private_message_may_be_clicked_again(click_context: BoltContext,
                                                             answerer: Any) -> None:
     """In /faq's ephemeral reply a click replaces the message in place: nothing to repeat."""
-    results = [click(handle_choice, pick(answerer, ephemeral=True), context) for _ in range(2)]
+    results = [click(handle_choice, pick(answerer, ephemeral=True), click_context)
+               for _ in range(2)]
     assert [len(calls.responses) for calls in results] == [1, 1]
     assert all(r["replace_original"] is True for calls in results for r in calls.responses)
 
 
 @pytest.mark.parametrize("listener", LISTENERS)
-def test_a_redelivered_click_is_handled_once(context: BoltContext, answerer: Any,
-                                             recorder: Recorder, listener: Listener) -> None:
+def test_a_redelivered_click_is_handled_once(click_context: BoltContext, answerer: Any,
+                                             fake_recorder: FakeRecorder,
+                                             listener: Listener) -> None:
     body = payload(LISTENERS[listener], CHOSEN, ephemeral=listener is handle_share,
                    message_blocks=choices_blocks(answerer))
-    first = click(listener, body, context)
-    again = click(listener, copy.deepcopy(body), context)
+    first = click(listener, body, click_context)
+    again = click(listener, copy.deepcopy(body), click_context)
     assert first.posts or first.responses
     assert again.posts == again.responses == []
-    assert len(recorder.votes) == (listener is handle_vote)
-    assert len(recorder.choices) == (listener is handle_choice)
+    assert len(fake_recorder.votes) == (listener is handle_vote)
+    assert len(fake_recorder.choices) == (listener is handle_choice)
 
 
-def test_sharing_the_same_private_answer_twice_posts_it_once(context: BoltContext) -> None:
-    first, second = (click(handle_share, payload("faq_share", CHOSEN, ephemeral=True), context)
-                     for _ in range(2))
+def test_sharing_the_same_private_answer_twice_posts_it_once(click_context: BoltContext) -> None:
+    first, second = (click(handle_share, payload("faq_share", CHOSEN, ephemeral=True),
+                           click_context) for _ in range(2))
     assert [r.get("response_type") for r in first.responses] == ["in_channel", None]
     [told] = second.responses
     assert ALREADY in told["text"] and told["response_type"] == "ephemeral"
@@ -126,27 +119,27 @@ def faq_command(trigger_id: str) -> dict[str, Any]:
             "response_url": "https://hooks.slack.com/commands/T0001/1/x"}
 
 
-def run_faq(command: dict[str, Any], context: BoltContext) -> Calls:
+def run_faq(command: dict[str, Any], click_context: BoltContext) -> Calls:
     calls = Calls()
-    handle_faq(ack=lambda: None, command=command, respond=calls, context=context,
+    handle_faq(ack=lambda: None, command=command, respond=calls, context=click_context,
                logger=logging.getLogger("bot.slack.listeners"))
     return calls
 
 
-def test_a_redelivered_faq_command_is_answered_once(context: BoltContext) -> None:
-    first = run_faq(faq_command("7.7.abc"), context)
-    again = run_faq(faq_command("7.7.abc"), context)
-    other = run_faq(faq_command("7.8.abc"), context)
+def test_a_redelivered_faq_command_is_answered_once(click_context: BoltContext) -> None:
+    first = run_faq(faq_command("7.7.abc"), click_context)
+    again = run_faq(faq_command("7.7.abc"), click_context)
+    other = run_faq(faq_command("7.8.abc"), click_context)
     assert [len(c.responses) for c in (first, again, other)] == [1, 0, 1]
 
 
 @pytest.mark.parametrize("trigger_id", ["", "x" * 5000, "1.2 <!channel>", None])
-def test_a_faq_command_without_a_slack_trigger_id_is_not_answered(context: BoltContext,
+def test_a_faq_command_without_a_slack_trigger_id_is_not_answered(click_context: BoltContext,
                                                                   trigger_id: Any) -> None:
     """Slack sends one with every command; a key without it could not be deduplicated."""
     command = faq_command("1.1.a")
     command["trigger_id"] = trigger_id
-    assert run_faq(command, context).responses == []
+    assert run_faq(command, click_context).responses == []
 
 
 # -- two real servers on one database ----------------------------------------------------------
@@ -171,10 +164,8 @@ def standin() -> Iterator[SlackStandIn]:
 def servers(standin: SlackStandIn, tmp_path_factory: pytest.TempPathFactory
             ) -> Iterator[tuple[ServerProcess, ServerProcess]]:
     where = tmp_path_factory.mktemp("once")
-    env = {"SLACK_API_URL": standin.api_url, "SLACK_BOT_TOKEN": "xoxb-test-once",
-           "SLACK_SIGNING_SECRET": SECRET, "EMBEDDING_BACKEND": "local", "FAQ_DATASET": "",
-           "FAQ_CHANNELS": FAQ_CHANNEL, "PORT": "", "SLACK_APP_TOKEN": "", "HF_TOKEN": "",
-           "DATABASE_URL": f"sqlite:///{where / 'shared.sqlite3'}"}
+    env = server_env(standin, token="xoxb-test-once", secret=SECRET, FAQ_CHANNELS=FAQ_CHANNEL,
+                     DATABASE_URL=f"sqlite:///{where / 'shared.sqlite3'}")
     with ServerProcess(env, cwd=str(where)) as a, ServerProcess(env, cwd=str(where)) as b:
         a.wait_healthy()
         b.wait_healthy()

@@ -13,8 +13,6 @@ from slack_bolt import BoltContext
 
 from bot.slack import blocks
 from bot.slack.listeners.actions import handle_choice, handle_share, handle_vote
-from bot.slack.services import CONTEXT_KEY, Services
-from bot.storage import ClaimStore, LocalClaims
 from tests.standins.slack_standin import APP_ID, BOT_ID, BOT_USER_ID, TEAM_ID
 
 HOOK = "https://hooks.slack.com/actions/T0001/123/abc"
@@ -24,21 +22,6 @@ MESSAGE = "1700000001.000200"  # the bot's choices message, in that thread
 CHOSEN = "part-b-premium"
 
 _triggers = itertools.count(1)
-
-
-class Recorder:
-    def __init__(self) -> None:
-        self.votes: list[dict[str, Any]] = []
-        self.choices: list[dict[str, Any]] = []
-
-    def log_question(self, **row: Any) -> None:
-        """Questions are not what these tests are about."""
-
-    def log_vote(self, **row: Any) -> None:
-        self.votes.append(row)
-
-    def log_choice(self, **row: Any) -> None:
-        self.choices.append(row)
 
 
 class Calls:
@@ -54,13 +37,6 @@ class Calls:
     def chat_postMessage(self, **kwargs: Any) -> dict[str, Any]:
         self.posts.append(kwargs)
         return {"ok": True}
-
-
-def bolt_context(answerer: Any, recorder: Recorder, deduper: ClaimStore | None = None
-                 ) -> BoltContext:
-    """The context ``create_app`` gives listeners: faqbot's services and the bot's ids."""
-    faq = Services(answerer=answerer, deduper=deduper or LocalClaims(), recorder=recorder)
-    return BoltContext({CONTEXT_KEY: faq, "bot_user_id": BOT_USER_ID, "bot_id": BOT_ID})
 
 
 def choices_blocks(answerer: Any) -> list[dict[str, Any]]:
