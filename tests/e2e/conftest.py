@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import itertools
 import secrets
+from collections.abc import Iterator
 from typing import Any
+
+import pytest
 
 from tests.standins.server_process import ServerProcess
 from tests.standins.slack_standin import (
@@ -32,6 +35,13 @@ OTHER_CHANNEL = "COTHER"  # not listed: answers only when mentioned
 CARD_QUESTION = "How do I get a replacement Medicare card?"
 
 _stamps = itertools.count(1)
+
+
+@pytest.fixture(scope="module")
+def slack() -> Iterator[SlackStandIn]:
+    """One Slack stand-in for a module's server, which lives as long as the module."""
+    with SlackStandIn() as fake:
+        yield fake
 
 
 def new_ts() -> str:

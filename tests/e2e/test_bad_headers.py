@@ -26,15 +26,9 @@ _sizes = itertools.count(MAX_BODY_BYTES + 1)
 
 
 @pytest.fixture(scope="module")
-def standin() -> Iterator[SlackStandIn]:
-    with SlackStandIn() as fake:
-        yield fake
-
-
-@pytest.fixture(scope="module")
-def server(standin: SlackStandIn, tmp_path_factory: pytest.TempPathFactory
+def server(slack: SlackStandIn, tmp_path_factory: pytest.TempPathFactory
            ) -> Iterator[ServerProcess]:
-    env = server_env(standin, token="xoxb-test-headers", secret=SECRET, FAQ_CHANNELS=CHANNEL)
+    env = server_env(slack, token="xoxb-test-headers", secret=SECRET, FAQ_CHANNELS=CHANNEL)
     with ServerProcess(env, cwd=str(tmp_path_factory.mktemp("headers"))) as process:
         process.wait_healthy()
         yield process
@@ -130,10 +124,10 @@ def test_ssl_check_needs_a_valid_signature(server: ServerProcess, signed: str) -
 
 
 def test_a_well_formed_request_is_still_answered(server: ServerProcess,
-                                                 standin: SlackStandIn) -> None:
+                                                 slack: SlackStandIn) -> None:
     body = question("1900002000.000001")
     assert post_raw(server, body, as_signed(now(), body)) == 200
-    standin.wait_for("chat.postMessage",
+    slack.wait_for("chat.postMessage",
                      where=lambda c: c.params.get("thread_ts") == "1900002000.000001")
     assert send_signed(server.events_url, b"ssl_check=1", SECRET)[0] == 200  # signed: fine
     assert "Traceback" not in log_so_far(server)

@@ -52,13 +52,6 @@ from tests.standins.slack_standin import (
 )
 
 
-@pytest.fixture(scope="module")
-def slack() -> Iterator[SlackStandIn]:
-    """One Slack stand-in for the module's server, which lives as long as the module."""
-    with SlackStandIn() as fake:
-        yield fake
-
-
 @dataclass
 class Booted:
     server: ServerProcess

@@ -26,12 +26,6 @@ ACK_SECONDS = 1.0
 
 
 @pytest.fixture(scope="module")
-def slack() -> Iterator[SlackStandIn]:
-    with SlackStandIn() as fake:
-        yield fake
-
-
-@pytest.fixture(scope="module")
 def server(slack: SlackStandIn, tmp_path_factory: pytest.TempPathFactory
            ) -> Iterator[ServerProcess]:
     env = server_env(slack, token=TOKEN, secret=SECRET,
