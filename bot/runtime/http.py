@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 from bot.config import check_port
 from bot.errors import UserError
+from bot.runtime.signals import STOP_SIGNALS
 
 if TYPE_CHECKING:
     from slack_bolt import App
@@ -250,7 +251,7 @@ class Server:
         threading.Thread(target=self._load, name="faqbot-loader", daemon=True).start()
         # uvicorn re-raises the signal that stopped it, to the handlers it found: make those
         # ours, so the process lives on to finish the queued replies.
-        for signum in (signal.SIGTERM, signal.SIGINT):
+        for signum in STOP_SIGNALS:
             signal.signal(signum, _draining)
         try:
             self._uvicorn.run(sockets=[sock])
