@@ -24,7 +24,7 @@ from bot.config import Settings
 from bot.faq.advice import faq_warnings
 from bot.faq.answerer import Answerer
 from bot.faq.calibration import learn
-from bot.faq.dataset import _assemble
+from bot.faq.dataset import assemble
 from bot.faq.embedders.local import LocalEmbedder
 from bot.faq.sources import FaqRow
 
@@ -57,7 +57,7 @@ def main() -> int:
     rows = [FaqRow(id=f"faq-{i}", question=f"Question {i}?", answer="…", url="",
                    alternates=tuple(f"Question {i}, phrased {j}" for j in range(1, PHRASINGS)),
                    category="") for i in range(FAQS)]
-    faq = _assemble(rows, list(vectors), Synthetic(), "synthetic")
+    faq = assemble(rows, list(vectors), Synthetic(), "synthetic")
 
     start = time.perf_counter()
     calibration = learn(faq.index.matrix, faq.phrase_rows, [r.id for r in rows])

@@ -43,7 +43,7 @@ import numpy as np
 from bot.config import DEFAULT_MARGIN, DEFAULT_MIN_SCORE, Settings
 from bot.faq.answerer import Answerer
 from bot.faq.calibration import Calibration, choose, learn, simulate
-from bot.faq.dataset import FaqData, _assemble
+from bot.faq.dataset import FaqData, assemble
 from bot.faq.embedders.local import LocalEmbedder
 from bot.faq.evaluate import Case, score
 from bot.faq.sources import FaqRow, read_source
@@ -126,7 +126,7 @@ def intent_set(folder: Path, k: int) -> LabelledSet:
 def faq_data(rows: list[FaqRow], embedder: CachedEmbedder) -> FaqData:
     flat = embedder.embed([p for r in rows for p in r.phrasings])
     ends = np.cumsum([len(r.phrasings) for r in rows])
-    return _assemble(rows, np.split(flat, ends[:-1]), embedder, "benchmark")
+    return assemble(rows, np.split(flat, ends[:-1]), embedder, "benchmark")
 
 
 def no_typical(faq: FaqData) -> Calibration | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +30,8 @@ DEFAULT_PORT = 3000
 # longer than any reply takes (the embedder's live budget is 10 s), shorter than Slack's
 # first retry of an unacknowledged event (about a minute).
 DEFAULT_LEASE_SECONDS = 30.0
+DEFAULT_REFRESH_SECONDS = 300.0
+SLACK_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 
 
 def _float(env: Mapping[str, str], name: str, default: float, low: float, high: float) -> float:
@@ -45,6 +48,15 @@ def _float(env: Mapping[str, str], name: str, default: float, low: float, high: 
             f"set {name} to a value such as {default}, or unset it",
         )
     return value
+
+
+def _count(env: Mapping[str, str], name: str) -> int:
+    """A whole number of people, 0 (the default) meaning off."""
+    raw = env.get(name, "").strip() or "0"
+    if not raw.isdigit() or int(raw) > 10_000:
+        raise UserError(f"{name}={raw!r} is not a whole number",
+                        f"set {name} to 0 (off) or a count such as 2, or unset it")
+    return int(raw)
 
 
 def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
@@ -76,6 +88,17 @@ def check_port(port: int) -> int:
     return port
 
 
+def _user_ids(raw: str) -> list[str]:
+    """FAQ_EDITORS: Slack user ids, checked, so a typo doesn't silently lock everyone out."""
+    ids = [part.strip() for part in raw.split(",") if part.strip()]
+    for user in ids:
+        if not SLACK_USER_ID.match(user):
+            raise UserError(f"FAQ_EDITORS holds {user[:40]!r}, which is not a Slack user id",
+                            "list user ids such as U012ABCDEF (profile → ⋮ → Copy member ID), "
+                            "separated by commas")
+    return ids
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything faqbot reads from the environment. Secrets never appear in ``repr``."""
@@ -99,6 +122,9 @@ class Settings:
     log_question_text: bool = True
     port: int = DEFAULT_PORT
     claim_lease_seconds: float = DEFAULT_LEASE_SECONDS
+    faq_editors: frozenset[str] = frozenset()
+    faq_refresh_seconds: float = DEFAULT_REFRESH_SECONDS
+    faq_auto_learn: int = 0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -122,6 +148,7 @@ class Settings:
         if not slack_api_url.endswith("/"):
             slack_api_url += "/"
         channels = tuple(c.strip() for c in get("FAQ_CHANNELS").split(",") if c.strip())
+        editors = frozenset(_user_ids(get("FAQ_EDITORS")))
         return cls(
             slack_bot_token=get("SLACK_BOT_TOKEN"),
             slack_signing_secret=get("SLACK_SIGNING_SECRET"),
@@ -143,6 +170,10 @@ class Settings:
             port=_port(get("PORT", str(DEFAULT_PORT))),
             claim_lease_seconds=_float(env, "CLAIM_LEASE_SECONDS", DEFAULT_LEASE_SECONDS,
                                        1.0, 3600.0),
+            faq_editors=editors,
+            faq_refresh_seconds=_float(env, "FAQ_REFRESH_SECONDS", DEFAULT_REFRESH_SECONDS,
+                                       0.0, 86400.0),
+            faq_auto_learn=_count(env, "FAQ_AUTO_LEARN"),
         )
 
     @property

@@ -6,6 +6,7 @@ import logging
 import threading
 import time
 from collections import OrderedDict
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -18,6 +19,7 @@ from bot.faq.scoring import best_phrasing, mix
 
 if TYPE_CHECKING:
     from bot.config import Settings
+    from bot.faq.calibration import Calibration
     from bot.faq.dataset import FaqData
     from bot.faq.embedders import Embedder
 
@@ -56,24 +58,59 @@ def top_rows(scores: np.ndarray, k: int) -> np.ndarray:
     return top_k(scores[None, :], k)[1][0]
 
 
+@dataclass(frozen=True)
+class _Loaded:
+    """One FAQ and the decision that goes with it: replaced whole, never changed in place."""
+
+    faq: FaqData
+    min_score: float
+    margin: float
+    typical: np.ndarray | None  # each FAQ's typical score, with a calibrated dataset
+
+
 class Answerer:
     """Answers from one loaded FAQ. A calibrated dataset (``faq.calibration``) brings its
-    learned thresholds; ``min_score`` and ``margin`` apply to one without."""
+    learned thresholds; ``min_score`` and ``margin`` apply to one without.
+
+    ``swap`` replaces the FAQ while questions are in flight: each question reads the loaded
+    FAQ once, so it is answered wholly from the old FAQ or wholly from the new one.
+    """
 
     def __init__(self, *, faq: FaqData, embedder: Embedder, min_score: float, margin: float,
                  cache_size: int = 1024) -> None:
-        self.faq = faq
         self.embedder = embedder
-        self.calibration = faq.calibration
-        if self.calibration is None:
-            self.min_score, self.margin = min_score, margin
-            self._typical = None
-        else:
-            self.min_score, self.margin = self.calibration.threshold, self.calibration.margin
-            self._typical = self.calibration.typical_scores([r.id for r in faq.rows])
+        self._defaults = (min_score, margin)
+        self._loaded = self._load(faq)
         self.cache = VectorCache(cache_size)
         self._health_lock = threading.Lock()
         self._health: tuple[float, bool] | None = None  # (when checked, result)
+
+    def _load(self, faq: FaqData) -> _Loaded:
+        calibration = faq.calibration
+        if calibration is None:
+            return _Loaded(faq, *self._defaults, typical=None)
+        return _Loaded(faq, calibration.threshold, calibration.margin,
+                       typical=calibration.typical_scores([r.id for r in faq.rows]))
+
+    def swap(self, faq: FaqData) -> None:
+        """Answer from ``faq`` from now on; one reference assignment, so atomic."""
+        self._loaded = self._load(faq)
+
+    @property
+    def faq(self) -> FaqData:
+        return self._loaded.faq
+
+    @property
+    def calibration(self) -> Calibration | None:
+        return self._loaded.faq.calibration
+
+    @property
+    def min_score(self) -> float:
+        return self._loaded.min_score
+
+    @property
+    def margin(self) -> float:
+        return self._loaded.margin
 
     def embed_query(self, question: str) -> np.ndarray:
         vector = self.cache.get(question)
@@ -85,43 +122,48 @@ class Answerer:
             self.cache.put(question, vector)
         return vector
 
-    def _hit(self, row: int, cosine: np.ndarray, phrase_scores: np.ndarray,
+    @staticmethod
+    def _hit(loaded: _Loaded, row: int, cosine: np.ndarray, phrase_scores: np.ndarray,
              faq_scores: np.ndarray | None) -> Hit:
-        faq = self.faq.rows[row]
+        faq = loaded.faq.rows[row]
         faq_score = decision = None
-        if faq_scores is not None and self._typical is not None:
+        if faq_scores is not None and loaded.typical is not None:
             faq_score = float(faq_scores[row])
-            decision = faq_score - float(self._typical[row])
+            decision = faq_score - float(loaded.typical[row])
         return Hit(row=row, id=faq.id, question=faq.question, answer=faq.answer, url=faq.url,
                    score=float(cosine[row]),
-                   matched=self.faq.matched_phrasing(row, phrase_scores),
+                   matched=loaded.faq.matched_phrasing(row, phrase_scores),
                    faq_score=faq_score, decision_score=decision)
 
     def rank(self, vector: np.ndarray, k: int = CANDIDATES) -> tuple[tuple[Hit, ...],
                                                                      tuple[Hit, ...]]:
-        """The FAQs ranked for the decision (best three), and the ``k`` best by cosine.
+        """The FAQs ranked for the decision (best three), and the ``k`` best by cosine."""
+        return self._rank(self._loaded, vector, k)
 
-        One pass over the phrasing matrix serves both: each FAQ's best phrasing, and with a
-        calibrated dataset, its mixed FAQ score (see ``scoring``).
-        """
+    def _rank(self, loaded: _Loaded, vector: np.ndarray,
+              k: int = CANDIDATES) -> tuple[tuple[Hit, ...], tuple[Hit, ...]]:
+        """One pass over the phrasing matrix serves both: each FAQ's best phrasing, and with
+        a calibrated dataset, its mixed FAQ score (see ``scoring``)."""
+        faq = loaded.faq
         vector = vector.astype(np.float32)
-        phrase_scores = self.faq.index.matrix @ vector
-        cosine = best_phrasing(phrase_scores, self.faq.starts)
+        phrase_scores = faq.index.matrix @ vector
+        cosine = best_phrasing(phrase_scores, faq.starts)
         faq_scores = None
-        if self._typical is not None:
-            faq_scores = mix(cosine, self.faq.mean_directions @ vector)
-        candidates = tuple(self._hit(int(r), cosine, phrase_scores, faq_scores)
+        if loaded.typical is not None:
+            faq_scores = mix(cosine, faq.mean_directions @ vector)
+        candidates = tuple(self._hit(loaded, int(r), cosine, phrase_scores, faq_scores)
                            for r in top_rows(cosine, k))
         if faq_scores is None:
             return candidates[:CHOICE_COUNT], candidates
-        ranked = tuple(self._hit(int(r), cosine, phrase_scores, faq_scores)
+        ranked = tuple(self._hit(loaded, int(r), cosine, phrase_scores, faq_scores)
                        for r in top_rows(faq_scores, CHOICE_COUNT))
         return ranked, candidates
 
     def answer_vector(self, vector: np.ndarray, *, truncated: bool = False,
                       question: str = "") -> Answer:
-        ranked, candidates = self.rank(vector)
-        decision, shown = decide(ranked, min_score=self.min_score, margin=self.margin)
+        loaded = self._loaded  # read once: the whole answer comes from one FAQ
+        ranked, candidates = self._rank(loaded, vector)
+        decision, shown = decide(ranked, min_score=loaded.min_score, margin=loaded.margin)
         return Answer(decision=decision, shown=shown, candidates=candidates,
                       truncated=truncated, question=question)
 

@@ -62,6 +62,7 @@ class FaqData:
     model_id: str
     source: str
     calibration: Calibration | None = field(default=None)
+    edited: frozenset[str] = frozenset()  # ids whose row comes from a database edit
     _by_id: dict[str, int] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -84,6 +85,15 @@ class FaqData:
         """The FAQ with this id; None if there is none (say, the dataset changed)."""
         row = self._by_id.get(faq_id)
         return None if row is None else self.rows[row]
+
+    def vectors(self, row: int) -> np.ndarray:
+        """The unit vectors of ``row``'s phrasings (a view into the index)."""
+        start = int(self.starts[row])
+        return self.index.matrix[start:start + len(self.rows[row].phrasings)]
+
+    def origin(self, faq_id: str) -> str:
+        """Where the FAQ's current text comes from: ``edit`` (the database) or ``dataset``."""
+        return "edit" if faq_id in self.edited else "dataset"
 
     def matched_phrasing(self, row: int, phrase_scores: np.ndarray) -> str:
         """The phrasing of ``row`` (its question or an alternate) that scored highest, from
@@ -249,7 +259,7 @@ def build(source: str, out: Path, embedder: Embedder, *, revision: str = "main",
         vectors.setdefault(i, previous.get(h, ([], [])))
     blocks = [np.asarray([vectors[i][0], *vectors[i][1]], dtype=np.float32)
               for i in range(len(rows))]
-    faq = _assemble(rows, blocks, embedder, source)
+    faq = assemble(rows, blocks, embedder, source)
     calibration = learn(faq.index.matrix, faq.phrase_rows, [r.id for r in rows])
     warnings = faq_warnings(rows, faq.mean_directions)
     vector = datasets.List(datasets.Value("float32"), length=dim)
@@ -347,7 +357,7 @@ def load_faq(spec: str, embedder: Embedder, *, revision: str = "main", texts: st
         except (ValueError, TypeError):
             raise UserError(f"{spec} has non-numeric values in its embedding columns",
                             "re-export the embeddings as numbers") from None
-        return _assemble(rows, [matrix[i:i + 1] for i in range(len(rows))], embedder, spec)
+        return assemble(rows, [matrix[i:i + 1] for i in range(len(rows))], embedder, spec)
 
     require_columns(columns, where=spec)
     keep = [c for c in TEXT_COLUMNS if c in columns]
@@ -355,7 +365,7 @@ def load_faq(spec: str, embedder: Embedder, *, revision: str = "main", texts: st
     if "embedding" not in columns:
         if progress:
             progress(f"{spec} has no embeddings; embedding {len(rows)} FAQs at load")
-        return _assemble(rows, embed_phrasings(embedder, rows, progress=False), embedder, spec)
+        return assemble(rows, embed_phrasings(embedder, rows, progress=False), embedder, spec)
 
     card = read_card(spec, revision, token)
     _check_model(card, embedder, spec)
@@ -383,15 +393,18 @@ def load_faq(spec: str, embedder: Embedder, *, revision: str = "main", texts: st
         if len(extra) != len(row.alternates):  # alternates without vectors: embed them now
             extra = embedder.embed(list(row.alternates))
         blocks.append(np.vstack([questions[i:i + 1], extra]))
-    faq = _assemble(rows, blocks, embedder, spec)
+    faq = assemble(rows, blocks, embedder, spec)
     faq.calibration = Calibration.from_meta(card.get("calibration"))
     return faq
 
 
-def _assemble(rows: list[FaqRow], blocks: list[np.ndarray], embedder: Embedder,
-              where: str) -> FaqData:
+def assemble(rows: list[FaqRow], blocks: list[np.ndarray], embedder: Embedder,
+             where: str, *, calibration: Calibration | None = None,
+             edited: frozenset[str] = frozenset()) -> FaqData:
+    """One ``FaqData`` from each row's block of phrasing vectors, in row order."""
     phrase_rows = np.concatenate([np.full(len(b), i, dtype=np.int64)
                                   for i, b in enumerate(blocks)])
     matrix = normalize_rows(np.vstack(blocks), what=f"{where} embeddings")
     return FaqData(rows=rows, index=FaqIndex(matrix, normalized=True), phrase_rows=phrase_rows,
-                   model_id=embedder.model_id, source=where)
+                   model_id=embedder.model_id, source=where, calibration=calibration,
+                   edited=edited)

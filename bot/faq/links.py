@@ -19,7 +19,7 @@ SHOWN_CHARS = 80
 
 def check_url(url: str, *, where: str, row: int) -> str:
     """``url`` unchanged if it's usable (empty is), else a ``UserError`` naming the row."""
-    if not url or _is_web_link(url):
+    if not url or is_web_link(url):
         return url
     shown = url if len(url) <= SHOWN_CHARS else url[:SHOWN_CHARS] + "…"
     raise UserError(f"{where} row {row} has url {shown!r}, which is not an http(s) link",
@@ -27,7 +27,7 @@ def check_url(url: str, *, where: str, row: int) -> str:
                     "or leave url empty")
 
 
-def _is_web_link(url: str) -> bool:
+def is_web_link(url: str) -> bool:
     if _NOT_IN_A_URL.search(url):
         return False
     try:

@@ -1,7 +1,9 @@
 """One start-up and one shutdown for both transports (HTTP and Socket Mode).
 
-Both load the FAQ and the embedder, open the store, build the Bolt app on a listener pool,
-settle the heap, and on the way out let in-flight replies finish before closing the store.
+Both load the FAQ and the embedder with the database's FAQ edits merged over it, open the
+store, build the Bolt app on a listener pool, settle the heap and start the watcher that
+keeps the FAQ current; on the way out they stop the watcher and let in-flight replies
+finish before closing the store.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ if TYPE_CHECKING:
 
     from bot.config import Settings
     from bot.faq.answerer import Answerer
+    from bot.live import Watcher
     from bot.storage import Store
 
 log = logging.getLogger(__name__)
@@ -30,12 +33,14 @@ class Runtime:
     answerer: Answerer
     executor: ThreadPoolExecutor
     store: Store
+    watcher: Watcher
 
     def describe(self) -> str:
         return f"{len(self.answerer.faq)} FAQs from {self.answerer.faq.source}"
 
     def close(self) -> None:
-        """Finish the replies already queued, then close the database."""
+        """Stop reloading, finish the replies already queued, then close the database."""
+        self.watcher.stop()
         log.info("finishing in-flight replies")
         self.executor.shutdown(wait=True)
         self.store.close()
@@ -47,22 +52,24 @@ def start(settings: Settings) -> Runtime:
     The loader is patient (see ``load_answerer``): a cold Inference API model is waited for,
     so a booting dyno doesn't crash-loop.
     """
-    from bot.faq.answerer import load_answerer
+    from bot.live import Watcher, open_live
     from bot.slack.app import create_app, listener_executor
-    from bot.storage import open_store
 
-    answerer = load_answerer(settings, patient=True)
+    live = open_live(settings, patient=True)
     executor = listener_executor()
-    store = open_store(settings)
+    store = live.store
     try:
-        app = create_app(settings, answerer, executor=executor, deduper=store, recorder=store)
+        app = create_app(settings, live.answerer, executor=executor, deduper=store,
+                         recorder=store, editing=live)
     except BaseException:
         executor.shutdown(wait=False)
         store.close()
         raise
-    answerer.ready()  # the first health answer is fresh, not a default
+    live.answerer.ready()  # the first health answer is fresh, not a default
     settle_heap()
-    return Runtime(app=app, answerer=answerer, executor=executor, store=store)
+    watcher = Watcher(live, settings).start()
+    return Runtime(app=app, answerer=live.answerer, executor=executor, store=store,
+                   watcher=watcher)
 
 
 def settle_heap() -> None:

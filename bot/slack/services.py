@@ -1,4 +1,5 @@
-"""What the listeners share: the answerer, the dedupe store, the log and the channel list.
+"""What the listeners share: the answerer, the dedupe store, the log, the channel list, and
+the FAQ edits with who may make them.
 
 ``create_app`` puts one ``Services`` into every request's Bolt context, so listeners stay
 plain functions of Bolt's injected arguments and tests can call them with a dict context.
@@ -37,23 +38,38 @@ class Recorder(Protocol):
                    shown: Sequence[str]) -> None: ...
 
 
+class FaqEditing(Protocol):
+    """Where FAQ edits go (``bot.live.LiveFaq``): checked, saved, live on every process."""
+
+    def problems(self, row: FaqRow, *, replacing: str | None = None) -> dict[str, str]: ...
+
+    def save(self, row: FaqRow, *, editor: str, replacing: str | None = None) -> FaqRow: ...
+
+
 @dataclass(frozen=True)
 class Services:
     answerer: Answerer
     deduper: ClaimStore
     faq_channels: frozenset[str] = frozenset()
     recorder: Recorder | None = None  # None: nothing is logged (tests, or no store)
+    editing: FaqEditing | None = None  # None: the FAQ can't be edited from Slack
+    editors: frozenset[str] = frozenset()  # FAQ_EDITORS
     response_urls: ResponseUrls = field(
         default_factory=lambda: ResponseUrls.for_api_url(DEFAULT_SLACK_API_URL))
 
     @classmethod
     def for_settings(cls, settings: Settings, *, answerer: Answerer, deduper: ClaimStore,
-                     recorder: Recorder | None = None) -> Services:
-        """The services ``settings`` ask for: FAQ_CHANNELS, and response URLs on Slack's
-        hosts or on SLACK_API_URL's origin."""
-        return cls(answerer=answerer, deduper=deduper, recorder=recorder,
-                   faq_channels=frozenset(settings.faq_channels),
+                     recorder: Recorder | None = None,
+                     editing: FaqEditing | None = None) -> Services:
+        """The services ``settings`` ask for: FAQ_CHANNELS, FAQ_EDITORS, and response URLs on
+        Slack's hosts or on SLACK_API_URL's origin."""
+        return cls(answerer=answerer, deduper=deduper, recorder=recorder, editing=editing,
+                   editors=settings.faq_editors, faq_channels=frozenset(settings.faq_channels),
                    response_urls=ResponseUrls.for_api_url(settings.slack_api_url))
+
+    def may_edit(self, user: str) -> bool:
+        """Only FAQ_EDITORS edit from Slack, and only where edits can be saved."""
+        return self.editing is not None and user in self.editors
 
     def entry(self, faq_id: str) -> FaqRow | None:
         """The FAQ a button refers to; None if the dataset changed since it was posted."""

@@ -1,10 +1,12 @@
-"""faqbot's database: claims, the question and feedback log, and the report's queries.
+"""faqbot's database: claims, the question and feedback log, FAQ edits, and the report's
+queries.
 
 SQLite by default, PostgreSQL (``DATABASE_URL``) when several dynos share the work. Everything
 outside this package comes in through here; the modules behind it are:
 
 - ``store``: ``Store``, the one object a process opens (``open_store``);
 - ``claims``: the ``ClaimStore`` protocol and ``LocalClaims``, the in-process claim set;
+- ``faq_edits``: ``StoredEdit``, the FAQ edits and the change counter processes poll;
 - ``outage``: when to retry a database that is down;
 - ``schema``: the tables; ``url``: parsing and redacting ``DATABASE_URL``;
 - ``privacy``: pseudonyms for users and question texts;
@@ -12,10 +14,11 @@ outside this package comes in through here; the modules behind it are:
 """
 
 from bot.storage.claims import ClaimStore, LocalClaims
+from bot.storage.faq_edits import StoredEdit
 from bot.storage.privacy import normalise
 from bot.storage.queries import Log, Row, read_log
 from bot.storage.schema import utcnow
 from bot.storage.store import VOTES, Store, open_store
 
-__all__ = ["VOTES", "ClaimStore", "LocalClaims", "Log", "Row", "Store", "normalise",
+__all__ = ["VOTES", "ClaimStore", "LocalClaims", "Log", "Row", "Store", "StoredEdit", "normalise",
            "open_store", "read_log", "utcnow"]

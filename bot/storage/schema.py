@@ -17,6 +17,7 @@ from sqlalchemy import (
     Float,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     PrimaryKeyConstraint,
     String,
@@ -31,7 +32,9 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 
-SCHEMA_VERSION = 2  # 2: claims carry ``done``, so a claim whose reply never went out expires
+# 2: claims carry ``done``, so a claim whose reply never went out expires;
+# 3: FAQ edits and their change counter.
+SCHEMA_VERSION = 3
 VERSION_KEY = "schema_version"
 
 metadata = MetaData()
@@ -66,27 +69,48 @@ questions = Table("faqbot_questions", metadata,
                   Column("latency_ms", Float, nullable=False),
                   Index("faqbot_questions_at", "at"))
 
-votes = Table("faqbot_votes", metadata,
-              Column("id", Integer, primary_key=True, autoincrement=True),
-              Column("at", DateTime, nullable=False),
-              Column("team", String, nullable=False),
-              Column("channel", String, nullable=False),
-              Column("message_ts", String, nullable=False),
-              Column("user_hash", String(64), nullable=False),
-              Column("faq_id", Text, nullable=False),
-              Column("vote", String(8), nullable=False),  # "up" | "down"
-              Index("faqbot_votes_at", "at"))
+def _feedback(name: str, *columns: Column) -> Table:
+    """A table of clicks on a posted answer: who, where, when, and ``columns``."""
+    return Table(name, metadata,
+                 Column("id", Integer, primary_key=True, autoincrement=True),
+                 Column("at", DateTime, nullable=False),
+                 Column("team", String, nullable=False),
+                 Column("channel", String, nullable=False),
+                 Column("message_ts", String, nullable=False),
+                 Column("user_hash", String(64), nullable=False),
+                 *columns,
+                 Index(f"{name}_at", "at"))
 
-choices = Table("faqbot_choices", metadata,
-                Column("id", Integer, primary_key=True, autoincrement=True),
-                Column("at", DateTime, nullable=False),
-                Column("team", String, nullable=False),
-                Column("channel", String, nullable=False),
-                Column("message_ts", String, nullable=False),
-                Column("user_hash", String(64), nullable=False),
-                Column("chosen", Text, nullable=False),
-                Column("shown", JSON, nullable=False),  # the FAQ ids offered, in order
-                Index("faqbot_choices_at", "at"))
+
+votes = _feedback("faqbot_votes",
+                  Column("faq_id", Text, nullable=False),
+                  Column("vote", String(8), nullable=False))  # "up" | "down"
+
+choices = _feedback("faqbot_choices",
+                    Column("chosen", Text, nullable=False),
+                    Column("shown", JSON, nullable=False))  # the FAQ ids offered, in order
+
+# FAQ edits made from Slack or the CLI: the latest state of each edited FAQ, merged over the
+# dataset at load. ``version`` is the change counter's value when it was written.
+faq_edits = Table("faqbot_faq_edits", metadata,
+                  Column("faq_id", String, primary_key=True),
+                  Column("question", Text, nullable=False),
+                  Column("answer", Text, nullable=False),
+                  Column("url", Text, nullable=False),
+                  Column("alternates", JSON, nullable=False),
+                  Column("category", Text, nullable=False),
+                  Column("retired", Boolean, nullable=False),
+                  Column("vectors", LargeBinary, nullable=True),  # float32, phrasings × dim
+                  Column("model_id", Text, nullable=False),
+                  Column("editor", Text, nullable=False),
+                  Column("at", DateTime, nullable=False),
+                  Column("version", Integer, nullable=False))
+
+# One row: bumped in the same transaction as every FAQ edit, so each process learns that
+# something changed from one cheap read.
+faq_changes = Table("faqbot_faq_changes", metadata,
+                    Column("id", Integer, primary_key=True, autoincrement=False),
+                    Column("version", Integer, nullable=False))
 
 
 def utcnow() -> datetime:
@@ -129,6 +153,7 @@ def _create(engine: Engine) -> int:
     with engine.begin() as connection:
         metadata.create_all(connection)
         _add_claims_done(connection)
+        insert_ignoring_duplicates(connection, faq_changes, {"id": 1, "version": 0})
         insert_ignoring_duplicates(connection, meta,
                                    {"key": VERSION_KEY, "value": str(SCHEMA_VERSION)})
         connection.execute(update(meta).where(meta.c.key == VERSION_KEY)

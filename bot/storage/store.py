@@ -1,4 +1,5 @@
-"""The question log, the feedback store and the cross-process dedupe, in one database.
+"""The question log, the feedback store, the cross-process dedupe and the FAQ edits, in one
+database.
 
 SQLite by default, PostgreSQL (``DATABASE_URL``) when several dynos share the work. The
 database is never allowed to stop a reply: when it is down, claims fall back to this process
@@ -24,8 +25,9 @@ from sqlalchemy.exc import DataError, IntegrityError, SQLAlchemyError
 
 from bot.config import DEFAULT_LEASE_SECONDS
 from bot.errors import UserError
-from bot.storage import schema
+from bot.storage import faq_edits, schema
 from bot.storage.claims import LocalClaims
+from bot.storage.faq_edits import StoredEdit
 from bot.storage.outage import Outage
 from bot.storage.privacy import text_hash, user_hash
 from bot.storage.url import describe_error, open_engine, parse_url, redact
@@ -165,6 +167,42 @@ class Store:
         self._write(schema.choices, {
             "at": schema.utcnow(), "team": team, "channel": channel, "message_ts": message_ts,
             "user_hash": user_hash(team, user), "chosen": chosen, "shown": list(shown)})
+
+    def faq_version(self) -> int | None:
+        """The FAQ change counter (one single-row read); None while the database is down."""
+        try:
+            return self._attempt(faq_edits.current_version)
+        except _Unavailable:
+            return None
+
+    def faq_edits(self) -> list[StoredEdit] | None:
+        """Every stored FAQ edit, oldest change first; None while the database is down."""
+        try:
+            return self._attempt(faq_edits.read_edits)
+        except _Unavailable:
+            return None
+
+    def save_faq_edit(self, edit: StoredEdit) -> int:
+        """Store an FAQ edit and bump the change counter; returns the new version.
+
+        Unlike the log, an edit must not vanish quietly: a ``UserError`` says it wasn't saved.
+        """
+        return self._must(lambda c: faq_edits.write_edit(c, edit), "the FAQ edit was not saved")
+
+    def record_faq_push(self, version: int) -> None:
+        """The edits up to ``version`` reached the Hub (``faqbot export --push-to-hub``)."""
+        self._must(lambda c: faq_edits.record_push(c, version), "the push was not recorded")
+
+    def clear_pushed_faq_edits(self) -> int:
+        """Delete the edits the last push carried to the Hub; returns how many."""
+        return self._must(faq_edits.clear_pushed, "no edits were cleared")
+
+    def _must(self, work: Callable[[Connection], T], what: str) -> T:
+        try:
+            return self._attempt(work, force=True)
+        except _Unavailable as problem:
+            raise UserError(f"cannot use {redact(self._url)} ({problem}); {what}",
+                            "check DATABASE_URL and that the database is up") from None
 
     def ping(self) -> str:
         """For ``faqbot check``: what was found, or a ``UserError``; never shows the password."""

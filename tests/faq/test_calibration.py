@@ -8,7 +8,7 @@ import pytest
 from bot.faq.advice import faq_warnings
 from bot.faq.answerer import Answerer
 from bot.faq.calibration import Calibration, learn
-from bot.faq.dataset import _assemble
+from bot.faq.dataset import assemble
 from bot.faq.scoring import best_phrasing, mean_directions, mix, segment_starts
 from bot.faq.sources import FaqRow
 
@@ -37,7 +37,7 @@ def faq_of(blocks: list[np.ndarray]):
     rows = [FaqRow(id=f"f{i}", question=f"q{i}", answer=f"a{i}", url="",
                    alternates=tuple(f"q{i} alt {j}" for j in range(len(b) - 1)), category="")
             for i, b in enumerate(blocks)]
-    return _assemble(rows, blocks, NoEmbedder(), "synthetic")
+    return assemble(rows, blocks, NoEmbedder(), "synthetic")
 
 
 def test_scoring_mixes_best_phrasing_and_mean_direction():
