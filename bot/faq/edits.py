@@ -16,13 +16,10 @@ import numpy as np
 from bot.errors import UserError
 from bot.faq.dataset import FaqData, assemble, embed_phrasings
 from bot.faq.links import is_web_link
-from bot.faq.sources import FaqRow, slug_id
+from bot.faq.sources import FaqRow
 
 if TYPE_CHECKING:
     from bot.faq.embedders import Embedder
-
-FIELDS = ("question", "answer", "url", "alternates")
-
 
 @dataclass(frozen=True)
 class FaqEdit:
@@ -32,26 +29,6 @@ class FaqEdit:
     row: FaqRow | None
     vectors: np.ndarray | None  # (phrasings, dim) unit vectors, or None to embed at merge
     model_id: str = ""
-
-
-def clean_text(value: str) -> str:
-    return " ".join(str(value or "").split())
-
-
-def draft_row(*, question: str, answer: str, url: str = "", alternates: Sequence[str] = (),
-              faq_id: str = "", category: str = "") -> FaqRow:
-    """An FAQ row from what an editor typed: whitespace collapsed, empty alternates dropped."""
-    question = clean_text(question)
-    kept = tuple(dict.fromkeys(a for a in (clean_text(a) for a in alternates)
-                               if a and a != question))
-    return FaqRow(id=clean_text(faq_id) or slug_id(question), question=question,
-                  answer=str(answer or "").strip(), url=clean_text(url), alternates=kept,
-                  category=clean_text(category))
-
-
-def split_alternates(text: str) -> list[str]:
-    """``a | b`` or one per line, as typed in the CLI or the modal."""
-    return [part for line in str(text or "").splitlines() for part in line.split("|")]
 
 
 def problems(faq: FaqData, row: FaqRow, *, replacing: str | None = None) -> dict[str, str]:
