@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from bot import log_masking
+from bot import cli_faq, log_masking
 from bot.errors import UserError
 
 log = logging.getLogger("bot")
@@ -33,13 +33,14 @@ def _note(message: str) -> None:
 
 def cmd_ask(args: argparse.Namespace) -> int:
     """Answer one question the way the bot would in a channel."""
-    from bot.faq.answerer import load_answerer
     from bot.faq.policy import Decision
     from bot.faq.question import clean_question
+    from bot.live import open_live
 
     clean_question(args.question)  # refuse an empty question before loading anything
-    answerer = load_answerer(_settings(), progress=_note)
-    answer = answerer.ask(args.question)
+    live = open_live(_settings(), progress=_note)  # the dataset with the database's edits
+    live.store.close()
+    answer = live.answerer.ask(args.question)
     if answer.truncated:
         _note("note: the question was long; only its beginning was used")
     if args.json:
@@ -198,6 +199,8 @@ _command("eval", cmd_eval)(lambda p: (
     p.add_argument("--json", action="store_true", help="print one JSON object"),
 ))
 _command("report", cmd_report)(_report_arguments)
+_command("faq", cli_faq.cmd_faq)(cli_faq.faq_arguments)
+_command("export", cli_faq.cmd_export)(cli_faq.export_arguments)
 _command("serve", cmd_serve)(lambda p: (
     p.add_argument("--port", type=int,
                    help="port to listen on (default: $PORT, else 3000; 0 picks a free one)"),

@@ -202,7 +202,7 @@ def _previous_vectors(out: Path, model_id: str) -> dict[str, tuple[list, list]]:
     return {r["content_hash"]: (r["embedding"], r["alternate_embeddings"]) for r in table}
 
 
-def _prepare_out(out: Path) -> None:
+def prepare_out(out: Path) -> None:
     """Fail on an unusable --out before spending time on embeddings."""
     try:
         (out / "data").mkdir(parents=True, exist_ok=True)
@@ -243,15 +243,12 @@ def embed_phrasings(embedder: Embedder, rows: Sequence[FaqRow], *,
 def build(source: str, out: Path, embedder: Embedder, *, revision: str = "main",
           token: str = "", progress: bool = True) -> BuildReport:
     """Embed an FAQ source into ``out``, re-embedding only rows whose text changed."""
-    import datasets
-
     rows = read_source(source, revision, token)
-    _prepare_out(out)
+    prepare_out(out)
     previous = _previous_vectors(out, embedder.model_id)
     hashes = [content_hash(embedder.model_id, r) for r in rows]
     todo = [i for i, h in enumerate(hashes) if h not in previous]
     fresh = embed_phrasings(embedder, [rows[i] for i in todo], progress=progress)
-    dim = embedder.dim
     vectors: dict[int, tuple[list, list]] = {}
     for i, block in zip(todo, fresh, strict=True):
         vectors[i] = (block[0].tolist(), block[1:].tolist())
@@ -260,8 +257,29 @@ def build(source: str, out: Path, embedder: Embedder, *, revision: str = "main",
     blocks = [np.asarray([vectors[i][0], *vectors[i][1]], dtype=np.float32)
               for i in range(len(rows))]
     faq = assemble(rows, blocks, embedder, source)
+    calibration, warnings = write_dataset(out, faq, hashes)
+    return BuildReport(rows=len(rows), embedded=len(todo), reused=len(rows) - len(todo), out=out,
+                       calibrated=calibration is not None, warnings=warnings)
+
+
+def write_dataset(out: Path, faq: FaqData,
+                  hashes: Sequence[str] | None = None) -> tuple[Calibration | None,
+                                                               tuple[str, ...]]:
+    """Write ``faq`` (rows and vectors) to ``out`` in the Hub layout, with the calibration
+    learned from it; returns that calibration and the advice on weak FAQs.
+
+    ``faqbot build`` and ``faqbot export`` both write through here, so what one writes the
+    other reads, and a later build re-embeds only the rows whose text changed.
+    """
+    import datasets
+
+    datasets.disable_progress_bars()  # writing one small table needs no bar
+    rows = faq.rows
+    hashes = hashes or [content_hash(faq.model_id, r) for r in rows]
     calibration = learn(faq.index.matrix, faq.phrase_rows, [r.id for r in rows])
     warnings = faq_warnings(rows, faq.mean_directions)
+    blocks = [faq.vectors(n) for n in range(len(rows))]
+    dim = faq.index.dim
     vector = datasets.List(datasets.Value("float32"), length=dim)
     features = datasets.Features({
         "id": datasets.Value("string"), "question": datasets.Value("string"),
@@ -275,19 +293,18 @@ def build(source: str, out: Path, embedder: Embedder, *, revision: str = "main",
         "answer": [r.answer for r in rows], "url": [r.url for r in rows],
         "alternates": [list(r.alternates) for r in rows],
         "category": [r.category for r in rows],
-        "embedding": [vectors[i][0] for i in range(len(rows))],
-        "alternate_embeddings": [vectors[i][1] for i in range(len(rows))],
-        "content_hash": hashes,
+        "embedding": [b[0].tolist() for b in blocks],
+        "alternate_embeddings": [b[1:].tolist() for b in blocks],
+        "content_hash": list(hashes),
     }, features=features)
     try:
         table.to_parquet(str(out / DATA_FILE))
         (out / "README.md").write_text(
-            card_text(embedder.model_id, dim, len(rows), calibration), encoding="utf-8")
+            card_text(faq.model_id, dim, len(rows), calibration), encoding="utf-8")
     except OSError as exc:
         raise UserError(f"cannot write to --out {out} ({exc.strerror or type(exc).__name__})",
                         "give a directory you can write to, with free space") from None
-    return BuildReport(rows=len(rows), embedded=len(todo), reused=len(rows) - len(todo), out=out,
-                       calibrated=calibration is not None, warnings=warnings)
+    return calibration, warnings
 
 
 def push(out: Path, repo_id: str, token: str) -> str:

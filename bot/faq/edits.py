@@ -43,18 +43,18 @@ def problems(faq: FaqData, row: FaqRow, *, replacing: str | None = None) -> dict
         found["answer"] = "the answer is empty"
     if row.url and not is_web_link(row.url):
         found["url"] = "not an http(s) link; use a full https:// address or leave it empty"
-    if replacing is None and faq.by_id(row.id) is not None:
-        found["question"] = f"an FAQ with id {row.id!r} exists already; edit it instead"
-    owners = _phrasing_owners(faq, skip=replacing or row.id)
+    owners = _phrasing_owners(faq, skip=replacing)
     for field, texts in (("question", (row.question,)), ("alternates", row.alternates)):
         for text in texts:
             owner = owners.get(text.casefold())
             if owner is not None and field not in found:
                 found[field] = f"{text[:80]!r} is already a phrasing of FAQ {owner!r}"
+    if replacing is None and faq.by_id(row.id) is not None and "question" not in found:
+        found["question"] = f"an FAQ with id {row.id!r} exists already; edit it instead"
     return found
 
 
-def _phrasing_owners(faq: FaqData, *, skip: str) -> dict[str, str]:
+def _phrasing_owners(faq: FaqData, *, skip: str | None) -> dict[str, str]:
     return {p.casefold(): r.id for r in faq.rows if r.id != skip for p in r.phrasings}
 
 

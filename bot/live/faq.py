@@ -75,8 +75,8 @@ class LiveFaq:
             return False
         self.answerer.swap(merged)
         self._seen = version
-        log.info("FAQ reloaded: %d FAQs, %d edited (change %s)", len(merged),
-                 len(merged.edited), version)
+        log.debug("FAQ merged: %d FAQs, %d edited (change %s)", len(merged),
+                  len(merged.edited), version)
         return True
 
     def problems(self, row: FaqRow, *, replacing: str | None = None) -> dict[str, str]:
@@ -92,7 +92,7 @@ class LiveFaq:
         found = self.problems(row, replacing=replacing)
         if found:
             field, problem = next(iter(found.items()))
-            raise UserError(f"{field}: {problem}", "fix it and try again")
+            raise UserError(f"{field}: {problem}", f"change the {field} and try again")
         vectors = embed_phrasings(self.answerer.embedder, [row], progress=False)[0]
         self.store.save_faq_edit(encode(row, vectors, model_id=self.answerer.embedder.model_id,
                                         editor=editor))

@@ -55,7 +55,9 @@ class Watcher:
 
     def tick(self) -> None:
         """One poll: the change counter always, the Hub branch when it is due."""
-        self.live.refresh()
+        if self.live.refresh():
+            faq = self.live.faq
+            log.info("FAQ reloaded: %d FAQs, %d edited", len(faq), len(faq.edited))
         if self._hub and time.monotonic() >= self._next_hub_check:
             self._next_hub_check = time.monotonic() + self.settings.faq_refresh_seconds
             self.check_hub()
