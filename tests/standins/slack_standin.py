@@ -29,6 +29,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 __all__ = [
     "Call",
+    "HeldReply",
     "SlackStandIn",
     "command_body",
     "event_body",
@@ -77,6 +78,21 @@ class Call:
             f"Call(method={self.method!r}, params={_redact(self.params)!r}, "
             f"status={self.status}{flag})"
         )
+
+
+class HeldReply:
+    """A ``set_response`` answer that keeps the bot's call in flight until ``release`` is set,
+    so a test can act (SIGTERM, ack checks) while the bot is still waiting on Slack."""
+
+    def __init__(self, ts: str, hold: float) -> None:
+        self.reached = threading.Event()  # set once the bot's call has arrived
+        self.release = threading.Event()
+        self._ts, self._hold = ts, hold
+
+    def __call__(self, call: Call) -> dict[str, Any]:
+        self.reached.set()
+        self.release.wait(self._hold)
+        return {"ok": True, "channel": call.params["channel"], "ts": self._ts}
 
 
 @dataclass
