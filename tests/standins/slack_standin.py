@@ -27,6 +27,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
+from tests.standins.lifecycle import HOST, ThreadedHTTPStandIn
+
 __all__ = [
     "Call",
     "HeldReply",
@@ -38,7 +40,6 @@ __all__ = [
     "signed_headers",
 ]
 
-HOST = "127.0.0.1"
 TEAM_ID = "T0001"
 TEAM_NAME = "Acme"
 BOT_USER_ID = "U0BOT"
@@ -105,7 +106,7 @@ class _Fault:
 Responder = Callable[[Call], Mapping[str, Any]]
 
 
-class SlackStandIn:
+class SlackStandIn(ThreadedHTTPStandIn):
     """Fake https://slack.com/api/ plus response_url endpoints, served from a daemon thread.
 
     Use as a context manager, point ``WebClient(base_url=standin.api_url)`` (or SLACK_API_URL)
@@ -125,8 +126,6 @@ class SlackStandIn:
         self._faults: dict[str, list[_Fault]] = {}
         self._overrides: dict[str, Responder] = {}
         self._ts_counter = itertools.count(1)
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -134,43 +133,9 @@ class SlackStandIn:
         """Bind 127.0.0.1 on a free port and serve in a daemon thread (never blocks exit)."""
         if self._server is not None:
             return self
-        server = ThreadingHTTPServer((HOST, 0), _make_handler(self))
-        server.daemon_threads = True
-        self._server = server
-        self._thread = threading.Thread(
-            target=server.serve_forever,
-            kwargs={"poll_interval": 0.05},
-            name="slack-standin",
-            daemon=True,
-        )
-        self._thread.start()
+        self._serve(ThreadingHTTPServer((HOST, 0), _make_handler(self)), name="slack-standin",
+                    poll_interval=0.05)
         return self
-
-    def stop(self) -> None:
-        """Shut the server down and release the port; safe to call twice."""
-        server, thread = self._server, self._thread
-        self._server = self._thread = None
-        if server is not None:
-            server.shutdown()
-            server.server_close()
-        if thread is not None:
-            thread.join(timeout=5)
-
-    def __enter__(self) -> SlackStandIn:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    @property
-    def port(self) -> int:
-        if self._server is None:
-            raise RuntimeError("SlackStandIn is not started")
-        return int(self._server.server_address[1])
-
-    @property
-    def base_url(self) -> str:
-        return f"http://{HOST}:{self.port}"
 
     @property
     def api_url(self) -> str:
