@@ -132,20 +132,16 @@ def test_model_mismatch_is_refused(tmp_path, monkeypatch, capsys):
     assert_one_line_error(err, "BAAI/bge-small-en-v1.5", "EMBEDDING_MODEL")
 
 
-def test_duplicate_ids_are_refused(tmp_path, monkeypatch, capsys):
+@pytest.mark.parametrize(("rows", "problem"), [
+    ("id,question,answer\nx,How?,Like this.\nx,Why?,Because.\n", "duplicate id 'x'"),
+    ("question,answer\n", "no rows"),
+], ids=["duplicate-ids", "empty"])
+def test_a_bad_csv_dataset_is_refused(tmp_path, monkeypatch, capsys, rows, problem):
     source = tmp_path / "faq.csv"
-    source.write_text("id,question,answer\nx,How?,Like this.\nx,Why?,Because.\n")
+    source.write_text(rows)
     code, err = ask_with(monkeypatch, capsys, FAQ_DATASET=str(source))
     assert code == 2
-    assert_one_line_error(err, "duplicate id 'x'")
-
-
-def test_empty_dataset_is_refused(tmp_path, monkeypatch, capsys):
-    source = tmp_path / "faq.csv"
-    source.write_text("question,answer\n")
-    code, err = ask_with(monkeypatch, capsys, FAQ_DATASET=str(source))
-    assert code == 2
-    assert_one_line_error(err, "no rows")
+    assert_one_line_error(err, problem)
 
 
 def test_source_without_question_column_is_refused(tmp_path):

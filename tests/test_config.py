@@ -66,17 +66,19 @@ def test_auto_backend_means_api_only_with_a_token(backend: str, token: str,
     assert settings.resolved_backend == resolved
 
 
+def _refused(name: str, raws: tuple[str, ...], why: str) -> list[tuple[str, str, str]]:
+    """One row per raw value, each refused as ``NAME='raw' why`` (the quoted form)."""
+    return [(name, raw, f"{name}='{raw}' {why}") for raw in raws]
+
+
 @pytest.mark.parametrize(("name", "raw", "problem"), [
-    ("EMBEDDING_BACKEND", "onnx", "EMBEDDING_BACKEND='onnx' is not one of api, local, auto"),
+    *_refused("EMBEDDING_BACKEND", ("onnx",), "is not one of api, local, auto"),
     ("SLACK_API_URL", "ftp://slack.com/api/", "SLACK_API_URL=ftp://… is not an http(s) URL"),
     ("SLACK_API_URL", "slack.com/api", "SLACK_API_URL=?://… is not an http(s) URL"),
-    ("ANSWER_MIN_SCORE", "high", "ANSWER_MIN_SCORE='high' is not a number between -1.0 and 1.0"),
-    ("ANSWER_MIN_SCORE", "1.5", "ANSWER_MIN_SCORE='1.5' is not a number between -1.0 and 1.0"),
-    ("ANSWER_MIN_SCORE", "nan", "ANSWER_MIN_SCORE='nan' is not a number between -1.0 and 1.0"),
-    ("ANSWER_MARGIN", "-0.1", "ANSWER_MARGIN='-0.1' is not a number between 0.0 and 2.0"),
-    ("LOG_QUESTION_TEXT", "maybe", "LOG_QUESTION_TEXT='maybe' is not a yes/no value"),
-    ("PORT", "web", "PORT='web' is not a port number"),
-    ("PORT", "3000.5", "PORT='3000.5' is not a port number"),
+    *_refused("ANSWER_MIN_SCORE", ("high", "1.5", "nan"), "is not a number between -1.0 and 1.0"),
+    *_refused("ANSWER_MARGIN", ("-0.1",), "is not a number between 0.0 and 2.0"),
+    *_refused("LOG_QUESTION_TEXT", ("maybe",), "is not a yes/no value"),
+    *_refused("PORT", ("web", "3000.5"), "is not a port number"),
     ("PORT", "65536", "port 65536 is out of range"),
     ("PORT", "-1", "port -1 is out of range"),
 ])

@@ -26,14 +26,19 @@ def _malformed(value: str) -> bool:
     return any(c.isspace() or c in "\"'" for c in value)
 
 
-def bot_token_problem(settings: Settings) -> UserError | None:
-    token = settings.slack_bot_token
+def _token_problem(token: str, variable: str, prefix: str, kind: str, help_text: str,
+                   unset_note: str = "") -> UserError | None:
+    """Unset, or not a token of its kind: one check for the bot token and the app token."""
     if not token:
-        return UserError("SLACK_BOT_TOKEN is not set", BOT_TOKEN_HELP)
-    if not token.startswith("xoxb-") or _malformed(token):
-        return UserError("SLACK_BOT_TOKEN is not a bot token (it must start with xoxb-)",
-                         BOT_TOKEN_HELP)
+        return UserError(f"{variable} is not set{unset_note}", help_text)
+    if not token.startswith(prefix) or _malformed(token):
+        return UserError(f"{variable} is not {kind} (it must start with {prefix})", help_text)
     return None
+
+
+def bot_token_problem(settings: Settings) -> UserError | None:
+    return _token_problem(settings.slack_bot_token, "SLACK_BOT_TOKEN", "xoxb-", "a bot token",
+                          BOT_TOKEN_HELP)
 
 
 def signing_secret_problem(settings: Settings) -> UserError | None:
@@ -47,13 +52,8 @@ def signing_secret_problem(settings: Settings) -> UserError | None:
 
 
 def app_token_problem(settings: Settings) -> UserError | None:
-    token = settings.slack_app_token
-    if not token:
-        return UserError("SLACK_APP_TOKEN is not set (Socket Mode needs it)", APP_TOKEN_HELP)
-    if not token.startswith("xapp-") or _malformed(token):
-        return UserError("SLACK_APP_TOKEN is not an app-level token (it must start with xapp-)",
-                         APP_TOKEN_HELP)
-    return None
+    return _token_problem(settings.slack_app_token, "SLACK_APP_TOKEN", "xapp-",
+                          "an app-level token", APP_TOKEN_HELP, " (Socket Mode needs it)")
 
 
 def require_http(settings: Settings) -> None:

@@ -91,6 +91,23 @@ def answered_once(standin: SlackStandIn, ts: str) -> Call:
     return reply
 
 
+def asked(server: ServerProcess, standin: SlackStandIn, text: str) -> tuple[dict[str, Any], Call]:
+    """Ask ``text`` in the FAQ channel; the question's event and the bot's one threaded reply."""
+    event = message(text)
+    assert deliver(server, event) == 200
+    return event, answered_once(standin, event["ts"])
+
+
+def click_reply(server: ServerProcess, reply: Call, action_id: str, *, response_url: str,
+                thread_ts: str) -> int:
+    """Click ``action_id`` on the bot's threaded ``reply``, signed as Slack sends it; the
+    status the server answered."""
+    body = action_payload(reply.params["blocks"], action_id, response_url=response_url,
+                          message_ts=reply.response["ts"], thread_ts=thread_ts)
+    status, _, _ = send_signed(server.events_url, body, SECRET)
+    return status
+
+
 def action_payload(call_blocks: list[dict[str, Any]], action_id: str, *, response_url: str,
                    message_ts: str | None = None, thread_ts: str | None = None,
                    channel: str = FAQ_CHANNEL) -> bytes:

@@ -3,25 +3,18 @@ replies on SIGTERM, and exiting with code 2 on a token Slack rejects."""
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
 from tests.conftest import REVOKED_TOKEN, server_env
 from tests.standins.server_process import ServerProcess
-from tests.standins.slack_standin import SlackStandIn, event_body, send_signed
+from tests.standins.slack_standin import HeldReply, SlackStandIn, event_body, send_signed
 
 SECRET = "serve-test-secret"
 
 
 def test_sigterm_finishes_the_reply_in_flight(slack_standin: SlackStandIn,
                                               tmp_path: Any) -> None:
-    reached, release = threading.Event(), threading.Event()
-
-    def slow_slack(call: Any) -> dict[str, Any]:
-        reached.set()
-        release.wait(30)
-        return {"ok": True, "channel": call.params["channel"], "ts": "9.000001"}
-
+    slow_slack = HeldReply("9.000001", hold=30)
     slack_standin.set_response("chat.postMessage", slow_slack)
     env = server_env(slack_standin, token="xoxb-test-sigterm", secret=SECRET)
     with ServerProcess(env, cwd=str(tmp_path)) as server:
@@ -29,12 +22,12 @@ def test_sigterm_finishes_the_reply_in_flight(slack_standin: SlackStandIn,
         event = {"type": "message", "channel": "C1", "user": "U1", "ts": "5.000001",
                  "text": "how do I get a new medicare card?", "channel_type": "channel"}
         assert send_signed(server.events_url, event_body(event), SECRET)[0] == 200
-        assert reached.wait(10)  # the reply is in flight: Slack hasn't answered yet
+        assert slow_slack.reached.wait(10)  # the reply is in flight: Slack hasn't answered yet
         assert server.proc is not None
         server.proc.terminate()  # SIGTERM, as Heroku sends it
         server.wait_for_line("finishing in-flight replies", timeout=10)
         assert server.running  # waiting for the reply, not gone
-        release.set()
+        slow_slack.release.set()
         assert server.stop(timeout=30) == 0
     [reply] = slack_standin.calls("chat.postMessage")
     assert reply.params["thread_ts"] == "5.000001"

@@ -28,7 +28,9 @@ from tests.e2e.conftest import (
     TOKEN,
     action_payload,
     answered_once,
+    asked,
     assert_no_secrets,
+    click_reply,
     deliver,
     in_thread,
     mention,
@@ -320,13 +322,9 @@ def test_share_button_posts_the_answer_in_channel(server: ServerProcess,
 
 def test_vote_updates_the_message_so_the_voter_sees_it(server: ServerProcess,
                                                        slack: SlackStandIn) -> None:
-    event = message(CARD_QUESTION)
-    deliver(server, event)
-    reply = answered_once(slack, event["ts"])
-    url = slack.response_url("vote")
-    body = action_payload(reply.params["blocks"], "faq_vote_down", response_url=url,
-                          message_ts=reply.response["ts"], thread_ts=event["ts"])
-    assert send_signed(server.events_url, body, SECRET)[0] == 200
+    event, reply = asked(server, slack, CARD_QUESTION)
+    assert click_reply(server, reply, "faq_vote_down", response_url=slack.response_url("vote"),
+                       thread_ts=event["ts"]) == 200
     [update] = slack.wait_for("response_url:vote")
     assert update.params["replace_original"] is True
     rendered = json.dumps(update.params["blocks"], ensure_ascii=False)

@@ -14,14 +14,15 @@ from tests.e2e.conftest import (
     FAQ_CHANNEL,
     SECRET,
     TOKEN,
-    action_payload,
     answered_once,
+    asked,
+    click_reply,
     deliver,
     message,
     posts_for,
 )
 from tests.standins.server_process import ServerProcess
-from tests.standins.slack_standin import SlackStandIn, send_signed
+from tests.standins.slack_standin import SlackStandIn
 
 QUESTIONS = [CARD_QUESTION, "how do i sign up for medicare?", "what is tricare?",
              "will my medicare premiums be higher because of my income?"]
@@ -35,21 +36,13 @@ def store_env(slack_standin: SlackStandIn, database_url: str) -> dict[str, str]:
 def test_questions_votes_and_choices_are_logged_and_reported(slack_standin, tmp_path):
     with ServerProcess(store_env(slack_standin, ""), cwd=str(tmp_path)) as server:
         server.wait_healthy()
-        event = message(CARD_QUESTION)
-        assert deliver(server, event) == 200
-        reply = answered_once(slack_standin, event["ts"])
-        vote = action_payload(reply.params["blocks"], "faq_vote_up",
-                              response_url=slack_standin.response_url("vote"),
-                              message_ts=reply.response["ts"], thread_ts=event["ts"])
-        assert send_signed(server.events_url, vote, SECRET)[0] == 200
+        event, reply = asked(server, slack_standin, CARD_QUESTION)
+        assert click_reply(server, reply, "faq_vote_up", thread_ts=event["ts"],
+                           response_url=slack_standin.response_url("vote")) == 200
         slack_standin.wait_for("response_url:vote")
-        choices = message("How can Medicare help me?")
-        assert deliver(server, choices) == 200
-        offer = answered_once(slack_standin, choices["ts"])
-        click = action_payload(offer.params["blocks"], "faq_choice_1",
-                               response_url=slack_standin.response_url("pick"),
-                               message_ts=offer.response["ts"], thread_ts=choices["ts"])
-        assert send_signed(server.events_url, click, SECRET)[0] == 200
+        choices, offer = asked(server, slack_standin, "How can Medicare help me?")
+        assert click_reply(server, offer, "faq_choice_1", thread_ts=choices["ts"],
+                           response_url=slack_standin.response_url("pick")) == 200
         slack_standin.wait_for("chat.postMessage", count=3)
         silent = message("lol who broke the build")
         assert deliver(server, silent) == 200

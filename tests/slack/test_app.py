@@ -26,6 +26,7 @@ from tests.standins.slack_standin import (
     APP_ID,
     BOT_USER_ID,
     TEAM_ID,
+    HeldReply,
     SlackStandIn,
     command_body,
     event_body,
@@ -111,19 +112,13 @@ def test_rejected_or_unreachable_slack_stops_startup(
 def test_events_are_acked_before_the_listener_finishes(app: App,
                                                        slack_standin: SlackStandIn) -> None:
     """process_before_response=False: Bolt answers Slack first, then runs the listener."""
-    reached, release = threading.Event(), threading.Event()
-
-    def slow_slack(call: Any) -> dict[str, Any]:
-        reached.set()
-        release.wait(10)
-        return {"ok": True, "channel": call.params["channel"], "ts": "9.9"}
-
+    slow_slack = HeldReply("9.9", hold=10)
     slack_standin.set_response("chat.postMessage", slow_slack)
     try:
         assert dispatch(app, channel_message("how do I get a new medicare card?", "1.2")) == 200
-        assert reached.wait(10)  # the reply is in flight, and Slack already has its 200
+        assert slow_slack.reached.wait(10)  # the reply is in flight; Slack already has its 200
     finally:
-        release.set()
+        slow_slack.release.set()
     slack_standin.wait_for("chat.postMessage")
 
 

@@ -31,10 +31,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
 from typing import Any
 
 import numpy as np
+
+from tests.standins.lifecycle import HOST, ThreadedHTTPStandIn
 
 __all__ = ["Fault", "InferenceStandIn", "Request", "hash_embed"]
 
@@ -335,7 +336,7 @@ def _shape_payload(vectors: np.ndarray, *, single: bool, fault: Fault | None) ->
     return vectors[0].tolist() if single else vectors.tolist()
 
 
-class InferenceStandIn:
+class InferenceStandIn(ThreadedHTTPStandIn):
     """Serve both embedding APIs from ``embed_fn`` on 127.0.0.1, with programmable faults.
 
     Use as a context manager (or call start()/stop()). ``embed_fn`` takes a list of texts
@@ -352,8 +353,6 @@ class InferenceStandIn:
         self._requests: list[Request] = []
         self._connections: set[socket.socket] = set()
         self._stopping = threading.Event()
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
 
     def __repr__(self) -> str:  # never show the token
         state = f"port={self.port}" if self._server else "stopped"
@@ -366,57 +365,25 @@ class InferenceStandIn:
         if self._server is not None:
             return self
         self._stopping.clear()
-        server = _Server(("127.0.0.1", 0), _Handler)
+        server = _Server((HOST, 0), _Handler)
         server.standin = self
-        self._server = server
-        self._thread = threading.Thread(
-            target=server.serve_forever,
-            kwargs={"poll_interval": 0.02},
-            name=f"inference-standin-{self.port}",
-            daemon=True,
-        )
-        self._thread.start()
+        self._serve(server, name=f"inference-standin-{server.server_address[1]}",
+                    poll_interval=0.02)
         return self
 
     def stop(self) -> None:
         """Stop serving and close open keep-alive connections (slow faults are cut short)."""
-        server, self._server = self._server, None
-        if server is None:
-            return
         self._stopping.set()
-        server.shutdown()
+        super().stop()
+
+    def _before_close(self) -> None:
         with self._lock:
             conns = list(self._connections)
         for conn in conns:
             with contextlib.suppress(OSError):
                 conn.shutdown(socket.SHUT_RDWR)
-        server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
-
-    def __enter__(self) -> InferenceStandIn:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     # --- addresses -------------------------------------------------------------------
-
-    @property
-    def port(self) -> int:
-        if self._server is None:
-            raise RuntimeError("InferenceStandIn is not started")
-        return int(self._server.server_address[1])
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
 
     @property
     def hf_url(self) -> str:

@@ -33,9 +33,10 @@ import sys
 import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path, PurePosixPath
-from types import TracebackType
 
 import pytest
+
+from tests.standins.lifecycle import Started, loopback_url
 
 __all__ = ["LOOPBACK_GUARD", "LocalHub", "LocalHubError", "local_hub"]
 
@@ -152,7 +153,7 @@ def _no_proxy(env: dict[str, str]) -> None:
         env[key] = ",".join([*current, "127.0.0.1", "localhost", "::1"])
 
 
-class LocalHub:
+class LocalHub(Started):
     """A Hugging Face Hub stand-in: olah on 127.0.0.1 serving git repos under `root/mirrors`.
 
     Repos can be added or changed while olah runs; olah reads the git repos on each request.
@@ -167,24 +168,12 @@ class LocalHub:
 
     # ---- lifecycle -------------------------------------------------------------------------
 
-    def __enter__(self) -> LocalHub:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
     @property
     def endpoint(self) -> str:
         """The base URL to use as HF_ENDPOINT, e.g. "http://127.0.0.1:41234"."""
         if self._port is None:
             raise LocalHubError("LocalHub is not started")
-        return f"http://127.0.0.1:{self._port}"
+        return loopback_url(self._port)
 
     def start(self, timeout: float = 30.0) -> None:
         """Start olah on a free loopback port and wait until it serves our mirrors.

@@ -17,6 +17,8 @@ import urllib.request
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from tests.standins.lifecycle import Started, loopback_url
+
 LISTENING = re.compile(r"listening on http://[^:\s]+:(\d+)")
 
 
@@ -28,7 +30,7 @@ def http_status(url: str, timeout: float = 5.0) -> int:
         return error.code
 
 
-class ServerProcess:
+class ServerProcess(Started):
     """One ``faqbot`` server subprocess; ``lines`` is everything it printed so far."""
 
     def __init__(self, env: Mapping[str, str], args: Sequence[str] = ("serve", "--port", "0"),
@@ -63,7 +65,7 @@ class ServerProcess:
 
     @property
     def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return loopback_url(self.port)
 
     @property
     def events_url(self) -> str:
@@ -118,9 +120,6 @@ class ServerProcess:
         if self.running:
             self.proc.send_signal(signal.SIGTERM)
         return self.proc.wait(timeout=timeout)
-
-    def __enter__(self) -> ServerProcess:
-        return self.start()
 
     def __exit__(self, *exc: object) -> None:
         if self.running:

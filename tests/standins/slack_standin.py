@@ -27,8 +27,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
+from tests.standins.lifecycle import HOST, ThreadedHTTPStandIn
+
 __all__ = [
     "Call",
+    "HeldReply",
     "SlackStandIn",
     "command_body",
     "event_body",
@@ -37,7 +40,6 @@ __all__ = [
     "signed_headers",
 ]
 
-HOST = "127.0.0.1"
 TEAM_ID = "T0001"
 TEAM_NAME = "Acme"
 BOT_USER_ID = "U0BOT"
@@ -79,6 +81,21 @@ class Call:
         )
 
 
+class HeldReply:
+    """A ``set_response`` answer that keeps the bot's call in flight until ``release`` is set,
+    so a test can act (SIGTERM, ack checks) while the bot is still waiting on Slack."""
+
+    def __init__(self, ts: str, hold: float) -> None:
+        self.reached = threading.Event()  # set once the bot's call has arrived
+        self.release = threading.Event()
+        self._ts, self._hold = ts, hold
+
+    def __call__(self, call: Call) -> dict[str, Any]:
+        self.reached.set()
+        self.release.wait(self._hold)
+        return {"ok": True, "channel": call.params["channel"], "ts": self._ts}
+
+
 @dataclass
 class _Fault:
     status: int
@@ -89,7 +106,7 @@ class _Fault:
 Responder = Callable[[Call], Mapping[str, Any]]
 
 
-class SlackStandIn:
+class SlackStandIn(ThreadedHTTPStandIn):
     """Fake https://slack.com/api/ plus response_url endpoints, served from a daemon thread.
 
     Use as a context manager, point ``WebClient(base_url=standin.api_url)`` (or SLACK_API_URL)
@@ -109,8 +126,6 @@ class SlackStandIn:
         self._faults: dict[str, list[_Fault]] = {}
         self._overrides: dict[str, Responder] = {}
         self._ts_counter = itertools.count(1)
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -118,43 +133,9 @@ class SlackStandIn:
         """Bind 127.0.0.1 on a free port and serve in a daemon thread (never blocks exit)."""
         if self._server is not None:
             return self
-        server = ThreadingHTTPServer((HOST, 0), _make_handler(self))
-        server.daemon_threads = True
-        self._server = server
-        self._thread = threading.Thread(
-            target=server.serve_forever,
-            kwargs={"poll_interval": 0.05},
-            name="slack-standin",
-            daemon=True,
-        )
-        self._thread.start()
+        self._serve(ThreadingHTTPServer((HOST, 0), _make_handler(self)), name="slack-standin",
+                    poll_interval=0.05)
         return self
-
-    def stop(self) -> None:
-        """Shut the server down and release the port; safe to call twice."""
-        server, thread = self._server, self._thread
-        self._server = self._thread = None
-        if server is not None:
-            server.shutdown()
-            server.server_close()
-        if thread is not None:
-            thread.join(timeout=5)
-
-    def __enter__(self) -> SlackStandIn:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    @property
-    def port(self) -> int:
-        if self._server is None:
-            raise RuntimeError("SlackStandIn is not started")
-        return int(self._server.server_address[1])
-
-    @property
-    def base_url(self) -> str:
-        return f"http://{HOST}:{self.port}"
 
     @property
     def api_url(self) -> str:

@@ -29,7 +29,8 @@ from urllib.parse import parse_qsl
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.server import Server, ServerConnection, serve
 
-from tests.standins.slack_standin import APP_ID, HOST, Call, SlackStandIn
+from tests.standins.lifecycle import HOST, Started
+from tests.standins.slack_standin import APP_ID, Call, SlackStandIn
 
 __all__ = ["Ack", "Link", "SocketStandIn"]
 
@@ -66,7 +67,7 @@ class Sent:
     envelope: Mapping[str, Any] = field(repr=False)
 
 
-class SocketStandIn:
+class SocketStandIn(Started):
     """Socket Mode server for one app token; use as a context manager around the bot."""
 
     def __init__(self, slack: SlackStandIn, app_token: str) -> None:
@@ -96,12 +97,6 @@ class SocketStandIn:
             server.shutdown()
         if self._thread is not None:
             self._thread.join(timeout=5)
-
-    def __enter__(self) -> SocketStandIn:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
     @property
     def url(self) -> str:
