@@ -91,9 +91,11 @@ def cmd_build(args: argparse.Namespace) -> int:
 def cmd_eval(args: argparse.Namespace) -> int:
     """Score the answer policy on a labelled CSV (question,expected)."""
     from bot.faq.answerer import load_answerer
+    from bot.faq.confusion import as_lines
     from bot.faq.evaluate import evaluate
 
-    result = evaluate(Path(args.labelled), load_answerer(_settings(), progress=_note))
+    result = evaluate(Path(args.labelled), load_answerer(_settings(), progress=_note),
+                      by_faq=args.by_faq)
     if args.json:
         print(json.dumps(result))
         return 0
@@ -117,6 +119,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
     else:
         print(f"suggested: ANSWER_MIN_SCORE={suggested['min_score']} "
               f"ANSWER_MARGIN={suggested['margin']}")
+    if args.by_faq:
+        print("\n".join(as_lines(result["by_faq"], calibrated=result["calibrated"])))
     return 0
 
 
@@ -196,6 +200,8 @@ _command("build", cmd_build)(lambda p: (
 _command("eval", cmd_eval)(lambda p: (
     p.add_argument("labelled", help="CSV with columns question,expected"),
     p.add_argument("--json", action="store_true", help="print one JSON object"),
+    p.add_argument("--by-faq", action="store_true",
+                   help="also list the FAQs confused with each other and the missed questions"),
 ))
 _command("report", cmd_report)(_report_arguments)
 _command("serve", cmd_serve)(lambda p: (
