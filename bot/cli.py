@@ -92,32 +92,46 @@ def cmd_build(args: argparse.Namespace) -> int:
 def cmd_eval(args: argparse.Namespace) -> int:
     """Score the answer policy on a labelled CSV (question,expected)."""
     from bot.faq.answerer import load_answerer
+    from bot.faq.card_update import writable_card, write_suggested
+    from bot.faq.confusion import as_lines
     from bot.faq.evaluate import evaluate
 
-    result = evaluate(Path(args.labelled), load_answerer(_settings(), progress=_note))
+    settings = _settings()
+    card = writable_card(settings.faq_dataset) if args.write else None  # refuse before work
+    result = evaluate(Path(args.labelled), load_answerer(settings, progress=_note),
+                      by_faq=args.by_faq)
     if args.json:
         print(json.dumps(result))
-        return 0
-    rows = [("questions", result["n"]), ("top-1 accuracy", result["top1_accuracy"]),
-            ("single-answer accuracy", result["single_answer_accuracy"]),
-            ("shown recall", result["shown_recall"]),
-            ("abstain precision", result["abstain_precision"]),
-            ("abstain recall", result["abstain_recall"]),
-            ("choices rate", result["choices_rate"])]
-    if result["calibrated"]:
-        print(f"with the thresholds learned at build (relative score {result['min_score']}, "
-              f"margin {result['margin']}):")
     else:
-        print(f"with ANSWER_MIN_SCORE={result['min_score']} ANSWER_MARGIN={result['margin']}:")
-    for name, value in rows:
-        print(f"  {name:<24}{value}")
-    suggested = result["suggested"]
-    if result["calibrated"]:
-        print(f"suggested for this set: relative score {suggested['min_score']}, "
-              f"margin {suggested['margin']}")
-    else:
-        print(f"suggested: ANSWER_MIN_SCORE={suggested['min_score']} "
-              f"ANSWER_MARGIN={suggested['margin']}")
+        rows = [("questions", result["n"]), ("top-1 accuracy", result["top1_accuracy"]),
+                ("single-answer accuracy", result["single_answer_accuracy"]),
+                ("shown recall", result["shown_recall"]),
+                ("abstain precision", result["abstain_precision"]),
+                ("abstain recall", result["abstain_recall"]),
+                ("choices rate", result["choices_rate"])]
+        if result["calibrated"]:
+            print(f"with the thresholds learned at build (relative score {result['min_score']}, "
+                  f"margin {result['margin']}):")
+        else:
+            print(f"with the cosine thresholds min score {result['min_score']}, "
+                  f"margin {result['margin']}:")
+        for name, value in rows:
+            print(f"  {name:<24}{value}")
+        suggested = result["suggested"]
+        if result["calibrated"]:
+            print(f"suggested for this set: relative score {suggested['min_score']}, "
+                  f"margin {suggested['margin']}")
+        else:
+            print(f"suggested: ANSWER_MIN_SCORE={suggested['min_score']} "
+                  f"ANSWER_MARGIN={suggested['margin']}")
+        if args.by_faq:
+            print("\n".join(as_lines(result["by_faq"], calibrated=result["calibrated"])))
+    if card is not None:
+        _note(f"wrote {write_suggested(card, result['suggested'])}")
+        from_env = settings.answer_min_score is not None or settings.answer_margin is not None
+        if from_env and not result["calibrated"]:
+            _note("note: ANSWER_MIN_SCORE/ANSWER_MARGIN set in the environment still win over "
+                  "the dataset's thresholds; unset them to use what was written")
     return 0
 
 
@@ -197,6 +211,11 @@ _command("build", cmd_build)(lambda p: (
 _command("eval", cmd_eval)(lambda p: (
     p.add_argument("labelled", help="CSV with columns question,expected"),
     p.add_argument("--json", action="store_true", help="print one JSON object"),
+    p.add_argument("--by-faq", action="store_true",
+                   help="also list the FAQs confused with each other and the missed questions"),
+    p.add_argument("--write", action="store_true",
+                   help="store the suggested thresholds in FAQ_DATASET's card (a local "
+                        "directory from faqbot build), where serve and ask read them"),
 ))
 _command("report", cmd_report)(_report_arguments)
 _command("faq", cli_faq.cmd_faq)(cli_faq.faq_arguments)

@@ -59,6 +59,12 @@ def _count(env: Mapping[str, str], name: str) -> int:
     return int(raw)
 
 
+def _unless_unset(env: Mapping[str, str], name: str, example: float, low: float,
+                  high: float) -> float | None:
+    """``None`` when unset, so thresholds stored in the dataset can apply instead."""
+    return _float(env, name, example, low, high) if env.get(name, "").strip() else None
+
+
 def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
     """Strict, so a typo such as ``LOG_QUESTION_TEXT=flase`` fails loudly instead of logging."""
     raw = env.get(name, "").strip()
@@ -115,8 +121,9 @@ class Settings:
     embedding_model: str = DEFAULT_MODEL
     embedding_model_dir: str = ""
     inference_api_url: str = DEFAULT_INFERENCE_API_URL
-    answer_min_score: float = DEFAULT_MIN_SCORE
-    answer_margin: float = DEFAULT_MARGIN
+    # None: not set; the dataset's stored thresholds apply, else the defaults (thresholds.py).
+    answer_min_score: float | None = None
+    answer_margin: float | None = None
     faq_channels: tuple[str, ...] = ()
     database_url: str = field(default="", repr=False)
     log_question_text: bool = True
@@ -162,8 +169,8 @@ class Settings:
             embedding_model=get("EMBEDDING_MODEL", DEFAULT_MODEL),
             embedding_model_dir=get("EMBEDDING_MODEL_DIR"),
             inference_api_url=get("INFERENCE_API_URL", DEFAULT_INFERENCE_API_URL),
-            answer_min_score=_float(env, "ANSWER_MIN_SCORE", DEFAULT_MIN_SCORE, -1.0, 1.0),
-            answer_margin=_float(env, "ANSWER_MARGIN", DEFAULT_MARGIN, 0.0, 2.0),
+            answer_min_score=_unless_unset(env, "ANSWER_MIN_SCORE", DEFAULT_MIN_SCORE, -1.0, 1.0),
+            answer_margin=_unless_unset(env, "ANSWER_MARGIN", DEFAULT_MARGIN, 0.0, 2.0),
             faq_channels=channels,
             database_url=get("DATABASE_URL"),
             log_question_text=_bool(env, "LOG_QUESTION_TEXT", True),

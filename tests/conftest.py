@@ -42,7 +42,7 @@ SETTINGS = ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN", "SLACK
             "FAQ_DATASET", "FAQ_DATASET_REVISION", "FAQ_TEXTS", "HF_TOKEN", "EMBEDDING_BACKEND",
             "EMBEDDING_MODEL", "EMBEDDING_MODEL_DIR", "INFERENCE_API_URL", "ANSWER_MIN_SCORE",
             "ANSWER_MARGIN", "FAQ_CHANNELS", "DATABASE_URL", "LOG_QUESTION_TEXT", "PORT",
-            "CLAIM_LEASE_SECONDS")
+            "CLAIM_LEASE_SECONDS", "FAQ_EDITORS", "FAQ_REFRESH_SECONDS", "FAQ_AUTO_LEARN")
 # The bot token the Slack stand-in answers with invalid_auth, as Slack does a revoked one.
 REVOKED_TOKEN = "xoxb-revoked"
 
@@ -111,9 +111,12 @@ def table_rows(url: str, table) -> list[dict]:
 
 
 @pytest.fixture(autouse=True)
-def _isolated_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+def _isolated_settings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No setting leaks in from the caller; the database (which `ask` reads FAQ edits from)
+    is the test's own file, never a faqbot.sqlite3 in the working directory."""
     for name in SETTINGS:
         monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'faqbot.sqlite3'}")
 
 
 @pytest.fixture

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import time
 
@@ -255,6 +256,33 @@ def test_a_damaged_earlier_build_is_rebuilt(tmp_path, capsys):
     assert main(["build", str(ROOT / "examples/medicare/faq.csv"), "--out", str(out),
                  "--quiet"]) == 0
     assert "embedded 13, reused 0" in capsys.readouterr().err
+
+
+def test_eval_by_faq_lists_confusions_and_misses_and_keeps_the_json_contract(capsys):
+    labelled = ROOT / "examples/medicare/eval.csv"
+    assert main(["eval", str(labelled), "--json"]) == 0
+    plain = json.loads(capsys.readouterr().out)
+    assert "by_faq" not in plain
+    assert main(["eval", str(labelled), "--json", "--by-faq"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert {k: v for k, v in out.items() if k != "by_faq"} == plain
+    assert set(out["by_faq"]) == {"confused", "missed"}
+    on_topic = sum(bool(r["expected"]) for r in csv.DictReader(labelled.open()))
+    missed = out["by_faq"]["missed"]
+    assert sum(m["expected"] is not None for m in missed) == round(
+        on_topic * (1 - out["shown_recall"]))
+    for m in missed:
+        assert set(m) == {"question", "expected", "decision", "shown", "best", "score",
+                          "decision_score"}
+        assert (m["expected"] not in m["shown"]) if m["expected"] else m["shown"]
+    for pair in out["by_faq"]["confused"]:
+        assert pair["expected"] != pair["got"] and 0 <= pair["ranked_first"] <= pair["count"]
+
+    assert main(["eval", str(labelled), "--by-faq"]) == 0
+    text = capsys.readouterr().out
+    assert "shown recall" in text and "suggested for this set" in text
+    assert "confused FAQs (" in text and f"missed questions ({len(missed)}):" in text
+    assert ", decision -0." in text  # the sample is calibrated: the relative score is shown
 
 
 def test_eval_accepts_a_bom(tmp_path, capsys):

@@ -30,7 +30,7 @@ def test_defaults() -> None:
     assert settings.embedding_model_dir == ""
     assert settings.inference_api_url == ("https://router.huggingface.co/hf-inference/models/"
                                           "{model}/pipeline/feature-extraction")
-    assert (settings.answer_min_score, settings.answer_margin) == (0.51, 0.035)
+    assert (settings.answer_min_score, settings.answer_margin) == (None, None)  # not set
     assert settings.faq_channels == ()
     assert settings.log_question_text is True
     assert settings.port == 3000

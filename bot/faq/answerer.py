@@ -197,6 +197,9 @@ def load_answerer(settings: Settings, *, embedder: Embedder | None = None,
                   progress=None, patient: bool = False) -> Answerer:
     """Load the configured dataset and embedder into a ready ``Answerer``.
 
+    Without calibration, each threshold comes from the environment when set there, else
+    from the dataset (``faqbot eval --write``), else the default (``thresholds.effective``).
+
     ``patient`` (the servers): with the Inference API, loading (of a dataset without
     embeddings, or with alternates that lack vectors) runs under the build budget, so a
     dyno that boots while the model is still cold waits for it instead of crash-looping.
@@ -205,6 +208,7 @@ def load_answerer(settings: Settings, *, embedder: Embedder | None = None,
     """
     from bot.faq.dataset import load_faq
     from bot.faq.embedders import create_embedder
+    from bot.faq.thresholds import effective
 
     if embedder is None:
         embedder = create_embedder(settings)
@@ -214,5 +218,6 @@ def load_answerer(settings: Settings, *, embedder: Embedder | None = None,
         loader = embedder
     faq = load_faq(settings.faq_dataset, loader, revision=settings.faq_dataset_revision,
                    texts=settings.faq_texts, token=settings.hf_token, progress=progress)
-    return Answerer(faq=faq, embedder=embedder, min_score=settings.answer_min_score,
-                    margin=settings.answer_margin)
+    thresholds = effective(faq.thresholds, settings.answer_min_score, settings.answer_margin)
+    return Answerer(faq=faq, embedder=embedder, min_score=thresholds.min_score,
+                    margin=thresholds.margin)

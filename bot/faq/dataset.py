@@ -31,6 +31,7 @@ from bot.faq.sources import (
     require_columns,
     rows_from_records,
 )
+from bot.faq.thresholds import Thresholds
 
 if TYPE_CHECKING:
     from bot.faq.embedders import Embedder
@@ -40,6 +41,8 @@ log = logging.getLogger(__name__)
 DATA_FILE = "data/train-00000-of-00001.parquet"
 BATCH_SIZE = 32
 NUMERIC_COLUMN = re.compile(r"^\d+$")
+# A card's YAML front matter; group 1 is the YAML.
+FRONT_MATTER = re.compile(r"^---\s*\n(.*?)\n---\s*(\n|$)", re.S)
 TEXT_COLUMNS = ("id", "question", "answer", "url", "alternates", "category")
 
 
@@ -63,6 +66,7 @@ class FaqData:
     source: str
     calibration: Calibration | None = field(default=None)
     edited: frozenset[str] = frozenset()  # ids whose row comes from a database edit
+    thresholds: Thresholds | None = field(default=None)  # stored by `faqbot eval --write`
     _by_id: dict[str, int] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -143,7 +147,7 @@ def parse_card(text: str) -> dict[str, Any]:
     """The ``faqbot:`` block of a card's YAML front matter, or {} when there is none."""
     import yaml
 
-    match = re.match(r"^---\s*\n(.*?)\n---\s*(\n|$)", text, re.S)
+    match = FRONT_MATTER.match(text)
     if not match:
         return {}
     try:
@@ -412,6 +416,7 @@ def load_faq(spec: str, embedder: Embedder, *, revision: str = "main", texts: st
         blocks.append(np.vstack([questions[i:i + 1], extra]))
     faq = assemble(rows, blocks, embedder, spec)
     faq.calibration = Calibration.from_meta(card.get("calibration"))
+    faq.thresholds = Thresholds.from_meta(card.get("thresholds"))
     return faq
 
 

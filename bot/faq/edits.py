@@ -7,6 +7,7 @@ model, so no process re-embeds what another already did.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -46,7 +47,7 @@ def problems(faq: FaqData, row: FaqRow, *, replacing: str | None = None) -> dict
     owners = _phrasing_owners(faq, skip=replacing)
     for field, texts in (("question", (row.question,)), ("alternates", row.alternates)):
         for text in texts:
-            owner = owners.get(text.casefold())
+            owner = owners.get(_same_words(text))
             if owner is not None and field not in found:
                 found[field] = f"{text[:80]!r} is already a phrasing of FAQ {owner!r}"
     if replacing is None and faq.by_id(row.id) is not None and "question" not in found:
@@ -55,7 +56,12 @@ def problems(faq: FaqData, row: FaqRow, *, replacing: str | None = None) -> dict
 
 
 def _phrasing_owners(faq: FaqData, *, skip: str | None) -> dict[str, str]:
-    return {p.casefold(): r.id for r in faq.rows if r.id != skip for p in r.phrasings}
+    return {_same_words(p): r.id for r in faq.rows if r.id != skip for p in r.phrasings}
+
+
+def _same_words(text: str) -> str:
+    """Phrasings that differ only in case, spacing or punctuation are the same question."""
+    return " ".join(re.sub(r"[\W_]+", " ", text.casefold()).split())
 
 
 def merge(base: FaqData, edits: Sequence[FaqEdit], embedder: Embedder) -> FaqData:
@@ -82,9 +88,11 @@ def merge(base: FaqData, edits: Sequence[FaqEdit], embedder: Embedder) -> FaqDat
     for n, block in zip(missing, embed_phrasings(embedder, [rows[n] for n in missing],
                                                  progress=False), strict=True):
         blocks[n] = block
-    return assemble(rows, [b for b in blocks if b is not None], embedder, base.source,
-                    calibration=base.calibration,
-                    edited=frozenset(e.id for e in edits if e.row is not None))
+    merged = assemble(rows, [b for b in blocks if b is not None], embedder, base.source,
+                      calibration=base.calibration,
+                      edited=frozenset(e.id for e in edits if e.row is not None))
+    merged.thresholds = base.thresholds
+    return merged
 
 
 def _usable(edit: FaqEdit, embedder: Embedder) -> np.ndarray | None:

@@ -15,6 +15,7 @@ import numpy as np
 
 from bot.errors import UserError
 from bot.faq.answerer import Answerer
+from bot.faq.confusion import analyse
 from bot.faq.policy import Decision, Hit, decide
 from bot.faq.question import clean_question
 
@@ -113,7 +114,9 @@ def suggest(cases: list[Case], floors: np.ndarray = MIN_SCORES) -> dict[str, flo
     return {"min_score": round(min_score, 3), "margin": round(margins[len(margins) // 2], 3)}
 
 
-def evaluate(path: Path, answerer: Answerer) -> dict[str, Any]:
+def evaluate(path: Path, answerer: Answerer, *, by_faq: bool = False) -> dict[str, Any]:
+    """The rates at the answerer's thresholds and the suggested ones; with ``by_faq``, also
+    the confused FAQ pairs and the missed questions (``confusion``)."""
     cases = read_labelled(path, answerer)
     result = score(cases, answerer.min_score, answerer.margin)
     result["min_score"] = answerer.min_score
@@ -121,4 +124,7 @@ def evaluate(path: Path, answerer: Answerer) -> dict[str, Any]:
     result["calibrated"] = answerer.calibration is not None
     floors = MIN_SCORES if answerer.calibration is None else RELATIVE_MIN_SCORES
     result["suggested"] = suggest(cases, floors)
+    if by_faq:
+        result["by_faq"] = analyse(cases, [r.id for r in answerer.faq.rows],
+                                   min_score=answerer.min_score, margin=answerer.margin)
     return result

@@ -31,9 +31,9 @@ def decode(stored: StoredEdit) -> FaqEdit:
 
 def _vectors(raw: bytes | None, phrasings: int) -> np.ndarray | None:
     """The stored vectors, or None (embed again) when they don't fit the text."""
-    if not raw:
+    if not raw or len(raw) % (4 * phrasings):
         return None
     flat = np.frombuffer(raw, dtype=np.float32)
-    if len(flat) % phrasings or not np.isfinite(flat).all():
+    if not np.isfinite(flat).all():
         return None
     return flat.reshape(phrasings, -1)

@@ -1,0 +1,80 @@
+"""``faqbot faq …`` and ``faqbot export`` as a user runs them: ids printed, the merged FAQ
+listed with where each row comes from, and one line plus exit 2 for every bad input."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from bot.cli import main
+
+DOG = ["--question", "Can I bring my dog to the office?", "--answer", "Yes, on Fridays.",
+       "--alternates", "are pets allowed at work|is the office dog friendly"]
+
+
+def listed(capsys) -> dict[str, dict]:
+    assert main(["faq", "list", "--json"]) == 0
+    return {row["id"]: row for row in json.loads(capsys.readouterr().out)}
+
+
+def test_add_edit_retire_and_list(capsys) -> None:
+    assert main(["faq", "add", *DOG, "--id", "dog"]) == 0
+    assert capsys.readouterr().out.strip() == "dog"
+    rows = listed(capsys)
+    assert rows["dog"]["origin"] == "edit"
+    assert rows["dog"]["alternates"] == ["are pets allowed at work", "is the office dog friendly"]
+    assert {r["origin"] for i, r in rows.items() if i != "dog"} == {"dataset"}
+    assert main(["faq", "edit", "dog", "--answer", "Only on Fridays.",
+                 "--url", "https://intranet.example.com/pets"]) == 0
+    capsys.readouterr()
+    assert main(["ask", "may I bring my puppy to work", "--json"]) == 0
+    answer = json.loads(capsys.readouterr().out)
+    assert answer["decision"] == "answer" and answer["shown"][0]["answer"] == "Only on Fridays."
+    assert answer["shown"][0]["url"] == "https://intranet.example.com/pets"
+    sample = next(i for i in rows if i != "dog")
+    assert main(["faq", "retire", sample]) == 0
+    assert capsys.readouterr().out.strip() == f"retired {sample}"
+    assert sample not in listed(capsys)
+
+
+def test_an_id_is_derived_from_the_question(capsys) -> None:
+    assert main(["faq", "add", *DOG]) == 0
+    assert capsys.readouterr().out.startswith("can-i-bring-my-dog-to-the-office-")
+
+
+@pytest.mark.parametrize(("args", "problem"), [
+    (["faq", "add", "--question", "  ", "--answer", "a"], "the question is empty"),
+    (["faq", "add", "--question", "New?", "--answer", ""], "the answer is empty"),
+    (["faq", "add", "--question", "New?", "--answer", "a", "--url", "ftp://x"], "http(s)"),
+    (["faq", "add", "--question", "what is  tricare?", "--answer", "a"],
+     "already a phrasing"),
+    (["faq", "edit", "nope", "--answer", "a"], "no FAQ with id 'nope'"),
+    (["faq", "edit", "tricare"], "nothing to change"),
+    (["faq", "retire", "nope"], "no FAQ with id 'nope'"),
+    (["faq", "clear"], "--pushed"),
+])
+def test_bad_input_is_one_line_and_exit_2(args, problem, capsys) -> None:
+    assert main(args) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: ") and problem in err[0]
+    assert "Traceback" not in err[0]
+
+
+def test_export_then_ask_from_the_exported_dataset(tmp_path: Path, monkeypatch,
+                                                   capsys) -> None:
+    assert main(["faq", "add", *DOG, "--id", "dog"]) == 0
+    out = tmp_path / "exported"
+    assert main(["export", "--out", str(out)]) == 0
+    assert "1 from edits" in capsys.readouterr().err
+    monkeypatch.setenv("FAQ_DATASET", str(out))
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'elsewhere.sqlite3'}")
+    assert main(["ask", "may I bring my puppy to work", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["shown"][0]["id"] == "dog"
+    assert listed(capsys)["dog"]["origin"] == "dataset"
+
+
+def test_export_with_push_needs_a_token(tmp_path: Path, capsys) -> None:
+    assert main(["export", "--out", str(tmp_path / "x"), "--push-to-hub", "acme/faq"]) == 2
+    assert "HF_TOKEN" in capsys.readouterr().err
