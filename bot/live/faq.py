@@ -113,18 +113,18 @@ class LiveFaq:
         return row
 
 
-def open_live(settings: Settings, *, patient: bool = False,
+def open_live(settings: Settings, *, patient: bool = False, watched: bool = False,
               progress: Callable[[str], None] | None = None) -> LiveFaq:
     """The configured dataset and embedder, with the database's edits merged over them.
 
-    A Hub dataset at a branch is loaded at the commit the branch is at now, so the watcher
-    compares later commits with the one really loaded.
+    ``watched`` (the servers): a Hub dataset at a branch is loaded at the commit the branch
+    is at now, so the watcher compares later commits with the one really loaded.
     """
     from bot.faq.answerer import load_answerer
     from bot.storage import open_store
 
     commit = None
-    if follows_branch(settings.faq_dataset, settings.faq_dataset_revision):
+    if watched and follows_branch(settings.faq_dataset, settings.faq_dataset_revision):
         commit = branch_commit(settings.faq_dataset, settings.faq_dataset_revision,
                                settings.hf_token)
     loading = replace(settings, faq_dataset_revision=commit) if commit else settings

@@ -18,14 +18,14 @@ def follows_branch(spec: str, revision: str) -> bool:
 
 
 def branch_commit(spec: str, revision: str, token: str) -> str | None:
-    """The commit ``revision`` of dataset ``spec`` is at now; None (and a warning) when the
-    Hub can't say, so a flaky Hub keeps the loaded FAQ serving."""
+    """The commit ``revision`` of dataset ``spec`` is at now; None when the Hub can't say,
+    so a flaky Hub keeps the loaded FAQ serving (and loading names a missing dataset)."""
     from huggingface_hub import HfApi
 
     try:
         info = HfApi(token=token or None).dataset_info(spec, revision=revision or "main")
     except Exception as exc:  # HTTP, auth and connection errors all mean "not now"
-        log.warning("could not check %s@%s for a new commit (%s)", spec, revision,
-                    type(exc).__name__)
+        log.info("could not ask the Hub which commit %s@%s is at (%s)", spec, revision,
+                 type(exc).__name__)
         return None
     return info.sha

@@ -67,7 +67,11 @@ class Watcher:
         settings = self.settings
         commit = branch_commit(settings.faq_dataset, settings.faq_dataset_revision,
                                settings.hf_token)
-        if commit is None or commit == self.live.commit:
+        if commit is None:
+            log.warning("could not ask the Hub about %s@%s; still serving the loaded FAQ",
+                        settings.faq_dataset, settings.faq_dataset_revision)
+            return False
+        if commit == self.live.commit:
             return False
         from bot.faq.dataset import load_faq
 

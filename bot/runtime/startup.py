@@ -55,7 +55,7 @@ def start(settings: Settings) -> Runtime:
     from bot.live import Watcher, open_live
     from bot.slack.app import create_app, listener_executor
 
-    live = open_live(settings, patient=True)
+    live = open_live(settings, patient=True, watched=True)
     executor = listener_executor()
     store = live.store
     try:

@@ -1,0 +1,130 @@
+"""FAQ edits reach every running server: two `faqbot serve` processes on one database (SQLite
+and PostgreSQL), an FAQ added with the CLI answered by the other process within 10 s, a
+retired one gone as fast, and a reload in the middle of 50 questions a second that loses,
+doubles and slows down nothing."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from typing import Any
+
+from tests.conftest import clean_env, run_cli, server_env, wait_until
+from tests.e2e.conftest import (
+    FAQ_CHANNEL,
+    SECRET,
+    TOKEN,
+    answered_once,
+    deliver,
+    mention,
+    message,
+    posts_for,
+)
+from tests.standins.server_process import ServerProcess
+from tests.standins.slack_standin import SlackStandIn
+
+DOG = ["--question", "Can I bring my dog to the office?",
+       "--answer", "Dogs are welcome on Fridays.",
+       "--alternates", "are pets allowed at work|is the office dog friendly"]
+ASKED = "may I bring my puppy to work?"
+LIVE_WITHIN = 10.0
+
+
+def live_env(standin: SlackStandIn, database_url: str) -> dict[str, str]:
+    return server_env(standin, token=TOKEN, secret=SECRET, FAQ_CHANNELS=FAQ_CHANNEL,
+                      DATABASE_URL=database_url)
+
+
+def reply_to(server: ServerProcess, standin: SlackStandIn, text: str) -> str:
+    """Mention the bot with ``text`` and return its one threaded reply, as JSON text."""
+    event = mention(text)
+    assert deliver(server, event) == 200
+    call = answered_once(standin, event["ts"])
+    return json.dumps(call.params, ensure_ascii=False)
+
+
+def cli(database_url: str, *args: str) -> str:
+    result = run_cli(*args, env=clean_env(DATABASE_URL=database_url, EMBEDDING_BACKEND="local"))
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip()
+
+
+def first_reply_with(server: ServerProcess, standin: SlackStandIn, text: str,
+                     wanted: Any) -> float:
+    """Ask until the reply satisfies ``wanted``; seconds it took."""
+    start = time.monotonic()
+    wait_until(lambda: wanted(reply_to(server, standin, text)), timeout=LIVE_WITHIN,
+               what="the edit answered by the other server")
+    return time.monotonic() - start
+
+
+def test_an_faq_added_on_the_cli_is_answered_by_another_server(slack_standin, database_url):
+    env = live_env(slack_standin, database_url)
+    with ServerProcess(env) as a, ServerProcess(env) as b:
+        a.wait_healthy()
+        b.wait_healthy()
+        assert "Dogs are welcome" not in reply_to(a, slack_standin, ASKED)
+        faq_id = cli(database_url, "faq", "add", *DOG)
+        first_reply_with(b, slack_standin, ASKED, lambda r: "Dogs are welcome" in r)
+        assert "Dogs are welcome" in reply_to(a, slack_standin, ASKED)
+        cli(database_url, "faq", "retire", faq_id)
+        first_reply_with(b, slack_standin, ASKED, lambda r: "Dogs are welcome" not in r)
+
+
+def test_a_reload_under_load_loses_and_doubles_nothing(slack_standin, tmp_path):
+    """50 questions a second for 6 s, with an FAQ edit every second in the middle of it."""
+    url = f"sqlite:///{tmp_path / 'live.sqlite3'}"
+    questions = ["How do I get a replacement Medicare card?", "what is tricare?",
+                 "how do i sign up for medicare?", "lol who broke the build"]
+    with ServerProcess(live_env(slack_standin, url)) as server:
+        server.wait_healthy()
+        quiet = _burst(server, slack_standin, questions, seconds=3)
+        stop = threading.Event()
+
+        def edit_every_second() -> None:
+            n = 0
+            while not stop.is_set():
+                cli(url, "faq", "add", "--question", f"Where is meeting room {n}?",
+                    "--answer", f"Floor {n}.", "--id", f"room-{n}")
+                n += 1
+
+        editor = threading.Thread(target=edit_every_second)
+        editor.start()
+        try:
+            busy = _burst(server, slack_standin, questions, seconds=6)
+        finally:
+            stop.set()
+            editor.join()
+        assert "FAQ reloaded" in "\n".join(server.lines)
+    assert len(quiet) == 3 * 50 * 3 // 4 and len(busy) == 6 * 50 * 3 // 4
+    assert _p99(busy) <= 2 * _p99(quiet) + 0.005, (_p99(quiet), _p99(busy))
+
+
+def _burst(server: ServerProcess, standin: SlackStandIn, questions: list[str], *,
+           seconds: float) -> list[float]:
+    """Send 50 questions a second; each one's reply latency, after checking that every
+    answered question got exactly one reply and the silent ones none."""
+    sent: list[tuple[dict[str, Any], float]] = []
+    start = time.monotonic()
+    for n in range(int(50 * seconds)):
+        time.sleep(max(0.0, start + n / 50 - time.monotonic()))  # pacing the load, not waiting
+        event = message(questions[n % len(questions)])
+        at = time.monotonic()
+        assert deliver(server, event) == 200
+        sent.append((event, at))
+    answered = [(e, at) for e, at in sent if "lol" not in e["text"]]
+    wait_until(lambda: all(posts_for(standin, e["ts"]) for e, _ in answered), timeout=20,
+               what="every question answered")
+    latencies = []
+    for event, at in sent:
+        posts = posts_for(standin, event["ts"])
+        assert len(posts) == ("lol" not in event["text"]), event["text"]
+        if posts:
+            latencies.append(posts[0].time - at)
+    return latencies
+
+
+def _p99(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))]
