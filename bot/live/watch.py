@@ -31,8 +31,8 @@ class Watcher:
         self.live = live
         self.settings = settings
         self.poll_seconds = poll_seconds
-        self._hub = follows_branch(settings.faq_dataset, settings.faq_dataset_revision) and \
-            settings.faq_refresh_seconds > 0
+        self.follows_hub = (follows_branch(settings.faq_dataset, settings.faq_dataset_revision)
+                            and settings.faq_refresh_seconds > 0)
         self._next_hub_check = 0.0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="faq-watcher", daemon=True)
@@ -58,7 +58,7 @@ class Watcher:
         if self.live.refresh():
             faq = self.live.faq
             log.info("FAQ reloaded: %d FAQs, %d edited", len(faq), len(faq.edited))
-        if self._hub and time.monotonic() >= self._next_hub_check:
+        if self.follows_hub and time.monotonic() >= self._next_hub_check:
             self._next_hub_check = time.monotonic() + self.settings.faq_refresh_seconds
             self.check_hub()
 
