@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from bot.errors import UserError
+from bot.faq.calibration import Calibration, learn
 from bot.faq.dataset import FaqData, assemble, embed_phrasings
 from bot.faq.links import is_web_link
 from bot.faq.sources import FaqRow
@@ -67,6 +68,8 @@ def _same_words(text: str) -> str:
 def merge(base: FaqData, edits: Sequence[FaqEdit], embedder: Embedder) -> FaqData:
     """``base`` with ``edits`` applied: a new id adds, an existing id replaces, a retired id
     hides. Built aside: ``base`` is not touched, so it keeps serving until the swap."""
+    if not edits:
+        return base
     by_id = {edit.id: edit for edit in edits}
     rows: list[FaqRow] = []
     blocks: list[np.ndarray | None] = []
@@ -89,10 +92,22 @@ def merge(base: FaqData, edits: Sequence[FaqEdit], embedder: Embedder) -> FaqDat
                                                  progress=False), strict=True):
         blocks[n] = block
     merged = assemble(rows, [b for b in blocks if b is not None], embedder, base.source,
-                      calibration=base.calibration,
                       edited=frozenset(e.id for e in edits if e.row is not None))
+    merged.calibration = _relearned(merged, base.calibration)
     merged.thresholds = base.thresholds
     return merged
+
+
+def _relearned(merged: FaqData, before: Calibration | None) -> Calibration | None:
+    """The calibration for the merged FAQ: each FAQ's typical score learned again from its
+    phrasings as they now are (new alternates included). The dataset's threshold and margin
+    stay, since they may have been tuned (``faqbot eval --write``); a dataset that had too
+    few alternates to learn from gets the whole calibration once its edits give it enough."""
+    learned = learn(merged.index.matrix, merged.phrase_rows, [r.id for r in merged.rows])
+    if learned is None or before is None:
+        return learned or before
+    return Calibration(threshold=before.threshold, margin=before.margin,
+                       typical=learned.typical, default_typical=learned.default_typical)
 
 
 def _usable(edit: FaqEdit, embedder: Embedder) -> np.ndarray | None:
