@@ -35,8 +35,9 @@ TOO_LONG = (f"This text is longer than a Slack form holds, so only its first {IN
             "characters are shown here, and saving keeps only those. To keep all of it, edit "
             "the FAQ with `faqbot faq edit` instead.")
 
-_LABELS = {"question": "Question", "answer": "Answer", "url": "Link (optional)",
-           "alternates": "Other ways to ask it (optional)"}
+# Slack itself marks the optional ones "(optional)".
+_LABELS = {"question": "Question", "answer": "Answer", "url": "Link",
+           "alternates": "Other ways to ask it"}
 _HINTS = {"question": "How people ask it; the bot matches questions to this.",
           "url": "A full https:// address to read more.",
           "alternates": "One per line, or separated by |."}

@@ -29,7 +29,6 @@ log = logging.getLogger(__name__)
 
 GONE = "That FAQ is no longer in the dataset; ask again to get the current answer."
 ALREADY_POSTED = "That answer is already posted above."
-NOT_AN_EDITOR = "Only FAQ editors can edit FAQs; ask whoever runs faqbot to add you to FAQ_EDITORS."
 # More than a choices message ever shows; a payload listing more is cut here.
 MAX_SHOWN = 10
 
@@ -158,7 +157,7 @@ def handle_edit(ack: Ack, action: dict[str, Any], body: dict[str, Any], respond:
         return
     faq, click, entry = clicked
     if not faq.may_edit(click.user):
-        respond(text=NOT_AN_EDITOR, response_type="ephemeral", replace_original=False)
+        respond(text=modals.NOT_AN_EDITOR, response_type="ephemeral", replace_original=False)
         return
     if not click.trigger_id:  # a modal opens only on a trigger
         return

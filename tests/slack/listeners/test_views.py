@@ -13,7 +13,7 @@ import pytest
 from bot.errors import UserError
 from bot.faq.answerer import Answerer
 from bot.slack import blocks, modals
-from bot.slack.listeners.actions import NOT_AN_EDITOR, handle_edit
+from bot.slack.listeners.actions import handle_edit
 from bot.slack.listeners.views import handle_edit_submission
 from tests.slack.listeners.click_fakes import THREAD as CLICK_THREAD
 from tests.slack.listeners.click_fakes import payload
@@ -250,5 +250,5 @@ def test_edit_opens_the_modal_on_the_faq_as_it_is_now(answerer: Answerer) -> Non
 def test_edit_by_a_non_editor_is_refused_privately(answerer: Answerer) -> None:
     client, responses = click_edit(answerer, STRANGER)
     assert client.sent("views.open") == []
-    assert responses == [{"text": NOT_AN_EDITOR, "response_type": "ephemeral",
+    assert responses == [{"text": modals.NOT_AN_EDITOR, "response_type": "ephemeral",
                           "replace_original": False}]
