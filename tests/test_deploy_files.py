@@ -8,6 +8,7 @@ from pathlib import Path
 from bot.cli import COMMANDS
 from bot.runtime.http import EVENTS_PATH
 from bot.slack.listeners.commands import COMMAND
+from bot.slack.modals import SAVE_SHORTCUT
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -33,6 +34,17 @@ def test_manifest_asks_for_the_minimal_scopes_and_events() -> None:
     assert urls == [f"https://YOUR-APP.example.com{EVENTS_PATH}"] * 3
     assert settings["interactivity"]["is_enabled"] is True
     assert manifest["features"]["app_home"]["messages_tab_read_only_enabled"] is False  # DMs
+
+
+def test_manifest_offers_save_as_faq_on_messages_without_more_scopes() -> None:
+    """The shortcut reads a thread's first message with conversations.replies, which the
+    *:history scopes above already cover, and opens modals, which needs no scope."""
+    manifest = json.loads((ROOT / "manifest.json").read_text())
+    [shortcut] = manifest["features"]["shortcuts"]
+    assert (shortcut["type"], shortcut["callback_id"]) == ("message", SAVE_SHORTCUT)
+    assert shortcut["name"] == "Save as FAQ"
+    assert 0 < len(shortcut["description"]) <= 80  # Slack's cap on a shortcut's description
+    assert "mpim:history" not in manifest["oauth_config"]["scopes"]["bot"]  # no mpim routing
 
 
 def test_app_json_requires_what_serve_requires() -> None:

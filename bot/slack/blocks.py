@@ -16,6 +16,7 @@ CHOICE_ACTION_PREFIX = "faq_choice_"
 VOTE_UP = "faq_vote_up"
 VOTE_DOWN = "faq_vote_down"
 SHARE = "faq_share"
+EDIT = "faq_edit_open"  # the Edit button under "Saved as an FAQ"
 VOTE_NOTE_BLOCK = "faq_vote_note"
 
 SECTION_LIMIT = 3000  # Block Kit's cap on a section's text
@@ -156,6 +157,18 @@ def help_message(examples: Iterable[str]) -> Message:
     if tries:
         blocks.append(_mrkdwn(f"*Try:*\n{tries}"))
     return Message(text=f"Ask the FAQ with {FAQ_USAGE}", blocks=blocks)
+
+
+def saved_message(entry: Entry, editor: str) -> Message:
+    """Said in the thread an FAQ was saved from: which question, by whom, and an Edit button
+    (its value the FAQ id, so the modal opens on the FAQ as it is then, not as posted)."""
+    text = _cap(f"Saved as an FAQ: {escape(entry.question)}", FALLBACK_LIMIT)
+    blocks = [
+        _mrkdwn(f"Saved as an FAQ: *{_link(entry)}*"),
+        _context(f"By <@{editor}>. It answers in every channel within a few seconds."),
+        {"type": "actions", "elements": [_button("Edit", EDIT, entry.id)]},
+    ]
+    return Message(text=text, blocks=blocks)
 
 
 def vote_note(user_id: str, helpful: bool) -> str:

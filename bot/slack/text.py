@@ -65,3 +65,32 @@ def clean(text: str) -> str:
     text = _LINK.sub(_link, text)
     text = _EMOJI.sub(" ", text)
     return " ".join(html.unescape(text).split())
+
+
+def _plain_special(match: re.Match[str]) -> str:
+    """``<!here>`` becomes the word "@here": readable, and no ping once rendered escaped."""
+    return match.group(2) or f"@{match.group(1).split('^', 1)[0]}"
+
+
+def _plain_user(match: re.Match[str]) -> str:
+    inner = match.group(0)[2:-1]
+    name = inner.partition("|")[2]
+    return f"@{name or inner}"
+
+
+def _plain_link(match: re.Match[str]) -> str:
+    """A labelled link keeps its address, so an answer prefilled from it still says where."""
+    target, label = match.group(1).removeprefix("mailto:"), match.group(2)
+    return f"{label} ({target})" if label and label != target else target
+
+
+def plain(text: str) -> str:
+    """A message as an editor would retype it, for prefilling the FAQ modal: markup resolved
+    to its readable text (mentions as ``@name``, links as ``label (url)``), ``&amp;`` and
+    friends unescaped, but code, emoji and line breaks kept, since an answer may need them."""
+    text = _SURROGATE.sub("\ufffd", (text or "")[:MAX_RAW_CHARS])
+    text = _USER.sub(_plain_user, text)
+    text = _CHANNEL.sub(_channel, text)
+    text = _SPECIAL.sub(_plain_special, text)
+    text = _LINK.sub(_plain_link, text)
+    return html.unescape(text).strip()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.slack.text import clean, mentions
+from bot.slack.text import clean, mentions, plain
 
 
 @pytest.mark.parametrize(("raw", "expected"), [
@@ -41,3 +41,22 @@ def test_mentions() -> None:
     assert not mentions("hey <@U0BOTX> help", "U0BOT")
     assert not mentions("hey <@U1>", "U0BOT")
     assert not mentions("<@U0BOT>", "")
+
+
+@pytest.mark.parametrize(("raw", "expected"), [
+    ("<@U0BOT> hi <@U1|bob>", "@U0BOT hi @bob"),
+    ("see <https://x.org/a|the page> or <https://y.org>", "see the page (https://x.org/a) or https://y.org"),
+    ("<https://x.org|https://x.org>", "https://x.org"),
+    ("mail <mailto:help@example.com|help@example.com>", "mail help@example.com"),
+    ("<!here> <!channel> ping <!subteam^S1|@hr-team>", "@here @channel ping @hr-team"),
+    ("due <!date^1392734382^{date}|Feb 18, 2014>", "due Feb 18, 2014"),
+    ("in <#C123|benefits>", "in #benefits"),
+    ("A &amp; B &lt;3 &gt; C", "A & B <3 > C"),
+    ("step 1\n```pip install x```\n:tada: `done`", "step 1\n```pip install x```\n:tada: `done`"),
+    ("  padded\n", "padded"),
+    ("lone \ud800 surrogate", "lone \ufffd surrogate"),
+    ("", ""),
+])
+def test_plain_keeps_what_an_answer_needs(raw: str, expected: str) -> None:
+    """For prefilling the FAQ modal: readable text, with code, emoji and lines kept."""
+    assert plain(raw) == expected

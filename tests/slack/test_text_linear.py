@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 import pytest
 
-from bot.slack.text import clean, mentions
+from bot.slack.text import clean, mentions, plain
 
 SLACK_MAX_CHARS = 40_000
 BUDGET_S = 0.050
@@ -47,6 +47,12 @@ def _fastest(work: Callable[[], object], runs: int = 3) -> float:
 def test_clean_is_linear_on_unclosed_markup(unit: str) -> None:
     text = _fill(unit)
     assert _fastest(lambda: clean(text)) < BUDGET_S
+
+
+@pytest.mark.parametrize("unit", SHAPES.values(), ids=SHAPES.keys())
+def test_plain_is_linear_on_unclosed_markup(unit: str) -> None:
+    text = _fill(unit)
+    assert _fastest(lambda: plain(text)) < BUDGET_S
 
 
 @pytest.mark.parametrize("unit", ["<@U0BOT|", "<@U0BOT", "<@"])

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from slack_bolt import App
 
-from bot.slack.listeners import actions, commands, messages
+from bot.slack.listeners import actions, commands, messages, shortcuts, views
 
 
 def register(app: App) -> None:
     messages.register(app)
     commands.register(app)
     actions.register(app)
+    shortcuts.register(app)
+    views.register(app)

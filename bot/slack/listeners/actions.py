@@ -1,4 +1,5 @@
-"""Button clicks: pick one of several FAQs, vote on an answer, share a private answer.
+"""Button clicks: pick one of several FAQs, vote on an answer, share a private answer, edit
+a saved FAQ.
 
 Every button's value is an FAQ id, so a click is answered from the loaded dataset, and
 re-rendered from it, never from the blocks the payload says the message had. Only what
@@ -17,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
 
-from bot.slack import blocks
+from bot.slack import blocks, modals
 from bot.slack.clicks import Click, read_click
 from bot.slack.services import Services, services
 
@@ -36,6 +37,7 @@ def register(app: App) -> None:
     app.action(re.compile(rf"^{blocks.CHOICE_ACTION_PREFIX}\d+$"))(handle_choice)
     app.action(re.compile(rf"^({blocks.VOTE_UP}|{blocks.VOTE_DOWN})$"))(handle_vote)
     app.action(blocks.SHARE)(handle_share)
+    app.action(blocks.EDIT)(handle_edit)
 
 
 def _clicked(body: dict[str, Any], action: dict[str, Any], context: BoltContext,
@@ -144,3 +146,23 @@ def handle_share(ack: Ack, action: dict[str, Any], body: dict[str, Any], respond
     respond(response_type="in_channel", replace_original=False,
             **blocks.answer_message(entry, note=note).as_kwargs())
     respond(delete_original=True)
+
+
+def handle_edit(ack: Ack, action: dict[str, Any], body: dict[str, Any], respond: Respond,
+                client: WebClient, context: BoltContext) -> None:
+    """Open the FAQ modal on the FAQ as it is now, for editors; others are told privately."""
+    ack()
+    clicked = _clicked(body, action, context, respond)
+    if clicked is None:
+        return
+    faq, click, entry = clicked
+    if not faq.may_edit(click.user):
+        respond(text=modals.NOT_AN_EDITOR, response_type="ephemeral", replace_original=False)
+        return
+    if not click.trigger_id:  # a modal opens only on a trigger
+        return
+    thread = click.thread_ts or click.message_ts  # "Saved as an FAQ" is in the thread
+    where = (modals.Where(channel=click.channel, thread_ts=thread, faq_id=entry.id) if thread
+             else modals.Where(faq_id=entry.id))
+    client.views_open(trigger_id=click.trigger_id,
+                      view=modals.edit_modal(modals.draft_of(entry), where))

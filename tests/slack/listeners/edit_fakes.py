@@ -1,0 +1,95 @@
+"""Fakes for calling the FAQ-editing listeners directly: a ``FaqEditing`` that validates like
+``LiveFaq`` (the engine's own rules, on the real sample) but keeps what it is asked to save
+instead of embedding and storing it, a WebClient stand-in that also opens views and reads
+threads, and the context ``create_app`` would give with FAQ_EDITORS set."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from slack_bolt import BoltContext
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web import SlackResponse
+
+from bot.errors import UserError
+from bot.faq import edits
+from bot.faq.answerer import Answerer
+from bot.faq.sources import FaqRow
+from bot.slack.services import CONTEXT_KEY, Services
+from bot.storage import LocalClaims
+from tests.slack.listeners.conftest import FakeSlack
+from tests.standins.slack_standin import BOT_ID, BOT_USER_ID, TEAM_ID
+
+EDITOR = "U0EDITOR"
+STRANGER = "U0STRANGER"
+CHANNEL = "C0HELP"
+THREAD = "1700000000.000100"  # the question asked in the channel
+REPLY = "1700000005.000500"  # the answer someone gave in its thread
+
+
+@dataclass
+class FakeEditing:
+    """``FaqEditing`` on ``answerer``'s FAQ: ``problems`` is the engine's, ``save`` records
+    (or raises ``failure``, as LiveFaq does when the embedder or database is down)."""
+
+    answerer: Answerer
+    failure: UserError | None = None
+    checked: list[tuple[FaqRow, str | None]] = field(default_factory=list)
+    saved: list[dict[str, Any]] = field(default_factory=list)
+
+    def problems(self, row: FaqRow, *, replacing: str | None = None) -> dict[str, str]:
+        self.checked.append((row, replacing))
+        return edits.problems(self.answerer.faq, row, replacing=replacing)
+
+    def save(self, row: FaqRow, *, editor: str, replacing: str | None = None) -> FaqRow:
+        if self.failure is not None:
+            raise self.failure
+        self.saved.append({"row": row, "editor": editor, "replacing": replacing})
+        return row
+
+
+@dataclass
+class FakeClient(FakeSlack):
+    """FakeSlack plus views.open and conversations.replies (answering ``thread``, or the
+    Slack error ``replies_error``)."""
+
+    thread: list[dict[str, Any]] = field(default_factory=list)
+    replies_error: str = ""
+
+    def views_open(self, **kwargs: Any) -> dict[str, Any]:
+        self.calls.append(("views.open", kwargs))
+        return {"ok": True}
+
+    def conversations_replies(self, **kwargs: Any) -> dict[str, Any]:
+        self.calls.append(("conversations.replies", kwargs))
+        if self.replies_error:
+            response = SlackResponse(client=None, http_verb="POST",
+                                     api_url="https://slack.com/api/conversations.replies",
+                                     req_args={}, data={"ok": False, "error": self.replies_error},
+                                     headers={}, status_code=200)
+            raise SlackApiError("failed", response)
+        return {"ok": True, "messages": self.thread}
+
+    @property
+    def modal(self) -> dict[str, Any]:
+        [opened] = self.sent("views.open")
+        return opened["view"]
+
+
+def editing_context(answerer: Answerer, editing: FakeEditing | None,
+                    editors: frozenset[str] = frozenset({EDITOR})) -> BoltContext:
+    services = Services(answerer=answerer, deduper=LocalClaims(), editing=editing,
+                        editors=editors)
+    return BoltContext({"bot_user_id": BOT_USER_ID, "bot_id": BOT_ID, "team_id": TEAM_ID,
+                        CONTEXT_KEY: services})
+
+
+def fields(view: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The modal's input blocks by block id."""
+    return {b["block_id"]: b for b in view["blocks"] if b["type"] == "input"}
+
+
+def initial(view: dict[str, Any]) -> dict[str, str]:
+    return {name: block["element"].get("initial_value", "")
+            for name, block in fields(view).items()}

@@ -1,0 +1,254 @@
+"""``handle_edit_submission`` (the ``faq_edit`` modal) and the Edit button called directly:
+only FAQ editors save, every refusal is shown in the modal by block id, a damaged form is
+refused, hostile text is stored as text and posted escaped."""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+import pytest
+
+from bot.errors import UserError
+from bot.faq.answerer import Answerer
+from bot.slack import blocks, modals
+from bot.slack.listeners.actions import handle_edit
+from bot.slack.listeners.views import handle_edit_submission
+from tests.slack.listeners.click_fakes import THREAD as CLICK_THREAD
+from tests.slack.listeners.click_fakes import payload
+from tests.slack.listeners.edit_fakes import (
+    CHANNEL,
+    EDITOR,
+    STRANGER,
+    THREAD,
+    FakeClient,
+    FakeEditing,
+    editing_context,
+    initial,
+)
+from tests.standins.slack_standin import TEAM_ID
+
+LOGGER = logging.getLogger("tests.views")
+IN_THREAD = json.dumps({"channel": CHANNEL, "thread_ts": THREAD})
+NEW = {"question": "How do I order a new card?", "answer": "Use your Medicare account.",
+       "url": "https://www.medicare.gov/account", "alternates": "new card?\n lost my card | "}
+
+
+def submission(values: dict[str, Any] | None = None, *, user: Any = EDITOR,
+               metadata: Any = IN_THREAD) -> dict[str, Any]:
+    """A view_submission body for the faq_edit modal, as Slack sends it."""
+    state = {name: {"value": {"type": "plain_text_input", "value": text}}
+             for name, text in (NEW if values is None else values).items()}
+    view = {"id": "V0001", "type": "modal", "callback_id": modals.EDIT_CALLBACK,
+            "private_metadata": metadata, "state": {"values": state}, "hash": "1.abc"}
+    return {"type": "view_submission", "team": {"id": TEAM_ID}, "user": {"id": user},
+            "view": view}
+
+
+def submit(answerer: Answerer, body: dict[str, Any], *, editing: FakeEditing | None = None,
+           editors: frozenset[str] = frozenset({EDITOR})) -> tuple[FakeClient, FakeEditing]:
+    editing = editing or FakeEditing(answerer)
+    client = FakeClient()
+    handle_edit_submission(ack=client.ack, body=body, view=body["view"], client=client,
+                           context=editing_context(answerer, editing, editors), logger=LOGGER)
+    assert client.names.count("ack") == 1 and client.names[0] == "ack"  # answered, once
+    return client, editing
+
+
+def refusal(client: FakeClient) -> dict[str, str]:
+    [ack] = client.sent("ack")
+    assert ack["response_action"] == "errors"
+    assert client.sent("chat.postMessage") == []
+    return ack["errors"]
+
+
+# -- saving -------------------------------------------------------------------------------------
+
+def test_an_editor_saves_and_the_thread_is_told_with_an_edit_button(answerer: Answerer) -> None:
+    client, editing = submit(answerer, submission())
+    assert client.sent("ack") == [{"args": ()}]  # a plain ack: the modal closes
+    [saved] = editing.saved
+    row = saved["row"]
+    assert (saved["editor"], saved["replacing"]) == (EDITOR, None)
+    assert (row.question, row.answer, row.url) == (NEW["question"], NEW["answer"], NEW["url"])
+    assert row.alternates == ("new card?", "lost my card")
+    [post] = client.sent("chat.postMessage")
+    assert (post["channel"], post["thread_ts"]) == (CHANNEL, THREAD)
+    assert post["text"] == f"Saved as an FAQ: {NEW['question']}"
+    [edit] = [e for b in post["blocks"] if b["type"] == "actions" for e in b["elements"]]
+    assert (edit["action_id"], edit["value"], edit["text"]["text"]) == (blocks.EDIT, row.id,
+                                                                        "Edit")
+    assert client.names == ["ack", "chat.postMessage"]  # closed before posting
+
+
+def test_from_the_app_home_nothing_is_posted(answerer: Answerer) -> None:
+    client, editing = submit(answerer, submission(metadata=""))
+    assert len(editing.saved) == 1
+    assert client.names == ["ack"]
+
+
+def test_an_edit_replaces_its_faq_and_keeps_its_id_and_category(answerer: Answerer) -> None:
+    current = answerer.faq.by_id("replacement-card")
+    assert current is not None
+    metadata = json.dumps({"channel": CHANNEL, "thread_ts": THREAD, "faq_id": current.id})
+    values = {"question": current.question, "answer": "Log in to your Medicare account.",
+              "url": current.url, "alternates": ""}
+    _, editing = submit(answerer, submission(values, metadata=metadata))
+    [saved] = editing.saved
+    assert saved["replacing"] == current.id
+    assert (saved["row"].id, saved["row"].category) == (current.id, current.category)
+
+
+def test_hostile_text_is_stored_as_text_and_posted_escaped(answerer: Answerer) -> None:
+    question = "<!channel> 🎉 is <@U0BOT> & <https://evil.example|the FAQ> *free*?"
+    answer = "🎉 <!here> " + "y" * 10_000
+    client, editing = submit(answerer, submission({"question": question, "answer": answer}))
+    [saved] = editing.saved
+    assert (saved["row"].question, saved["row"].answer) == (question, answer)
+    [post] = client.sent("chat.postMessage")
+    rendered = json.dumps(post)
+    assert "<!channel>" not in rendered and "<@U0BOT>" not in rendered
+    assert "<https://evil.example" not in rendered
+    assert "&lt;!channel&gt; 🎉 is &lt;@U0BOT&gt; &amp;" in post["text"]
+    assert all(len(b["text"]["text"]) <= blocks.SECTION_LIMIT
+               for b in post["blocks"] if b["type"] == "section")
+
+
+# -- who may save -------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("user", [STRANGER, "", None, {"id": EDITOR}, 5])
+def test_anyone_but_an_editor_is_refused_and_nothing_is_saved(answerer: Answerer,
+                                                             user: Any) -> None:
+    client, editing = submit(answerer, submission(user=user))
+    assert refusal(client) == {"question": modals.NOT_AN_EDITOR}
+    assert editing.checked == [] and editing.saved == []
+
+
+def test_with_no_editors_everyone_is_refused(answerer: Answerer) -> None:
+    client, editing = submit(answerer, submission(), editors=frozenset())
+    assert refusal(client) == {"question": modals.NOT_AN_EDITOR}
+    assert editing.saved == []
+
+
+def test_where_edits_cant_be_saved_even_an_editor_is_refused(answerer: Answerer) -> None:
+    client = FakeClient()
+    body = submission()
+    handle_edit_submission(ack=client.ack, body=body, view=body["view"], client=client,
+                           context=editing_context(answerer, None), logger=LOGGER)
+    assert refusal(client) == {"question": modals.NOT_AN_EDITOR}
+
+
+# -- what the FAQ won't take --------------------------------------------------------------------
+
+def test_validation_errors_are_shown_by_block_id_and_nothing_is_saved(
+        answerer: Answerer) -> None:
+    taken = answerer.faq.by_id("replacement-card")
+    assert taken is not None
+    values = {"question": "Brand new question?", "answer": "   ", "url": "javascript:alert(1)",
+              "alternates": taken.question}
+    client, editing = submit(answerer, submission(values))
+    errors = refusal(client)
+    assert set(errors) == {"answer", "url", "alternates"}
+    assert "empty" in errors["answer"] and "http" in errors["url"]
+    assert "replacement-card" in errors["alternates"]
+    assert editing.saved == []
+
+
+def test_an_empty_or_missing_form_is_refused_on_its_required_fields(answerer: Answerer) -> None:
+    body = submission({})
+    body["view"]["state"] = {"values": {"question": "garbage", "answer": {"value": 5}}}
+    client, editing = submit(answerer, body)
+    assert set(refusal(client)) == {"question", "answer"}
+    assert editing.saved == []
+
+
+def test_a_question_another_faq_has_is_refused_on_the_question(answerer: Answerer) -> None:
+    taken = answerer.faq.by_id("replacement-card")
+    assert taken is not None
+    client, _ = submit(answerer, submission({**NEW, "question": taken.question.upper()}))
+    assert "replacement-card" in refusal(client)["question"]
+
+
+def test_a_save_that_fails_is_shown_in_the_modal(answerer: Answerer) -> None:
+    down = FakeEditing(answerer, failure=UserError("the embedding service is unavailable",
+                                                   "try again in a minute"))
+    client, editing = submit(answerer, submission(), editing=down)
+    [(_, message)] = refusal(client).items()
+    assert "embedding service is unavailable" in message and "try again" in message
+    assert editing.saved == []
+
+
+def test_errors_are_capped_and_unknown_fields_go_under_the_question() -> None:
+    assert modals.errors({"category": "x" * 5000, "url": "bad"}) == {
+        "question": "x" * modals.ERROR_LIMIT, "url": "bad"}
+
+
+# -- damaged private_metadata -------------------------------------------------------------------
+
+DAMAGED = [
+    "not json", "[]", "null", "5", '"C1"', "{", '{"channel": "C1"}', '{"thread_ts": "1.2"}',
+    '{"channel": "<!channel>", "thread_ts": "1.2"}', '{"channel": "C1", "thread_ts": "soon"}',
+    '{"channel": "C1", "thread_ts": 1.2}', '{"faq_id": 5}', '{"faq_id": ""}',
+    '{"faq_id": ["a"]}', '{"extra": 1}', '{"faq_id": "' + "a" * 4000 + '"}', 5, ["x"],
+    {"channel": "C1"},
+]
+
+
+@pytest.mark.parametrize("metadata", DAMAGED)
+def test_damaged_private_metadata_is_refused_and_nothing_is_saved(answerer: Answerer,
+                                                                 metadata: Any) -> None:
+    client, editing = submit(answerer, submission(metadata=metadata))
+    assert refusal(client) == {"question": modals.DAMAGED}
+    assert editing.saved == []
+
+
+def test_an_edit_of_an_faq_that_is_gone_is_refused(answerer: Answerer) -> None:
+    metadata = json.dumps({"faq_id": "never-was"})
+
+    class Live(FakeEditing):
+        """LiveFaq's extra rule: the FAQ being replaced must exist."""
+
+        def problems(self, row: Any, *, replacing: str | None = None) -> dict[str, str]:
+            found = super().problems(row, replacing=replacing)
+            if replacing and self.answerer.faq.by_id(replacing) is None:
+                found["question"] = f"there is no FAQ with id {replacing!r}"
+            return found
+
+    client, editing = submit(answerer, submission(metadata=metadata),
+                             editing=Live(answerer))
+    assert "never-was" in refusal(client)["question"]
+    assert editing.checked[0][1] == "never-was" and editing.saved == []
+
+
+# -- the Edit button ----------------------------------------------------------------------------
+
+def click_edit(answerer: Answerer, user: str) -> tuple[FakeClient, list[dict[str, Any]]]:
+    body = payload(blocks.EDIT, "replacement-card")
+    body["user"]["id"] = user
+    client, responses = FakeClient(), []
+    handle_edit(ack=client.ack, action=body["actions"][0], body=body,
+                respond=lambda **kwargs: responses.append(kwargs), client=client,
+                context=editing_context(answerer, FakeEditing(answerer)))
+    return client, responses
+
+
+def test_edit_opens_the_modal_on_the_faq_as_it_is_now(answerer: Answerer) -> None:
+    client, responses = click_edit(answerer, EDITOR)
+    assert responses == []
+    current = answerer.faq.by_id("replacement-card")
+    assert current is not None
+    view = client.modal
+    assert view["callback_id"] == modals.EDIT_CALLBACK
+    assert initial(view) == {"question": current.question, "answer": current.answer,
+                             "url": current.url, "alternates": "\n".join(current.alternates)}
+    where = modals.read_where(view["private_metadata"])
+    assert where == modals.Where(channel="C0FAQ", thread_ts=CLICK_THREAD,
+                                 faq_id="replacement-card")
+
+
+def test_edit_by_a_non_editor_is_refused_privately(answerer: Answerer) -> None:
+    client, responses = click_edit(answerer, STRANGER)
+    assert client.sent("views.open") == []
+    assert responses == [{"text": modals.NOT_AN_EDITOR, "response_type": "ephemeral",
+                          "replace_original": False}]
