@@ -1,4 +1,4 @@
-"""``faqbot faq add|edit|retire|list|clear`` and ``faqbot export``: the FAQ edits in the
+"""``faqbot faq add|edit|retire|list|clear|learn`` and ``faqbot export``: the FAQ edits in the
 database, scriptable, and the merged FAQ written back out as a dataset.
 
 Every change goes through ``bot.live.LiveFaq``, the same path as Slack's "Save as FAQ", so a
@@ -101,6 +101,30 @@ def faq_clear(args: argparse.Namespace, live: LiveFaq) -> None:
     print(f"cleared {gone} edits that the last push carried to the Hub")
 
 
+def faq_learn(args: argparse.Namespace, live: LiveFaq) -> None:
+    from bot.live import Learner
+
+    learner = Learner(live)
+    if args.accept is not None:
+        row = learner.accept(args.accept, by=_editor())
+        print(f"accepted: {row.id} now has {len(row.alternates)} alternates")
+        return
+    if args.reject is not None:
+        print(f"rejected suggestion {learner.reject(args.reject, by=_editor()).id}")
+        return
+    if not learner.enabled:
+        _note("note: LOG_QUESTION_TEXT=false, so no phrasings are learned")
+    pending = live.store.suggestions()
+    if args.json:
+        print(json.dumps([{"id": s.id, "faq_id": s.faq_id, "text": s.text, "users": s.users,
+                           "too_close": learner.too_close(s.text, s.faq_id)}
+                          for s in pending], ensure_ascii=False))
+        return
+    for s in pending:
+        close = "  (close to another FAQ)" if learner.too_close(s.text, s.faq_id) else ""
+        print(f"{s.id}\t{s.users} users\t{s.faq_id}\t{s.text}{close}")
+
+
 def _existing(live: LiveFaq, faq_id: str) -> FaqRow:
     row = live.faq.by_id(faq_id)
     if row is None:
@@ -148,6 +172,7 @@ ACTIONS: dict[str, tuple[Callable[[argparse.Namespace, LiveFaq], None], str]] = 
     "retire": (faq_retire, "hide an FAQ on every process"),
     "list": (faq_list, "list the merged FAQ and where each row comes from"),
     "clear": (faq_clear, "remove edits already pushed to the Hub"),
+    "learn": (faq_learn, "list phrasings learned from use; accept or reject one"),
 }
 
 
@@ -167,6 +192,12 @@ def faq_arguments(parser: argparse.ArgumentParser) -> None:
         if name == "add":
             command.add_argument("--id", help="a stable id (default: derived from the question)")
         if name == "list":
+            command.add_argument("--json", action="store_true", help="print one JSON list")
+        if name == "learn":
+            choice = command.add_mutually_exclusive_group()
+            choice.add_argument("--accept", type=int, metavar="ID",
+                                help="add suggestion ID as an alternate of its FAQ")
+            choice.add_argument("--reject", type=int, metavar="ID", help="drop suggestion ID")
             command.add_argument("--json", action="store_true", help="print one JSON list")
         if name == "clear":
             command.add_argument("--pushed", action="store_true",

@@ -90,6 +90,10 @@ class FaqData:
         row = self._by_id.get(faq_id)
         return None if row is None else self.rows[row]
 
+    def row_of(self, faq_id: str) -> int | None:
+        """The row number of the FAQ with this id, in ``rows`` and the per-row scores."""
+        return self._by_id.get(faq_id)
+
     def vectors(self, row: int) -> np.ndarray:
         """The unit vectors of ``row``'s phrasings (a view into the index)."""
         start = int(self.starts[row])

@@ -48,7 +48,7 @@ def problems(faq: FaqData, row: FaqRow, *, replacing: str | None = None) -> dict
     owners = _phrasing_owners(faq, skip=replacing)
     for field, texts in (("question", (row.question,)), ("alternates", row.alternates)):
         for text in texts:
-            owner = owners.get(_same_words(text))
+            owner = owners.get(same_words(text))
             if owner is not None and field not in found:
                 found[field] = f"{text[:80]!r} is already a phrasing of FAQ {owner!r}"
     if replacing is None and faq.by_id(row.id) is not None and "question" not in found:
@@ -57,10 +57,10 @@ def problems(faq: FaqData, row: FaqRow, *, replacing: str | None = None) -> dict
 
 
 def _phrasing_owners(faq: FaqData, *, skip: str | None) -> dict[str, str]:
-    return {_same_words(p): r.id for r in faq.rows if r.id != skip for p in r.phrasings}
+    return {same_words(p): r.id for r in faq.rows if r.id != skip for p in r.phrasings}
 
 
-def _same_words(text: str) -> str:
+def same_words(text: str) -> str:
     """Phrasings that differ only in case, spacing or punctuation are the same question."""
     return " ".join(re.sub(r"[\W_]+", " ", text.casefold()).split())
 

@@ -2,6 +2,7 @@
 every process, Hub updates, and export back to a dataset.
 
 - ``faq``: ``LiveFaq``, the loaded dataset with the database's edits merged over it;
+- ``learning``: ``Learner``, phrasings learned from the askers' choice clicks and 👍;
 - ``codec``: edits between the database's form and the engine's;
 - ``watch``: ``Watcher``, the background poll of the change counter and the Hub branch;
 - ``hub``: which commit a Hub dataset's branch is at;
@@ -9,6 +10,7 @@ every process, Hub updates, and export back to a dataset.
 """
 
 from bot.live.faq import LiveFaq, open_live
+from bot.live.learning import Learner
 from bot.live.watch import Watcher
 
-__all__ = ["LiveFaq", "Watcher", "open_live"]
+__all__ = ["Learner", "LiveFaq", "Watcher", "open_live"]

@@ -52,7 +52,7 @@ def start(settings: Settings) -> Runtime:
     The loader is patient (see ``load_answerer``): a cold Inference API model is waited for,
     so a booting dyno doesn't crash-loop.
     """
-    from bot.live import Watcher, open_live
+    from bot.live import Learner, Watcher, open_live
     from bot.slack.app import create_app, listener_executor
 
     live = open_live(settings, patient=True, watched=True)
@@ -60,7 +60,8 @@ def start(settings: Settings) -> Runtime:
     store = live.store
     try:
         app = create_app(settings, live.answerer, executor=executor, deduper=store,
-                         recorder=store, editing=live)
+                         recorder=store, editing=live,
+                         learning=Learner(live, auto_accept=settings.faq_auto_learn))
     except BaseException:
         executor.shutdown(wait=False)
         store.close()

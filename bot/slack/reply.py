@@ -20,7 +20,8 @@ from bot.slack.text import clean
 # What `/faq` takes as a request for usage rather than a question.
 HELP_WORDS = frozenset({"", "help", "?"})
 
-Post = Callable[[blocks.Message], None]
+# Posts the reply; returns its ts when it is a message clicks can lead back from.
+Post = Callable[[blocks.Message], str | None]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -53,10 +54,9 @@ def answer(asked: Asked, faq: Services, post: Post, logger: logging.Logger) -> N
         else:
             message = blocks.for_answer(result, asked_directly=asked.asked_directly,
                                         via_command=asked.via_command)
-    if message is not None:
-        post(message)
+    reply_ts = post(message) if message is not None else None
     if result is not None and faq.recorder is not None:  # after the reply: it waits for no log
         faq.recorder.log_question(
             team=asked.team, channel=asked.channel, ts=asked.ts, user=asked.user,
             text=result.question, answer=result, latency_ms=(time.perf_counter() - started) * 1000,
-            direct=asked.asked_directly)
+            direct=asked.asked_directly, reply_ts=reply_ts)

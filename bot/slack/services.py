@@ -29,7 +29,8 @@ class Recorder(Protocol):
     """Where questions, votes and choice clicks go (``bot.storage.Store``)."""
 
     def log_question(self, *, team: str, channel: str, ts: str, user: str, text: str,
-                     answer: Answer, latency_ms: float, direct: bool = False) -> None: ...
+                     answer: Answer, latency_ms: float, direct: bool = False,
+                     reply_ts: str | None = None) -> None: ...
 
     def log_vote(self, *, team: str, channel: str, message_ts: str, user: str, faq_id: str,
                  vote: str) -> None: ...
@@ -46,6 +47,13 @@ class FaqEditing(Protocol):
     def save(self, row: FaqRow, *, editor: str, replacing: str | None = None) -> FaqRow: ...
 
 
+class Learning(Protocol):
+    """Where confirmations of a phrasing go (``bot.live.Learner``)."""
+
+    def confirmed(self, *, team: str, channel: str, reply_ts: str, user: str,
+                  faq_id: str) -> object: ...
+
+
 @dataclass(frozen=True)
 class Services:
     answerer: Answerer
@@ -54,16 +62,18 @@ class Services:
     recorder: Recorder | None = None  # None: nothing is logged (tests, or no store)
     editing: FaqEditing | None = None  # None: the FAQ can't be edited from Slack
     editors: frozenset[str] = frozenset()  # FAQ_EDITORS
+    learning: Learning | None = None  # None: clicks teach nothing
     response_urls: ResponseUrls = field(
         default_factory=lambda: ResponseUrls.for_api_url(DEFAULT_SLACK_API_URL))
 
     @classmethod
     def for_settings(cls, settings: Settings, *, answerer: Answerer, deduper: ClaimStore,
-                     recorder: Recorder | None = None,
-                     editing: FaqEditing | None = None) -> Services:
+                     recorder: Recorder | None = None, editing: FaqEditing | None = None,
+                     learning: Learning | None = None) -> Services:
         """The services ``settings`` ask for: FAQ_CHANNELS, FAQ_EDITORS, and response URLs on
         Slack's hosts or on SLACK_API_URL's origin."""
         return cls(answerer=answerer, deduper=deduper, recorder=recorder, editing=editing,
+                   learning=learning,
                    editors=settings.faq_editors, faq_channels=frozenset(settings.faq_channels),
                    response_urls=ResponseUrls.for_api_url(settings.slack_api_url))
 

@@ -1,4 +1,4 @@
-"""Read the log since a point in time, for ``faqbot report``.
+"""Read the log since a point in time, for ``faqbot report`` and the App Home.
 
 Unlike the bot, the report fails loudly (exit 2) when the database can't be read: someone is
 at the terminal to fix it. It only reads: a missing SQLite file is not created.
@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy import Table, inspect, select
+from sqlalchemy import Connection, Table, inspect, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.errors import UserError
@@ -29,6 +29,15 @@ class Log:
     choices: list[Row]
 
 
+def log_since(connection: Connection, since: datetime) -> Log:
+    """Every question, vote and choice logged at or after ``since``, oldest first."""
+    def rows(table: Table) -> list[Row]:
+        query = select(table).where(table.c.at >= since).order_by(table.c.at, table.c.id)
+        return list(connection.execute(query).mappings())
+
+    return Log(since, rows(schema.questions), rows(schema.votes), rows(schema.choices))
+
+
 def read_log(database_url: str, since: datetime) -> Log:
     url = parse_url(database_url)
     no_log = UserError(f"there is no question log at {redact(url)}",
@@ -41,12 +50,7 @@ def read_log(database_url: str, since: datetime) -> Log:
         if not inspect(engine).has_table(schema.questions.name):
             raise no_log
         with engine.connect() as connection:
-            def rows(table: Table) -> list[Row]:
-                query = (select(table).where(table.c.at >= since)
-                         .order_by(table.c.at, table.c.id))
-                return list(connection.execute(query).mappings())
-
-            return Log(since, rows(schema.questions), rows(schema.votes), rows(schema.choices))
+            return log_since(connection, since)
     except SQLAlchemyError as error:
         raise UserError(f"cannot read the question log at {redact(url)} "
                         f"({describe_error(error, url)})",

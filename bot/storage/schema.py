@@ -23,6 +23,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    UniqueConstraint,
     inspect,
     select,
     text,
@@ -33,7 +34,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 
 # 2: claims carry ``done``, so a claim whose reply never went out expires;
-# 3: FAQ edits and their change counter.
+# 3: FAQ edits and their change counter; questions carry their reply's ts; learned phrasings.
 SCHEMA_VERSION = 3
 VERSION_KEY = "schema_version"
 
@@ -67,7 +68,10 @@ questions = Table("faqbot_questions", metadata,
                   Column("direct", Boolean, nullable=False),
                   Column("candidates", JSON, nullable=False),  # [{"id": …, "score": …}], best first
                   Column("latency_ms", Float, nullable=False),
-                  Index("faqbot_questions_at", "at"))
+                  # The bot's reply, so a click on it leads back to the question it answered.
+                  Column("reply_ts", String, nullable=True),
+                  Index("faqbot_questions_at", "at"),
+                  Index("faqbot_questions_reply", "channel", "reply_ts"))
 
 def _feedback(name: str, *columns: Column) -> Table:
     """A table of clicks on a posted answer: who, where, when, and ``columns``."""
@@ -113,6 +117,27 @@ faq_changes = Table("faqbot_faq_changes", metadata,
                     Column("version", Integer, nullable=False))
 
 
+# Phrasings learned from use: a question whose asker picked an FAQ among the choices, or
+# voted 👍 on its answer. One row per (FAQ, question as normalised); ``status`` is pending,
+# accepted (now an alternate) or rejected.
+suggestions = Table("faqbot_suggestions", metadata,
+                    Column("id", Integer, primary_key=True, autoincrement=True),
+                    Column("faq_id", String, nullable=False),
+                    Column("text", Text, nullable=False),
+                    Column("key", String, nullable=False),
+                    Column("status", String(16), nullable=False),
+                    Column("at", DateTime, nullable=False),
+                    Column("decided_by", Text, nullable=True),
+                    UniqueConstraint("faq_id", "key"))
+
+# Who confirmed a suggestion: one row per distinct (pseudonymous) user.
+confirmations = Table("faqbot_confirmations", metadata,
+                      Column("suggestion_id", Integer, nullable=False),
+                      Column("user_hash", String(64), nullable=False),
+                      Column("at", DateTime, nullable=False),
+                      PrimaryKeyConstraint("suggestion_id", "user_hash"))
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
@@ -153,6 +178,7 @@ def _create(engine: Engine) -> int:
     with engine.begin() as connection:
         metadata.create_all(connection)
         _add_claims_done(connection)
+        _add_reply_ts(connection)
         insert_ignoring_duplicates(connection, faq_changes, {"id": 1, "version": 0})
         insert_ignoring_duplicates(connection, meta,
                                    {"key": VERSION_KEY, "value": str(SCHEMA_VERSION)})
@@ -160,6 +186,15 @@ def _create(engine: Engine) -> int:
                            .where(meta.c.value < str(SCHEMA_VERSION))
                            .values(value=str(SCHEMA_VERSION)))
         return int(connection.scalar(select(meta.c.value).where(meta.c.key == VERSION_KEY)))
+
+
+def _add_reply_ts(connection: Connection) -> None:
+    """Version 2 → 3: questions logged before it have no reply to lead back from."""
+    columns = {column["name"] for column in inspect(connection).get_columns(questions.name)}
+    if "reply_ts" not in columns:
+        connection.execute(text(f"ALTER TABLE {questions.name} ADD COLUMN reply_ts VARCHAR"))
+        connection.execute(text("CREATE INDEX IF NOT EXISTS faqbot_questions_reply "
+                                f"ON {questions.name} (channel, reply_ts)"))
 
 
 def _add_claims_done(connection: Connection) -> None:

@@ -17,7 +17,7 @@ import itertools
 import logging
 import threading
 from collections.abc import Callable, Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, TypeVar
 
 from sqlalchemy import ColumnElement, Connection, Table, delete, insert, select, update
@@ -25,11 +25,13 @@ from sqlalchemy.exc import DataError, IntegrityError, SQLAlchemyError
 
 from bot.config import DEFAULT_LEASE_SECONDS
 from bot.errors import UserError
-from bot.storage import faq_edits, schema
+from bot.storage import faq_edits, learning, queries, schema
 from bot.storage.claims import LocalClaims
 from bot.storage.faq_edits import StoredEdit
+from bot.storage.learning import Suggestion
 from bot.storage.outage import Outage
 from bot.storage.privacy import text_hash, user_hash
+from bot.storage.queries import Log
 from bot.storage.url import describe_error, open_engine, parse_url, redact
 from bot.storage.values import storable, storable_text
 
@@ -139,8 +141,10 @@ class Store:
                                               .where(schema.claims.c.at < cutoff)))
 
     def log_question(self, *, team: str, channel: str, ts: str, user: str, text: str,
-                     answer: Answer, latency_ms: float, direct: bool = False) -> None:
-        """Record a question the bot considered. ``direct``: a mention, DM or /faq."""
+                     answer: Answer, latency_ms: float, direct: bool = False,
+                     reply_ts: str | None = None) -> None:
+        """Record a question the bot considered. ``direct``: a mention, DM or /faq;
+        ``reply_ts``: the bot's reply, which clicks on it lead back from."""
         text = storable_text(text)
         self._write(schema.questions, {
             "at": schema.utcnow(), "team": team, "channel": channel, "ts": ts,
@@ -150,7 +154,7 @@ class Store:
             "direct": direct,
             "candidates": [{"id": hit.id, "score": round(hit.score, 4)}
                            for hit in answer.candidates],
-            "latency_ms": float(latency_ms)})
+            "latency_ms": float(latency_ms), "reply_ts": reply_ts})
 
     def log_vote(self, *, team: str, channel: str, message_ts: str, user: str, faq_id: str,
                  vote: str) -> None:
@@ -167,6 +171,58 @@ class Store:
         self._write(schema.choices, {
             "at": schema.utcnow(), "team": team, "channel": channel, "message_ts": message_ts,
             "user_hash": user_hash(team, user), "chosen": chosen, "shown": list(shown)})
+
+    @property
+    def logs_question_text(self) -> bool:
+        """False under LOG_QUESTION_TEXT=false: there is no text to learn phrasings from."""
+        return self._log_question_text
+
+    def asked_question(self, *, team: str, channel: str, reply_ts: str,
+                       user: str) -> str | None:
+        """What ``user`` asked that the bot's message ``reply_ts`` answered; None when
+        someone else asked it, its text wasn't logged, or the database is down."""
+        try:
+            return self._attempt(lambda c: learning.asked_question(
+                c, team=team, channel=channel, reply_ts=reply_ts, user=user))
+        except _Unavailable:
+            return None
+
+    def confirm_suggestion(self, *, team: str, faq_id: str, text: str,
+                           user: str) -> Suggestion | None:
+        """``user`` confirmed ``text`` as a phrasing of ``faq_id``; None if not stored."""
+        try:
+            return self._attempt(lambda c: learning.confirm(c, team=team, faq_id=faq_id,
+                                                            text=storable_text(text),
+                                                            user=user))
+        except _Unavailable:
+            return None
+
+    def suggestions(self, status: str = learning.PENDING) -> list[Suggestion]:
+        """Suggestions with ``status``, most confirmed first ([] while the database is down)."""
+        try:
+            return self._attempt(lambda c: learning.listed(c, status))
+        except _Unavailable:
+            return []
+
+    def suggestion(self, suggestion_id: int) -> Suggestion | None:
+        try:
+            return self._attempt(lambda c: learning.read(c, suggestion_id))
+        except _Unavailable:
+            return None
+
+    def decide_suggestion(self, suggestion_id: int, status: str, *, by: str) -> bool:
+        """Accept or reject a pending suggestion; False if it wasn't pending."""
+        if status not in (learning.ACCEPTED, learning.REJECTED):
+            raise ValueError(f"status must be accepted or rejected, not {status!r}")
+        return self._must(lambda c: learning.decide(c, suggestion_id, status, by),
+                          "the suggestion was not updated")
+
+    def log_since(self, since: datetime) -> Log | None:
+        """The log from ``since`` on, for the App Home; None while the database is down."""
+        try:
+            return self._attempt(lambda c: queries.log_since(c, since))
+        except _Unavailable:
+            return None
 
     def faq_version(self) -> int | None:
         """The FAQ change counter (one single-row read); None while the database is down."""

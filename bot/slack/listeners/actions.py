@@ -81,6 +81,14 @@ def _first_post(faq: Services, click: Click, kind: str, faq_id: str,
     return False
 
 
+def _learn(faq: Services, click: Click, faq_id: str) -> None:
+    """The asker's own pick or 👍 on the bot's reply teaches a phrasing (public replies only:
+    a private /faq answer has no message to lead back to the question)."""
+    if faq.learning is not None and click.message_ts and not click.ephemeral:
+        faq.learning.confirmed(team=click.team, channel=click.channel,
+                               reply_ts=click.message_ts, user=click.user, faq_id=faq_id)
+
+
 def _choices_shown(faq: Services, body: dict[str, Any]) -> list[str]:
     """The FAQ ids on the message's choice buttons, in order, keeping only FAQs that exist
     (ephemeral messages carry no blocks, so there it is unknown and empty)."""
@@ -106,6 +114,7 @@ def handle_choice(ack: Ack, action: dict[str, Any], body: dict[str, Any], respon
     if faq.recorder is not None:
         faq.recorder.log_choice(**click.where(), chosen=entry.id,
                                 shown=_choices_shown(faq, body))
+    _learn(faq, click, entry.id)
     if click.ephemeral:
         respond(replace_original=True, **blocks.answer_message(entry, shareable=True).as_kwargs())
         return
@@ -127,6 +136,8 @@ def handle_vote(ack: Ack, action: dict[str, Any], body: dict[str, Any], respond:
     logger.info("feedback faq=%s helpful=%s channel=%s", entry.id, helpful, click.channel)
     if faq.recorder is not None:
         faq.recorder.log_vote(**click.where(), faq_id=entry.id, vote="up" if helpful else "down")
+    if helpful:
+        _learn(faq, click, entry.id)
     shown = blocks.answer_message(entry, shareable=click.ephemeral).blocks
     note = blocks.vote_note(click.user, helpful)
     respond(replace_original=True, text=note, blocks=blocks.with_vote_note(shown, note))

@@ -40,7 +40,7 @@ def handle_faq(ack: Ack, command: dict[str, Any], respond: Respond, context: Bol
         return
 
     def post(message: blocks.Message) -> None:
-        respond(response_type="ephemeral", **message.as_kwargs())
+        respond(response_type="ephemeral", **message.as_kwargs())  # private: no ts to keep
 
     asked = Asked(team=team, channel=str(command.get("channel_id", "")),
                   ts=f"command:{trigger_id}",

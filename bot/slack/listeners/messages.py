@@ -50,9 +50,11 @@ def reply(route: Route, team: str, faq: Services, client: WebClient,
     if not faq.deduper.claim(team, route.channel, route.ts):
         return
 
-    def post(message: blocks.Message) -> None:
-        client.chat_postMessage(channel=route.channel, thread_ts=route.thread_ts,
-                                **message.as_kwargs())
+    def post(message: blocks.Message) -> str | None:
+        response = client.chat_postMessage(channel=route.channel, thread_ts=route.thread_ts,
+                                           **message.as_kwargs())
+        ts = response.get("ts")
+        return ts if isinstance(ts, str) else None
 
     asked = Asked(team=team, channel=route.channel, ts=route.ts, user=route.user,
                   text=route.text, asked_directly=route.asked_directly)

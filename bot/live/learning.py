@@ -1,0 +1,115 @@
+"""Learning phrasings from use: the asker's own choice click or 👍 confirms their question as
+a phrasing of that FAQ; accepted, it becomes an alternate through the same edit path as any
+other change, live on every process within seconds.
+
+``FAQ_AUTO_LEARN=N`` accepts a suggestion once N distinct users confirmed it, unless it sits
+closer to another FAQ's phrasings than to its own FAQ's: adding it would move the boundary
+between the two, so that one waits for an editor.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from bot.errors import UserError
+from bot.faq.edits import same_words
+from bot.faq.question import clean_question
+from bot.faq.scoring import best_phrasing
+from bot.storage import ACCEPTED, PENDING, REJECTED, Suggestion
+
+if TYPE_CHECKING:
+    from bot.faq.sources import FaqRow
+    from bot.live.faq import LiveFaq
+
+log = logging.getLogger(__name__)
+
+AUTO_EDITOR = "auto-learn"
+
+
+class Learner:
+    def __init__(self, live: LiveFaq, *, auto_accept: int = 0) -> None:
+        self.live = live
+        self.store = live.store
+        self.auto_accept = auto_accept
+
+    @property
+    def enabled(self) -> bool:
+        """Learning needs the question's text: off under LOG_QUESTION_TEXT=false."""
+        return self.store.logs_question_text
+
+    def confirmed(self, *, team: str, channel: str, reply_ts: str, user: str,
+                  faq_id: str) -> Suggestion | None:
+        """``user`` picked ``faq_id`` on (or voted 👍 on) the bot's reply ``reply_ts``. If they
+        asked the question it answered, that question is a suggested phrasing of the FAQ."""
+        if not self.enabled:
+            return None
+        text = self.store.asked_question(team=team, channel=channel, reply_ts=reply_ts,
+                                         user=user)
+        row = self.live.faq.by_id(faq_id)
+        if text is None or row is None or self._is_phrasing(row, text):
+            return None
+        suggestion = self.store.confirm_suggestion(team=team, faq_id=faq_id, text=text,
+                                                   user=user)
+        if (suggestion is not None and suggestion.status == PENDING and self.auto_accept
+                and suggestion.users >= self.auto_accept):
+            if self.too_close(suggestion.text, faq_id):
+                log.info("suggestion %d not accepted by itself: it is closer to another "
+                         "FAQ than to %s", suggestion.id, faq_id)
+            else:
+                try:
+                    self.accept(suggestion.id, by=AUTO_EDITOR)
+                except UserError as error:
+                    log.warning("suggestion %d not accepted by itself: %s", suggestion.id,
+                                error.problem)
+        return suggestion
+
+    def too_close(self, text: str, faq_id: str) -> bool:
+        """True when another FAQ has a phrasing at least as close to ``text`` as the nearest
+        phrasing of ``faq_id``: as its alternate, ``text`` would pull that FAQ's questions over."""
+        faq = self.live.faq
+        row = faq.row_of(faq_id)
+        if row is None or len(faq) < 2:
+            return row is None
+        question, _ = clean_question(text)
+        vector = self.live.answerer.embed_query(question).astype(np.float32)
+        best = best_phrasing(faq.index.matrix @ vector, faq.starts)
+        own = float(best[row])
+        best[row] = -np.inf
+        return float(best.max()) >= own
+
+    def accept(self, suggestion_id: int, *, by: str) -> FaqRow:
+        """Add the suggestion as an alternate of its FAQ; ``UserError`` says why not."""
+        suggestion = self._pending(suggestion_id)
+        row = self.live.faq.by_id(suggestion.faq_id)
+        if row is None:
+            raise UserError(f"the FAQ {suggestion.faq_id!r} of suggestion {suggestion_id} is "
+                            "gone", f"reject it with `faqbot faq learn --reject {suggestion_id}`")
+        if not self._is_phrasing(row, suggestion.text):
+            row = self.live.save(replace(row, alternates=(*row.alternates, suggestion.text)),
+                                 editor=by, replacing=row.id)
+        self.store.decide_suggestion(suggestion_id, ACCEPTED, by=by)
+        log.info("suggestion %d accepted by %s as a phrasing of %s", suggestion_id, by, row.id)
+        return row
+
+    def reject(self, suggestion_id: int, *, by: str) -> Suggestion:
+        suggestion = self._pending(suggestion_id)
+        self.store.decide_suggestion(suggestion_id, REJECTED, by=by)
+        return suggestion
+
+    def _pending(self, suggestion_id: int) -> Suggestion:
+        suggestion = self.store.suggestion(suggestion_id)
+        if suggestion is None:
+            raise UserError(f"there is no suggestion {suggestion_id}",
+                            "see them with `faqbot faq learn`")
+        if suggestion.status != PENDING:
+            raise UserError(f"suggestion {suggestion_id} was {suggestion.status} already",
+                            "see the pending ones with `faqbot faq learn`")
+        return suggestion
+
+    @staticmethod
+    def _is_phrasing(row: FaqRow, text: str) -> bool:
+        return same_words(text) in {same_words(p) for p in row.phrasings}

@@ -1,0 +1,121 @@
+"""Learning phrasings on a real database: only the asker's own pick counts, distinct users are
+counted once, FAQ_AUTO_LEARN accepts at N of them unless the phrasing sits nearer another
+FAQ, and an accepted phrasing turns choices into a single answer on every process."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.errors import UserError
+from bot.faq.policy import Decision
+from bot.live import Learner, LiveFaq
+from bot.storage import ACCEPTED, REJECTED, Store
+from tests.conftest import logged_answer
+from tests.live.test_live_faq import fresh_answerer
+
+ASKED = "How can Medicare help me?"  # the sample offers three choices for this
+
+
+@pytest.fixture
+def lives(answerer, embedder, database_url):
+    stores = [Store.from_url(database_url) for _ in range(2)]
+    made = [LiveFaq(fresh_answerer(answerer, embedder), s) for s in stores]
+    for live in made:
+        live.refresh()
+    yield made
+    for s in stores:
+        s.close()
+
+
+def asked(store: Store, *, user: str, text: str = ASKED, reply_ts: str = "2.000001",
+          channel: str = "C1") -> str:
+    store.log_question(team="T1", channel=channel, ts="1.000001", user=user, text=text,
+                       answer=logged_answer("choices", ("a", 0.6)), latency_ms=5,
+                       reply_ts=reply_ts)
+    return reply_ts
+
+
+def test_the_askers_pick_becomes_a_suggestion_and_acceptance_a_single_answer(lives) -> None:
+    a, b = lives
+    offered = a.answerer.ask(ASKED)
+    assert offered.decision == Decision.CHOICES
+    picked = offered.shown[1].id
+    learner = Learner(a)
+    reply = asked(a.store, user="U1")
+    suggestion = learner.confirmed(team="T1", channel="C1", reply_ts=reply, user="U1",
+                                   faq_id=picked)
+    assert suggestion is not None and suggestion.users == 1 and suggestion.text == ASKED
+    assert [s.id for s in a.store.suggestions()] == [suggestion.id]
+    learner.accept(suggestion.id, by="U9")
+    assert a.store.suggestion(suggestion.id).status == ACCEPTED
+    assert b.refresh()
+    answer = b.answerer.ask(ASKED)
+    assert answer.decision == Decision.ANSWER and answer.shown[0].id == picked
+    with pytest.raises(UserError, match="accepted already"):
+        learner.accept(suggestion.id, by="U9")
+
+
+def test_someone_elses_click_teaches_nothing(lives) -> None:
+    a, _ = lives
+    reply = asked(a.store, user="U1")
+    learner = Learner(a)
+    assert learner.confirmed(team="T1", channel="C1", reply_ts=reply, user="U2",
+                             faq_id="premium-help") is None
+    assert learner.confirmed(team="T1", channel="C2", reply_ts=reply, user="U1",
+                             faq_id="premium-help") is None  # another channel's message
+    assert a.store.suggestions() == []
+
+
+def test_auto_learn_counts_distinct_users(lives) -> None:
+    a, _ = lives
+    learner = Learner(a, auto_accept=2)
+    target = a.answerer.ask(ASKED).shown[0].id
+    first = asked(a.store, user="U1", reply_ts="2.000001")
+    for _ in range(2):  # one user clicking twice is one confirmation
+        learner.confirmed(team="T1", channel="C1", reply_ts=first, user="U1", faq_id=target)
+    (pending,) = a.store.suggestions()
+    assert pending.users == 1 and pending.status == "pending"
+    second = asked(a.store, user="U2", reply_ts="3.000001")
+    learner.confirmed(team="T1", channel="C1", reply_ts=second, user="U2", faq_id=target)
+    assert a.store.suggestion(pending.id).status == ACCEPTED
+    assert ASKED in a.faq.by_id(target).alternates
+
+
+def test_a_phrasing_nearer_another_faq_is_never_accepted_by_itself(lives) -> None:
+    a, _ = lives
+    learner = Learner(a, auto_accept=1)
+    text = "How do I get a replacement Medicare card?"  # an existing FAQ's own question
+    other = next(r.id for r in a.faq.rows if r.question != text)
+    assert learner.too_close(text, other)
+    reply = asked(a.store, user="U1", text=text)
+    learner.confirmed(team="T1", channel="C1", reply_ts=reply, user="U1", faq_id=other)
+    (pending,) = a.store.suggestions()
+    assert pending.status == "pending"
+    with pytest.raises(UserError, match="already a phrasing"):  # and by hand, it's explained
+        learner.accept(pending.id, by="U9")
+
+
+def test_reject_and_unknown_ids(lives) -> None:
+    a, _ = lives
+    learner = Learner(a)
+    reply = asked(a.store, user="U1")
+    suggestion = learner.confirmed(team="T1", channel="C1", reply_ts=reply, user="U1",
+                                   faq_id="premium-help")
+    learner.reject(suggestion.id, by="U9")
+    assert a.store.suggestion(suggestion.id).status == REJECTED
+    assert a.store.suggestions() == []
+    with pytest.raises(UserError, match="no suggestion 999"):
+        learner.accept(999, by="U9")
+
+
+def test_without_question_text_nothing_is_learned(answerer, embedder, tmp_path) -> None:
+    store = Store.from_url(f"sqlite:///{tmp_path / 'x.sqlite3'}", log_question_text=False)
+    live = LiveFaq(fresh_answerer(answerer, embedder), store)
+    try:
+        learner = Learner(live, auto_accept=1)
+        reply = asked(store, user="U1")
+        assert not learner.enabled
+        assert learner.confirmed(team="T1", channel="C1", reply_ts=reply, user="U1",
+                                 faq_id="premium-help") is None
+    finally:
+        store.close()
