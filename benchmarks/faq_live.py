@@ -10,7 +10,8 @@ binaries are installed; skipped otherwise) it prints:
 2. the swap under load (SQLite): reply latency p50/p99 at 50 questions/s on one server,
    quiet, then with an FAQ edit every second, made by the CLI (a process start plus an
    embedding on the same cores) and written straight to the store with its vectors (the
-   reload alone); each as a ratio to quiet;
+   reload alone), then quiet again; each as a ratio to the quiet phases pooled. Then the same
+   on the sample plus 1,000 synthetic FAQs x 20 phrasings, where a reload costs more;
 3. the poll: ``Store.faq_version()`` per call against ``SELECT 1`` through the same store,
    and ``LiveFaq.refresh()`` when nothing changed (and, for scale, after one new edit);
 4. the merge: ``bot.faq.edits.merge`` + ``Answerer.swap`` on 1,000 FAQs x 20 phrasings
@@ -29,12 +30,14 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, ExitStack, contextmanager, nullcontext, suppress
+from pathlib import Path
 
 import numpy as np
 from sqlalchemy import select
 
 from benchmarks.store import percentile, postgres_url
 from bot.faq.answerer import Answerer
+from bot.faq.calibration import learn
 from bot.faq.dataset import FaqData, assemble
 from bot.faq.edits import FaqEdit, merge
 from bot.faq.sources import FaqRow
@@ -188,12 +191,14 @@ def reloads(server: ServerProcess) -> int:
     return server.log.count("FAQ reloaded")
 
 
-def swap_under_load(server: ServerProcess, slack: SlackStandIn, url: str,
-                    seconds: float) -> None:
-    """Print reply latency quiet, with CLI edits, and with edits written to the store."""
+Phase = tuple[str, list[float], int, int, int]  # name, latencies, missing, edits, reloads
+
+
+def swap_under_load(server: ServerProcess, slack: SlackStandIn, url: str, seconds: float, *,
+                    model_id: str, with_cli: bool) -> list[Phase]:
+    """Reply latency quiet, with CLI edits (``with_cli``), and with edits written straight
+    to the store (vectors included, so the server only reloads)."""
     store = Store.from_url(url)
-    stored = store.faq_edits() or []
-    model_id = stored[0].model_id  # what the CLI embedded with: the server's model
     rng = np.random.default_rng(1)
 
     def by_cli(n: int) -> None:
@@ -206,9 +211,13 @@ def swap_under_load(server: ServerProcess, slack: SlackStandIn, url: str,
                                    editor="benchmark"))
 
     burst(server, slack, 1)  # warm: every question's vector cached, threads up
-    phases: list[tuple[str, list[float], int, int, int]] = []
-    for name, make_edit in (("quiet (no edits)", None), ("an edit/s by the CLI", by_cli),
-                            ("an edit/s to the store", by_store)):
+    plan: list[tuple[str, Callable[[int], None] | None]] = [("quiet (no edits)", None)]
+    if with_cli:
+        plan.append(("an edit/s by the CLI", by_cli))
+    plan.append(("an edit/s to the store", by_store))
+    plan.append(("quiet again", None))  # brackets the edits: drift shows as two quiet rows
+    phases: list[Phase] = []
+    for name, make_edit in plan:
         before = reloads(server)
         if make_edit is None:
             latencies, missing = burst(server, slack, seconds)
@@ -217,20 +226,53 @@ def swap_under_load(server: ServerProcess, slack: SlackStandIn, url: str,
             with editing(make_edit) as count:
                 latencies, missing = burst(server, slack, seconds)
             made = count[0]
-        wait_until(lambda b=before, m=made: reloads(server) > b or not m, timeout=5,
-                   what="the edits reloaded")
         phases.append((name, latencies, missing, made, reloads(server) - before))
     store.close()
+    return phases
 
-    print(f"\n2. reply latency at {RATE} questions/s for {seconds:g} s, one server, SQLite (ms)")
-    print("| phase | edits | reloads | replies | missing | p50 | p99 | p50 ratio | p99 ratio |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
-    quiet = phases[0][1]
+
+def cli_model_id(url: str) -> str:
+    """The model the CLI embedded its edits with: the servers' model."""
+    store = Store.from_url(url)
+    try:
+        return (store.faq_edits() or [])[0].model_id
+    finally:
+        store.close()
+
+
+def print_phases(dataset: str, phases: list[Phase]) -> None:
+    """One row per phase; ratios are to both quiet phases' replies pooled."""
+    quiet = [t for name, latencies, *_ in phases if name.startswith("quiet") for t in latencies]
     q50, q99 = percentile(quiet, 0.5), percentile(quiet, 0.99)
     for name, latencies, missing, made, swapped in phases:
         p50, p99 = percentile(latencies, 0.5), percentile(latencies, 0.99)
-        print(f"| {name} | {made} | {swapped} | {len(latencies)} | {missing} | "
-              f"{p50 * 1000:.1f} | {p99 * 1000:.1f} | {p50 / q50:.2f}x | {p99 / q99:.2f}x |")
+        print(f"| {dataset} | {name} | {made} | {swapped} | {len(latencies)} | {missing} | "
+              f"{p50 * 1000:.1f} | {p99 * 1000:.1f} | {p50 / q50:.2f}x | {p99 / q99:.2f}x |",
+              flush=True)
+
+
+def big_dataset(out: Path) -> tuple[str, int]:
+    """The bundled sample plus 1,000 synthetic FAQs x 20 phrasings (random unit vectors),
+    written in `faqbot build`'s layout to ``out``: the sample's questions still answer, and
+    every reload merges (and relearns over) 20,000 phrasings. Returns the model id and the
+    FAQ count."""
+    from bot.config import Settings
+    from bot.faq.answerer import load_answerer
+    from bot.faq.dataset import prepare_out, write_dataset
+
+    sample = load_answerer(Settings.from_env({"EMBEDDING_BACKEND": "local"})).faq
+    rng = np.random.default_rng(4)
+    rows = sample.rows + [synthetic_row(f"filler-{i}") for i in range(FAQS)]
+    blocks = [sample.vectors(n) for n in range(len(sample))]
+    blocks += list(unit_vectors(rng, FAQS, PHRASINGS))
+
+    class Model:
+        model_id = sample.model_id
+        dim = sample.index.dim
+
+    prepare_out(out)
+    write_dataset(out, assemble(rows, blocks, Model(), "benchmark"))
+    return sample.model_id, len(rows)
 
 
 # ------------------------------------------------------------------ 3. the poll
@@ -297,6 +339,13 @@ def merge_costs(base: FaqData, repeats: int) -> None:
         rows.append((label, median_s(lambda e=edits: answerer.swap(merge(base, e, embedder)),
                                      repeats)))
     assert len(answerer.faq) == FAQS + 50
+    merged = answerer.faq
+    blocks = [merged.vectors(n) for n in range(len(merged))]
+    rows.append(("  for scale: assemble alone (stack + normalise)",
+                 median_s(lambda: assemble(merged.rows, blocks, embedder, "synthetic"), repeats)))
+    ids = [r.id for r in merged.rows]
+    rows.append(("  for scale: calibration.learn alone",
+                 median_s(lambda: learn(merged.index.matrix, merged.phrase_rows, ids), repeats)))
     print(f"\n4. merge + swap in-process, {FAQS} FAQs x {PHRASINGS} phrasings, d={DIM} "
           f"(median of {repeats})")
     print("| step | ms | ratio to M @ q |")
@@ -331,7 +380,9 @@ def main() -> None:
                     if name == "PostgreSQL":
                         pg.drop_database(url)
         if pg is None:
-            print("\nPostgreSQL skipped: no --postgres URL and no server binaries to start one")
+            print("\nPostgreSQL skipped: " + ("--no-postgres" if args.no_postgres else
+                                              "no --postgres URL, and .ci/postgres.sh could "
+                                              "not start a server"))
     print(f"\n(total {time.monotonic() - started:.0f} s)")
 
 
@@ -355,7 +406,23 @@ def run(args: argparse.Namespace, slack: SlackStandIn, tmp: str,
                 if name == "SQLite":
                     sqlite_server = server
         assert sqlite_server is not None
-        swap_under_load(sqlite_server, slack, databases[0][1], args.seconds)
+        print(f"\n2. reply latency at {RATE} questions/s for {args.seconds:g} s per phase, one "
+              f"server, SQLite (ms; ratios to both quiet phases pooled, same server)")
+        print("| dataset | phase | edits | reloads | replies | missing | p50 | p99 | "
+              "p50 ratio | p99 ratio |")
+        print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+        print_phases("bundled sample",
+                     swap_under_load(sqlite_server, slack, databases[0][1], args.seconds,
+                                     model_id=cli_model_id(databases[0][1]),
+                                     with_cli=True))
+    big_url = f"sqlite:///{tmp}/big.sqlite3"
+    model_id, count = big_dataset(Path(tmp) / "big")
+    with ServerProcess({**live_env(slack, big_url), "FAQ_DATASET": str(Path(tmp) / "big")},
+                       cwd=tmp) as server:
+        server.wait_healthy()
+        print_phases(f"sample + {FAQS} x {PHRASINGS} synthetic ({count} FAQs)",
+                     swap_under_load(server, slack, big_url, args.seconds, model_id=model_id,
+                                     with_cli=False))
 
     print("\n3. the change poll and a refresh, per call (µs; ratio to SELECT 1 on the same store)")
     print("| database | call | µs | ratio |")

@@ -1,0 +1,101 @@
+"""Learning from use, against real `faqbot serve` processes on one database: the asker's
+choice click becomes a suggestion, acceptance makes the same question a single answer on the
+other process within 10 s, and FAQ_AUTO_LEARN=2 waits for two distinct askers."""
+
+from __future__ import annotations
+
+import json
+
+from bot.storage import schema
+from tests.conftest import clean_env, run_cli, server_env, table_rows, wait_until
+from tests.e2e.conftest import (
+    FAQ_CHANNEL,
+    SECRET,
+    TOKEN,
+    answered_once,
+    click_reply,
+    deliver,
+    message,
+)
+from tests.standins.server_process import ServerProcess
+from tests.standins.slack_standin import SlackStandIn
+
+ASKED = "How can Medicare help me?"  # the sample offers three choices for this
+# The first choice, the FAQ whose phrasing is nearest; the second, one whose isn't (so
+# FAQ_AUTO_LEARN never takes it: it would pull the first one's questions over).
+FIRST, SECOND = "premium-help", "what-is-medicare"
+
+
+def learning_env(standin: SlackStandIn, database_url: str, **extra: str) -> dict[str, str]:
+    return server_env(standin, token=TOKEN, secret=SECRET, FAQ_CHANNELS=FAQ_CHANNEL,
+                      DATABASE_URL=database_url, **extra)
+
+
+def ask_and_pick(server: ServerProcess, standin: SlackStandIn, user: str, picked: str,
+                 clicks: int = 1) -> None:
+    """``user`` asks, gets the choices, and picks ``picked`` ``clicks`` times."""
+    event = message(ASKED, user=user)
+    assert deliver(server, event) == 200
+    reply = answered_once(standin, event["ts"])
+    [action_id] = [b["action_id"] for block in reply.params["blocks"]
+                   if block["type"] == "actions" for b in block["elements"]
+                   if b["action_id"].startswith("faq_choice_") and b["value"] == picked]
+    for _ in range(clicks):
+        assert click_reply(server, reply, action_id, thread_ts=event["ts"], user=user,
+                           response_url=standin.response_url(f"pick-{user}")) == 200
+
+
+def single_answer(server: ServerProcess, standin: SlackStandIn, faq_id: str) -> bool:
+    event = message(ASKED, user="U7")
+    assert deliver(server, event) == 200
+    blocks = json.dumps(answered_once(standin, event["ts"]).params["blocks"])
+    return "faq_choice_" not in blocks and faq_id in blocks
+
+
+def suggestions(database_url: str) -> list[dict]:
+    return table_rows(database_url, schema.suggestions)
+
+
+def test_a_pick_accepted_on_the_cli_is_a_single_answer_on_the_other_server(slack_standin,
+                                                                           database_url):
+    env = learning_env(slack_standin, database_url)
+    with ServerProcess(env) as a, ServerProcess(env) as b:
+        a.wait_healthy()
+        b.wait_healthy()
+        ask_and_pick(a, slack_standin, "U1", SECOND)
+        wait_until(lambda: len(suggestions(database_url)) == 1, what="a suggestion")
+        [suggestion] = suggestions(database_url)
+        assert (suggestion["faq_id"], suggestion["text"]) == (SECOND, ASKED)
+        accepted = run_cli("faq", "learn", "--accept", str(suggestion["id"]),
+                           env=clean_env(DATABASE_URL=database_url, EMBEDDING_BACKEND="local"))
+        assert accepted.returncode == 0, accepted.stderr
+        wait_until(lambda: single_answer(b, slack_standin, SECOND), timeout=10,
+                   what="a single answer on the other server")
+
+
+def test_auto_learn_2_waits_for_two_distinct_askers(slack_standin, database_url):
+    env = learning_env(slack_standin, database_url, FAQ_AUTO_LEARN="2")
+    with ServerProcess(env) as a, ServerProcess(env) as b:
+        a.wait_healthy()
+        b.wait_healthy()
+        ask_and_pick(a, slack_standin, "U1", FIRST, clicks=2)
+        wait_until(lambda: len(table_rows(database_url, schema.confirmations)) == 1,
+                   what="one confirmation")
+        assert [s["status"] for s in suggestions(database_url)] == ["pending"]
+        assert not single_answer(a, slack_standin, FIRST)
+        ask_and_pick(b, slack_standin, "U2", FIRST)
+        wait_until(lambda: [s["status"] for s in suggestions(database_url)] == ["accepted"],
+                   what="the suggestion accepted by itself")
+        wait_until(lambda: single_answer(a, slack_standin, FIRST), timeout=10,
+                   what="a single answer on the other server")
+
+
+def test_a_pick_nearer_another_faq_is_left_for_an_editor(slack_standin, tmp_path):
+    url = f"sqlite:///{tmp_path / 'learn.sqlite3'}"
+    with ServerProcess(learning_env(slack_standin, url, FAQ_AUTO_LEARN="1")) as server:
+        server.wait_healthy()
+        ask_and_pick(server, slack_standin, "U1", SECOND)
+        wait_until(lambda: len(suggestions(url)) == 1, what="a suggestion")
+        wait_until(lambda: any("not accepted by itself" in line for line in server.lines),
+                   what="the refusal logged")
+        assert [s["status"] for s in suggestions(url)] == ["pending"]
