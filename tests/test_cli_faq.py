@@ -78,3 +78,44 @@ def test_export_then_ask_from_the_exported_dataset(tmp_path: Path, monkeypatch,
 def test_export_with_push_needs_a_token(tmp_path: Path, capsys) -> None:
     assert main(["export", "--out", str(tmp_path / "x"), "--push-to-hub", "acme/faq"]) == 2
     assert "HF_TOKEN" in capsys.readouterr().err
+
+
+def test_clear_pushed_drops_only_what_the_push_carried(capsys, monkeypatch, tmp_path) -> None:
+    from bot.storage import Store
+
+    assert main(["faq", "add", *DOG, "--id", "dog"]) == 0
+    store = Store.from_url(f"sqlite:///{tmp_path / 'faqbot.sqlite3'}")
+    try:
+        store.record_faq_push(store.faq_version())  # what export --push-to-hub records
+    finally:
+        store.close()
+    assert main(["faq", "add", "--question", "Where do I park?", "--answer", "Level -1.",
+                 "--id", "park"]) == 0
+    capsys.readouterr()
+    assert main(["faq", "clear", "--pushed"]) == 0
+    assert "cleared 1 edits" in capsys.readouterr().out
+    rows = listed(capsys)
+    assert "dog" not in rows and rows["park"]["origin"] == "edit"
+
+
+def test_learn_lists_and_accepts_suggestions(capsys, tmp_path) -> None:
+    from bot.storage import Store
+    from tests.conftest import logged_answer
+
+    store = Store.from_url(f"sqlite:///{tmp_path / 'faqbot.sqlite3'}")
+    try:
+        store.log_question(team="T1", channel="C1", ts="1.1", user="U1",
+                           text="help me pay my premiums", latency_ms=1, reply_ts="2.2",
+                           answer=logged_answer("choices", ("premium-help", 0.6)))
+        store.confirm_suggestion(team="T1", faq_id="premium-help",
+                                 text="help me pay my premiums", user="U1")
+    finally:
+        store.close()
+    assert main(["faq", "learn", "--json"]) == 0
+    [suggestion] = json.loads(capsys.readouterr().out)
+    assert suggestion["faq_id"] == "premium-help" and suggestion["users"] == 1
+    assert main(["faq", "learn", "--accept", str(suggestion["id"])]) == 0
+    capsys.readouterr()
+    assert "help me pay my premiums" in listed(capsys)["premium-help"]["alternates"]
+    assert main(["faq", "learn", "--accept", str(suggestion["id"])]) == 2
+    assert "accepted already" in capsys.readouterr().err
