@@ -11,20 +11,9 @@ from bot.faq.policy import Decision
 from bot.live import Learner, LiveFaq
 from bot.storage import ACCEPTED, REJECTED, Store
 from tests.conftest import logged_answer
-from tests.live.test_live_faq import fresh_answerer
+from tests.live.conftest import fresh_answerer
 
 ASKED = "How can Medicare help me?"  # the sample offers three choices for this
-
-
-@pytest.fixture
-def lives(answerer, embedder, database_url):
-    stores = [Store.from_url(database_url) for _ in range(2)]
-    made = [LiveFaq(fresh_answerer(answerer, embedder), s) for s in stores]
-    for live in made:
-        live.refresh()
-    yield made
-    for s in stores:
-        s.close()
 
 
 def asked(store: Store, *, user: str, text: str = ASKED, reply_ts: str = "2.000001",
@@ -35,8 +24,8 @@ def asked(store: Store, *, user: str, text: str = ASKED, reply_ts: str = "2.0000
     return reply_ts
 
 
-def test_the_askers_pick_becomes_a_suggestion_and_acceptance_a_single_answer(lives) -> None:
-    a, b = lives
+def test_the_askers_pick_becomes_a_suggestion_and_acceptance_a_single_answer(two) -> None:
+    a, b = two
     offered = a.answerer.ask(ASKED)
     assert offered.decision == Decision.CHOICES
     picked = offered.shown[1].id
@@ -55,8 +44,8 @@ def test_the_askers_pick_becomes_a_suggestion_and_acceptance_a_single_answer(liv
         learner.accept(suggestion.id, by="U9")
 
 
-def test_someone_elses_click_teaches_nothing(lives) -> None:
-    a, _ = lives
+def test_someone_elses_click_teaches_nothing(two) -> None:
+    a, _ = two
     reply = asked(a.store, user="U1")
     learner = Learner(a)
     assert learner.confirmed(team="T1", channel="C1", reply_ts=reply, user="U2",
@@ -66,8 +55,8 @@ def test_someone_elses_click_teaches_nothing(lives) -> None:
     assert a.store.suggestions() == []
 
 
-def test_auto_learn_counts_distinct_users(lives) -> None:
-    a, _ = lives
+def test_auto_learn_counts_distinct_users(two) -> None:
+    a, _ = two
     learner = Learner(a, auto_accept=2)
     target = a.answerer.ask(ASKED).shown[0].id
     first = asked(a.store, user="U1", reply_ts="2.000001")
@@ -81,8 +70,8 @@ def test_auto_learn_counts_distinct_users(lives) -> None:
     assert ASKED in a.faq.by_id(target).alternates
 
 
-def test_a_phrasing_nearer_another_faq_is_never_accepted_by_itself(lives) -> None:
-    a, _ = lives
+def test_a_phrasing_nearer_another_faq_is_never_accepted_by_itself(two) -> None:
+    a, _ = two
     learner = Learner(a, auto_accept=1)
     text = "How do I get a replacement Medicare card?"  # an existing FAQ's own question
     other = next(r.id for r in a.faq.rows if r.question != text)
@@ -95,8 +84,8 @@ def test_a_phrasing_nearer_another_faq_is_never_accepted_by_itself(lives) -> Non
         learner.accept(pending.id, by="U9")
 
 
-def test_reject_and_unknown_ids(lives) -> None:
-    a, _ = lives
+def test_reject_and_unknown_ids(two) -> None:
+    a, _ = two
     learner = Learner(a)
     reply = asked(a.store, user="U1")
     suggestion = learner.confirmed(team="T1", channel="C1", reply_ts=reply, user="U1",

@@ -11,7 +11,6 @@ import pytest
 
 from bot.config import Settings
 from bot.errors import UserError
-from bot.faq.answerer import Answerer
 from bot.faq.dataset import load_faq
 from bot.faq.drafts import draft_row
 from bot.faq.policy import Decision
@@ -20,28 +19,11 @@ from bot.live.codec import decode, encode
 from bot.live.export import export
 from bot.storage import Store
 from tests.faq.test_edits import CountingEmbedder
+from tests.live.conftest import fresh_answerer
 
 DOG = draft_row(question="Can I bring my dog to the office?", answer="Yes, on Fridays.",
                 alternates=["are pets allowed at work", "is the office dog friendly"])
 ASKED = "may I bring my puppy to work"
-
-
-def fresh_answerer(answerer: Answerer, embedder) -> Answerer:
-    """The sample FAQ in an answerer of the test's own, since LiveFaq swaps its FAQ."""
-    return Answerer(faq=answerer.faq, embedder=embedder, min_score=answerer.min_score,
-                    margin=answerer.margin)
-
-
-@pytest.fixture
-def two(answerer, embedder, database_url):
-    """Two processes' worth of LiveFaq sharing one database."""
-    stores = [Store.from_url(database_url) for _ in range(2)]
-    lives = [LiveFaq(fresh_answerer(answerer, embedder), s) for s in stores]
-    for live in lives:
-        live.refresh()
-    yield lives
-    for s in stores:
-        s.close()
 
 
 def test_an_edit_on_one_process_is_answered_by_the_other_after_its_poll(two) -> None:
