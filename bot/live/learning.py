@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 AUTO_EDITOR = "auto-learn"
+CHOICES = 3  # as many as a choices reply shows
 
 
 class Learner:
@@ -47,8 +48,9 @@ class Learner:
         asked the question it answered, that question is a suggested phrasing of the FAQ."""
         if not self.enabled:
             return None
-        text = self.store.asked_question(team=team, channel=channel, reply_ts=reply_ts,
-                                         user=user)
+        asked = self.store.asked_question(team=team, channel=channel, reply_ts=reply_ts,
+                                          user=user)
+        text = asked.text if asked is not None else None
         row = self.live.faq.by_id(faq_id)
         if text is None or row is None or self._is_phrasing(row, text):
             return None
@@ -66,6 +68,17 @@ class Learner:
                     log.warning("suggestion %d not accepted by itself: %s", suggestion.id,
                                 error.problem)
         return suggestion
+
+    def alternatives(self, *, team: str, channel: str, reply_ts: str, user: str,
+                     instead_of: str) -> list[str]:
+        """After the asker's 👎 on the reply ``reply_ts``: the next FAQs that came closest to
+        their question (at most three), so they can pick the right one, and teach it."""
+        asked = self.store.asked_question(team=team, channel=channel, reply_ts=reply_ts,
+                                          user=user)
+        if asked is None:
+            return []
+        faq = self.live.faq
+        return [i for i in asked.candidates if i != instead_of and faq.by_id(i)][:CHOICES]
 
     def too_close(self, text: str, faq_id: str) -> bool:
         """True when another FAQ has a phrasing at least as close to ``text`` as the nearest

@@ -118,15 +118,17 @@ def answer_message(entry: Entry, *, shareable: bool = False, note: str = "") -> 
     return Message(text=text, blocks=blocks)
 
 
+def _choice_buttons(entries: Sequence[Entry]) -> Block:
+    return {"type": "actions", "elements": [
+        _button(entry.question, f"{CHOICE_ACTION_PREFIX}{n}", entry.id)
+        for n, entry in enumerate(entries)]}
+
+
 def choices_message(entries: Sequence[Entry]) -> Message:
     """Close runners-up: one button per FAQ question; a click reveals that answer."""
-    buttons = [
-        _button(entry.question, f"{CHOICE_ACTION_PREFIX}{n}", entry.id)
-        for n, entry in enumerate(entries)
-    ]
     blocks = [
         _mrkdwn("A few FAQs come close. Which one do you mean?"),
-        {"type": "actions", "elements": buttons},
+        _choice_buttons(entries),
     ]
     text = "Did you mean: " + " / ".join(escape(entry.question) for entry in entries)
     return Message(text=_cap(text, FALLBACK_LIMIT), blocks=blocks)
@@ -174,6 +176,11 @@ def saved_message(entry: Entry, editor: str) -> Message:
 def vote_note(user_id: str, helpful: bool) -> str:
     verdict = "helpful 👍" if helpful else "not helpful 👎"
     return f"<@{user_id}> found this {verdict}. Thanks, your vote was counted."
+
+
+def with_other_choices(blocks: Sequence[Block], entries: Sequence[Entry]) -> list[Block]:
+    """The answer someone found not helpful, followed by the next closest FAQs to pick from."""
+    return [*blocks, _mrkdwn("Was it one of these?"), _choice_buttons(entries)]
 
 
 def with_vote_note(blocks: Sequence[Block], note: str) -> list[Block]:

@@ -53,6 +53,9 @@ class Learning(Protocol):
     def confirmed(self, *, team: str, channel: str, reply_ts: str, user: str,
                   faq_id: str) -> object: ...
 
+    def alternatives(self, *, team: str, channel: str, reply_ts: str, user: str,
+                     instead_of: str) -> list[str]: ...
+
 
 @dataclass(frozen=True)
 class Services:

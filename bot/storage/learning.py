@@ -31,19 +31,28 @@ class Suggestion:
     at: datetime
 
 
+@dataclass(frozen=True)
+class AskedQuestion:
+    """The question a reply answered, as its own asker may see it."""
+
+    text: str | None  # None under LOG_QUESTION_TEXT=false
+    candidates: tuple[str, ...]  # the FAQ ids that came closest, best first
+
+
 def asked_question(connection: Connection, *, team: str, channel: str, reply_ts: str,
-                   user: str) -> str | None:
-    """The text of the question the bot's message ``reply_ts`` answered, if ``user`` asked
-    it and its text was logged; else None."""
+                   user: str) -> AskedQuestion | None:
+    """The question the bot's message ``reply_ts`` answered, if ``user`` asked it."""
     questions = schema.questions
     row = connection.execute(
-        select(questions.c.text, questions.c.user_hash)
+        select(questions.c.text, questions.c.user_hash, questions.c.candidates)
         .where(questions.c.channel == storable_text(channel),
                questions.c.reply_ts == storable_text(reply_ts))
         .order_by(questions.c.id.desc()).limit(1)).first()
-    if row is None or row.text is None or row.user_hash != user_hash(team, user):
+    if row is None or row.user_hash != user_hash(team, user):
         return None
-    return row.text
+    candidates = tuple(str(c.get("id")) for c in row.candidates or ()
+                       if isinstance(c, dict) and c.get("id"))
+    return AskedQuestion(text=row.text, candidates=candidates)
 
 
 def confirm(connection: Connection, *, team: str, faq_id: str, text: str,

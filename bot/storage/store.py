@@ -28,7 +28,7 @@ from bot.errors import UserError
 from bot.storage import faq_edits, learning, queries, schema
 from bot.storage.claims import LocalClaims
 from bot.storage.faq_edits import StoredEdit
-from bot.storage.learning import Suggestion
+from bot.storage.learning import AskedQuestion, Suggestion
 from bot.storage.outage import Outage
 from bot.storage.privacy import text_hash, user_hash
 from bot.storage.queries import Log
@@ -178,9 +178,9 @@ class Store:
         return self._log_question_text
 
     def asked_question(self, *, team: str, channel: str, reply_ts: str,
-                       user: str) -> str | None:
+                       user: str) -> AskedQuestion | None:
         """What ``user`` asked that the bot's message ``reply_ts`` answered; None when
-        someone else asked it, its text wasn't logged, or the database is down."""
+        someone else asked it, or the database is down."""
         try:
             return self._attempt(lambda c: learning.asked_question(
                 c, team=team, channel=channel, reply_ts=reply_ts, user=user))

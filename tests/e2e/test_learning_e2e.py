@@ -12,13 +12,14 @@ from tests.e2e.conftest import (
     FAQ_CHANNEL,
     SECRET,
     TOKEN,
+    action_payload,
     answered_once,
     click_reply,
     deliver,
     message,
 )
 from tests.standins.server_process import ServerProcess
-from tests.standins.slack_standin import SlackStandIn
+from tests.standins.slack_standin import SlackStandIn, send_signed
 
 ASKED = "How can Medicare help me?"  # the sample offers three choices for this
 # The first choice, the FAQ whose phrasing is nearest; the second, one whose isn't (so
@@ -99,3 +100,31 @@ def test_a_pick_nearer_another_faq_is_left_for_an_editor(slack_standin, tmp_path
         wait_until(lambda: any("not accepted by itself" in line for line in server.lines),
                    what="the refusal logged")
         assert [s["status"] for s in suggestions(url)] == ["pending"]
+
+
+def test_after_the_askers_thumbs_down_the_next_faqs_are_offered_and_a_pick_teaches(
+        slack_standin, tmp_path):
+    url = f"sqlite:///{tmp_path / 'learn.sqlite3'}"
+    with ServerProcess(learning_env(slack_standin, url)) as server:
+        server.wait_healthy()
+        event = message("lost my medicare card", user="U1")
+        assert deliver(server, event) == 200
+        reply = answered_once(slack_standin, event["ts"])
+        assert click_reply(server, reply, "faq_vote_down", thread_ts=event["ts"], user="U1",
+                           response_url=slack_standin.response_url("down")) == 200
+        [updated] = slack_standin.wait_for("response_url:down")
+        offered = [b for block in updated.params["blocks"] if block["type"] == "actions"
+                   for b in block["elements"] if b["action_id"].startswith("faq_choice_")]
+        assert offered and "replacement-card" not in {b["value"] for b in offered}
+        picked = offered[0]["value"]
+        body = action_payload(updated.params["blocks"], offered[0]["action_id"], user="U1",
+                              response_url=slack_standin.response_url("pick"),
+                              message_ts=reply.response["ts"], thread_ts=event["ts"])
+        assert send_signed(server.events_url, body, SECRET)[0] == 200
+        wait_until(lambda: [(s["faq_id"], s["text"]) for s in suggestions(url)]
+                   == [(picked, "lost my medicare card")], what="the pick suggested")
+        # Someone else's 👎 gets no choices: they didn't ask.
+        assert click_reply(server, reply, "faq_vote_down", thread_ts=event["ts"], user="U5",
+                           response_url=slack_standin.response_url("other")) == 200
+        [other] = slack_standin.wait_for("response_url:other")
+        assert "faq_choice_" not in json.dumps(other.params["blocks"])

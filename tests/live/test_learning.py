@@ -108,3 +108,19 @@ def test_without_question_text_nothing_is_learned(answerer, embedder, tmp_path) 
                                  faq_id="premium-help") is None
     finally:
         store.close()
+
+
+def test_alternatives_are_offered_to_the_asker_only(two) -> None:
+    a, _ = two
+    store = a.store
+    store.log_question(team="T1", channel="C1", ts="1.1", user="U1", text="lost my card",
+                       answer=logged_answer("answer", ("replacement-card", 0.7),
+                                            ("premium-help", 0.5), ("gone-faq", 0.4),
+                                            ("sign-up", 0.3), ("what-is-medicare", 0.2)),
+                       latency_ms=1, reply_ts="5.5")
+    learner = Learner(a)
+    offered = learner.alternatives(team="T1", channel="C1", reply_ts="5.5", user="U1",
+                                   instead_of="replacement-card")
+    assert offered == ["premium-help", "sign-up", "what-is-medicare"]  # gone-faq: no such FAQ
+    assert learner.alternatives(team="T1", channel="C1", reply_ts="5.5", user="U2",
+                                instead_of="replacement-card") == []

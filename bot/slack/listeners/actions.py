@@ -89,6 +89,16 @@ def _learn(faq: Services, click: Click, faq_id: str) -> None:
                                reply_ts=click.message_ts, user=click.user, faq_id=faq_id)
 
 
+def _alternatives(faq: Services, click: Click, faq_id: str) -> list[FaqRow]:
+    """After the asker's 👎 on a public reply, the next closest FAQs (none for anyone else)."""
+    if faq.learning is None or not click.message_ts or click.ephemeral:
+        return []
+    ids = faq.learning.alternatives(team=click.team, channel=click.channel,
+                                    reply_ts=click.message_ts, user=click.user,
+                                    instead_of=faq_id)
+    return [entry for entry in map(faq.entry, ids) if entry is not None]
+
+
 def _choices_shown(faq: Services, body: dict[str, Any]) -> list[str]:
     """The FAQ ids on the message's choice buttons, in order, keeping only FAQs that exist
     (ephemeral messages carry no blocks, so there it is unknown and empty)."""
@@ -126,7 +136,8 @@ def handle_choice(ack: Ack, action: dict[str, Any], body: dict[str, Any], respon
 
 def handle_vote(ack: Ack, action: dict[str, Any], body: dict[str, Any], respond: Respond,
                 context: BoltContext, logger: logging.Logger) -> None:
-    """Record the vote and update the message so the voter sees it was counted."""
+    """Record the vote and update the message so the voter sees it was counted; after the
+    asker's 👎, offer the next closest FAQs, so their pick can teach the right one."""
     ack()
     clicked = _clicked(body, action, context, respond)
     if clicked is None:
@@ -139,6 +150,9 @@ def handle_vote(ack: Ack, action: dict[str, Any], body: dict[str, Any], respond:
     if helpful:
         _learn(faq, click, entry.id)
     shown = blocks.answer_message(entry, shareable=click.ephemeral).blocks
+    others = [] if helpful else _alternatives(faq, click, entry.id)
+    if others:
+        shown = blocks.with_other_choices(shown, others)
     note = blocks.vote_note(click.user, helpful)
     respond(replace_original=True, text=note, blocks=blocks.with_vote_note(shown, note))
 
