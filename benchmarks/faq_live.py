@@ -210,7 +210,7 @@ def swap_under_load(server: ServerProcess, slack: SlackStandIn, url: str, second
         store.save_faq_edit(encode(row, unit_vectors(rng, 1), model_id=model_id,
                                    editor="benchmark"))
 
-    burst(server, slack, 1)  # warm: every question's vector cached, threads up
+    burst(server, slack, 3)  # warm: every question's vector cached, threads up, GC settled
     plan: list[tuple[str, Callable[[int], None] | None]] = [("quiet (no edits)", None)]
     if with_cli:
         plan.append(("an edit/s by the CLI", by_cli))

@@ -4,7 +4,8 @@ A script, not a test. BANKING77 (``DATASETS``, default ``../shared/datasets``) b
 a team writes on day one: one FAQ per intent, its first training utterance as the question,
 no alternates. Other training utterances (shuffled with a fixed seed) are then asked by
 simulated users through the code the bot runs: ``Answerer.ask``, ``Store.log_question`` with
-the reply's ts, and ``Learner.confirmed`` when the asker votes 👍 on a right answer or clicks
+the reply's ts, and ``Learner.confirmed`` when the asker votes 👍 on a right answer, clicks
+the right one among the next closest FAQs the bot offers after a 👎 on a wrong one, or clicks
 the right one of the choices, over a real SQLite ``Store`` and a ``LiveFaq``. Two modes:
 
 - ``auto``: ``FAQ_AUTO_LEARN=1``, so ``Learner(live, auto_accept=1)``;
@@ -202,8 +203,13 @@ def ask_as_user(n: int, intent: str, text: str, answerer: Answerer, store: Store
         vote = "up" if ids[0] == intent else "down"
         store.log_vote(team=TEAM, channel=CHANNEL, message_ts=reply_ts, user=user,
                        faq_id=ids[0], vote=vote)
-        if vote == "down":
-            return "wrong answer"
+        if vote == "down":  # the bot then offers the next closest FAQs, as it does in Slack
+            offered = learner.alternatives(team=TEAM, channel=CHANNEL, reply_ts=reply_ts,
+                                           user=user, instead_of=ids[0])
+            if intent not in offered:
+                return "wrong answer"
+            store.log_choice(team=TEAM, channel=CHANNEL, message_ts=reply_ts, user=user,
+                             chosen=intent, shown=offered)
     elif intent in ids:
         store.log_choice(team=TEAM, channel=CHANNEL, message_ts=reply_ts, user=user,
                          chosen=intent, shown=ids)
