@@ -23,7 +23,7 @@ import numpy as np
 
 from bot.errors import UserError
 from bot.faq.policy import Decision
-from bot.report.groups import Group, group_unanswered
+from bot.report.groups import BATCH, Group, group_unanswered
 from bot.report.summary import latest_votes
 from bot.storage import Row, normalise, utcnow
 
@@ -130,23 +130,28 @@ class HomeReport:
         """Groups of ``rows``, only the ``max_texts`` most asked texts embedded; None when
         the embedder failed (the view says so rather than failing to open)."""
         counts = Counter(normalise(str(row["text"])) for row in rows if row["text"] is not None)
-        kept = {text for text, _ in counts.most_common(self.max_texts)}
+        kept = [text for text, _ in counts.most_common(self.max_texts)]
+        keep = set(kept)
         rows = [row for row in rows
-                if row["text"] is None or normalise(str(row["text"])) in kept]
+                if row["text"] is None or normalise(str(row["text"])) in keep]
         try:
+            if kept:  # every text at once, so the batches are by length (see _embed)
+                self._embed(kept)
             return group_unanswered(rows, lambda: self._embed)
         except UserError as error:
             log.warning("App Home: unanswered questions not grouped: %s", error.problem)
             return None
 
     def _embed(self, texts: Sequence[str]) -> np.ndarray:
-        """Vectors of ``texts`` through the answerer's cache; the misses in one batch."""
+        """Vectors of ``texts`` through the answerer's cache. Misses are embedded shortest
+        first, in batches: a batch is padded to its longest text, so one long question
+        among short ones would make the whole batch cost as much as long ones."""
         cache = self.answerer.cache
         vectors = {text: cache.get(text) for text in texts}
-        missing = [text for text, vector in vectors.items() if vector is None]
-        if missing:
-            for text, vector in zip(missing, self.answerer.embedder.embed(missing),
-                                    strict=True):
+        missing = sorted((text for text, vector in vectors.items() if vector is None), key=len)
+        for start in range(0, len(missing), BATCH):
+            batch = missing[start:start + BATCH]
+            for text, vector in zip(batch, self.answerer.embedder.embed(batch), strict=True):
                 vectors[text] = vector
                 if np.isfinite(vector).all() and np.any(vector):  # as embed_query keeps
                     cache.put(text, vector)
