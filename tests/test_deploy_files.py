@@ -7,6 +7,7 @@ from pathlib import Path
 
 from bot.cli import COMMANDS
 from bot.runtime.http import EVENTS_PATH
+from bot.slack import listeners
 from bot.slack.listeners.commands import COMMAND
 from bot.slack.modals import SAVE_SHORTCUT
 
@@ -26,7 +27,7 @@ def test_manifest_asks_for_the_minimal_scopes_and_events() -> None:
         "commands"])
     settings = manifest["settings"]
     assert sorted(settings["event_subscriptions"]["bot_events"]) == [
-        "app_mention", "message.channels", "message.groups", "message.im"]
+        "app_home_opened", "app_mention", "message.channels", "message.groups", "message.im"]
     [command] = manifest["features"]["slash_commands"]
     assert command["command"] == COMMAND
     urls = [command["url"], settings["event_subscriptions"]["request_url"],
@@ -45,6 +46,30 @@ def test_manifest_offers_save_as_faq_on_messages_without_more_scopes() -> None:
     assert shortcut["name"] == "Save as FAQ"
     assert 0 < len(shortcut["description"]) <= 80  # Slack's cap on a shortcut's description
     assert "mpim:history" not in manifest["oauth_config"]["scopes"]["bot"]  # no mpim routing
+
+
+def test_manifest_shows_the_app_home_without_more_scopes() -> None:
+    """``app_home_opened`` and ``views.publish`` need no scope of their own."""
+    manifest = json.loads((ROOT / "manifest.json").read_text())
+    assert manifest["features"]["app_home"]["home_tab_enabled"] is True
+    assert "app_home_opened" in manifest["settings"]["event_subscriptions"]["bot_events"]
+    assert "app_home_opened" in registered_events()
+
+
+def registered_events() -> list[object]:
+    """What every ``app.event(…)`` listener ``listeners.register`` adds listens to."""
+    found: list[object] = []
+
+    class Recording:
+        def event(self, name: object):
+            found.append(name)
+            return lambda handler: handler
+
+        def __getattr__(self, _name: str):
+            return lambda *args, **kwargs: (lambda handler: handler)
+
+    listeners.register(Recording())  # type: ignore[arg-type]
+    return found
 
 
 def test_app_json_requires_what_serve_requires() -> None:

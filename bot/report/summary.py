@@ -58,7 +58,7 @@ def _faqs(log: Log) -> list[dict[str, Any]]:
     for row in log.questions:
         if row["decision"] == Decision.ANSWER and row["candidates"]:
             count(row["candidates"][0]["id"], "answered")
-    for vote in _latest_votes(log.votes):
+    for vote in latest_votes(log.votes):
         count(vote["faq_id"], str(vote["vote"]))
     for click in log.choices:
         count(click["chosen"], "chosen")
@@ -71,7 +71,7 @@ def _faqs(log: Log) -> list[dict[str, Any]]:
     return sorted(rows, key=lambda row: (-sum(row[name] for name in fields), row["id"]))
 
 
-def _latest_votes(votes: Sequence[Row]) -> list[Row]:
+def latest_votes(votes: Sequence[Row]) -> list[Row]:
     """A person may change their vote on an answer; the last click counts."""
     latest: dict[tuple[object, ...], Row] = {}
     for vote in votes:  # in time order

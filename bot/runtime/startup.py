@@ -1,9 +1,9 @@
 """One start-up and one shutdown for both transports (HTTP and Socket Mode).
 
 Both load the FAQ and the embedder with the database's FAQ edits merged over it, open the
-store, build the Bolt app on a listener pool, settle the heap and start the watcher that
-keeps the FAQ current; on the way out they stop the watcher and let in-flight replies
-finish before closing the store.
+store, build the Bolt app on a listener pool (with the phrasing learner and the App Home's
+facts), settle the heap and start the watcher that keeps the FAQ current; on the way out
+they stop the watcher and let in-flight replies finish before closing the store.
 """
 
 from __future__ import annotations
@@ -53,15 +53,18 @@ def start(settings: Settings) -> Runtime:
     so a booting dyno doesn't crash-loop.
     """
     from bot.live import Learner, Watcher, open_live
+    from bot.report.home import HomeReport
     from bot.slack.app import create_app, listener_executor
 
     live = open_live(settings, patient=True, watched=True)
     executor = listener_executor()
     store = live.store
     try:
+        learner = Learner(live, auto_accept=settings.faq_auto_learn)
         app = create_app(settings, live.answerer, executor=executor, deduper=store,
-                         recorder=store, editing=live,
-                         learning=Learner(live, auto_accept=settings.faq_auto_learn))
+                         recorder=store, editing=live, learning=learner,
+                         home=HomeReport(store=store, answerer=live.answerer,
+                                         too_close=learner.too_close))
     except BaseException:
         executor.shutdown(wait=False)
         store.close()

@@ -16,7 +16,7 @@ from bot.errors import UserError
 from bot.slack import listeners
 from bot.slack.client import web_client
 from bot.slack.credentials import BOT_TOKEN_HELP
-from bot.slack.services import CONTEXT_KEY, FaqEditing, Learning, Recorder, Services
+from bot.slack.services import CONTEXT_KEY, FaqEditing, Home, Learning, Recorder, Services
 from bot.storage import ClaimStore, LocalClaims
 from bot.urls import display_url
 
@@ -50,14 +50,16 @@ def listener_executor() -> ThreadPoolExecutor:
 def create_app(settings: Settings, answerer: Answerer, *, client: WebClient | None = None,
                deduper: ClaimStore | None = None, recorder: Recorder | None = None,
                executor: Executor | None = None, editing: FaqEditing | None = None,
-               learning: Learning | None = None) -> App:
+               learning: Learning | None = None, home: Home | None = None) -> App:
     """A Bolt ``App`` answering from ``answerer``; calls ``auth.test`` once, here.
 
     ``deduper`` and ``recorder`` are usually one ``bot.storage.Store``: claims shared by
     every process on the database, and the question/feedback log. Without them, claims are
     in-process (kept an hour, well past Slack's retries) and nothing is logged. ``editing``
     (``bot.live.LiveFaq``) saves FAQ edits made from Slack by FAQ_EDITORS; ``learning``
-    (``bot.live.Learner``) learns phrasings from the askers' own choice clicks and 👍.
+    (``bot.live.Learner``) learns phrasings from the askers' own choice clicks and 👍, and
+    takes editors' decisions on them; ``home`` (``bot.report.home.HomeReport``) gathers what
+    an editor's App Home shows.
 
     ``auth.test`` tells Bolt the bot's user id, which listeners use to ignore the bot's own
     messages and to spot mentions. Listeners run on ``executor`` after the ack
@@ -86,7 +88,7 @@ def create_app(settings: Settings, answerer: Answerer, *, client: WebClient | No
                         f"({type(error).__name__})",
                         "check SLACK_API_URL and the network") from None
     faq = Services.for_settings(settings, answerer=answerer, recorder=recorder, editing=editing,
-                                learning=learning,
+                                learning=learning, home=home,
                                 deduper=deduper or LocalClaims(ttl=LOCAL_CLAIM_SECONDS))
     app.use(_attach(faq))
     app.error(handle_error)

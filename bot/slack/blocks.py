@@ -59,31 +59,34 @@ def escape(text: str) -> str:
 FAQ_USAGE = escape("/faq <question>")
 
 
-def _cap(text: str, limit: int) -> str:
+def cap(text: str, limit: int) -> str:
+    """``text`` cut to ``limit`` characters, with an ellipsis when cut."""
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
-def _mrkdwn(text: str) -> Block:
-    return {"type": "section", "text": {"type": "mrkdwn", "text": _cap(text, SECTION_LIMIT)}}
+def section(text: str) -> Block:
+    """A mrkdwn section, capped at Block Kit's limit so a long text can't break the message."""
+    return {"type": "section", "text": {"type": "mrkdwn", "text": cap(text, SECTION_LIMIT)}}
 
 
-def _context(text: str, block_id: str | None = None) -> Block:
-    block: Block = {"type": "context", "elements": [{"type": "mrkdwn", "text": text}]}
+def context(text: str, block_id: str | None = None) -> Block:
+    block: Block = {"type": "context",
+                    "elements": [{"type": "mrkdwn", "text": cap(text, SECTION_LIMIT)}]}
     if block_id:
         block["block_id"] = block_id
     return block
 
 
-def _button(label: str, action_id: str, value: str, style: str | None = None) -> Block:
-    button: Block = {
+def button(label: str, action_id: str, value: str, style: str | None = None) -> Block:
+    element: Block = {
         "type": "button",
-        "text": {"type": "plain_text", "text": _cap(label, BUTTON_LABEL_LIMIT), "emoji": True},
+        "text": {"type": "plain_text", "text": cap(label, BUTTON_LABEL_LIMIT), "emoji": True},
         "action_id": action_id,
         "value": value,
     }
     if style:
-        button["style"] = style
-    return button
+        element["style"] = style
+    return element
 
 
 def _link(entry: Entry) -> str:
@@ -102,36 +105,36 @@ def answer_message(entry: Entry, *, shareable: bool = False, note: str = "") -> 
     line under the buttons, e.g. who shared the answer.
     """
     buttons = [
-        _button("👍 Helpful", VOTE_UP, entry.id),
-        _button("👎 Not helpful", VOTE_DOWN, entry.id),
+        button("👍 Helpful", VOTE_UP, entry.id),
+        button("👎 Not helpful", VOTE_DOWN, entry.id),
     ]
     if shareable:
-        buttons.append(_button("Share in channel", SHARE, entry.id, style="primary"))
+        buttons.append(button("Share in channel", SHARE, entry.id, style="primary"))
     blocks = [
-        _mrkdwn(escape(entry.answer)),
-        _context(f"From the FAQ: *{_link(entry)}*"),
+        section(escape(entry.answer)),
+        context(f"From the FAQ: *{_link(entry)}*"),
         {"type": "actions", "elements": buttons},
     ]
     if note:
-        blocks.append(_context(note))
-    text = _cap(escape(f"{entry.question} {entry.answer}"), FALLBACK_LIMIT)
+        blocks.append(context(note))
+    text = cap(escape(f"{entry.question} {entry.answer}"), FALLBACK_LIMIT)
     return Message(text=text, blocks=blocks)
 
 
 def _choice_buttons(entries: Sequence[Entry]) -> Block:
     return {"type": "actions", "elements": [
-        _button(entry.question, f"{CHOICE_ACTION_PREFIX}{n}", entry.id)
+        button(entry.question, f"{CHOICE_ACTION_PREFIX}{n}", entry.id)
         for n, entry in enumerate(entries)]}
 
 
 def choices_message(entries: Sequence[Entry]) -> Message:
     """Close runners-up: one button per FAQ question; a click reveals that answer."""
     blocks = [
-        _mrkdwn("A few FAQs come close. Which one do you mean?"),
+        section("A few FAQs come close. Which one do you mean?"),
         _choice_buttons(entries),
     ]
     text = "Did you mean: " + " / ".join(escape(entry.question) for entry in entries)
-    return Message(text=_cap(text, FALLBACK_LIMIT), blocks=blocks)
+    return Message(text=cap(text, FALLBACK_LIMIT), blocks=blocks)
 
 
 def nothing_found_message(*, via_command: bool = False) -> Message:
@@ -139,11 +142,11 @@ def nothing_found_message(*, via_command: bool = False) -> Message:
     hint = ("Try rephrasing it, or type `/faq help` for examples." if via_command
             else f"Try rephrasing it, or ask privately with `{FAQ_USAGE}`.")
     text = f"I couldn't find an FAQ that answers that. {hint}"
-    return Message(text=text, blocks=[_mrkdwn(text)])
+    return Message(text=text, blocks=[section(text)])
 
 
 def unavailable_message() -> Message:
-    return Message(text=UNAVAILABLE, blocks=[_mrkdwn(UNAVAILABLE)])
+    return Message(text=UNAVAILABLE, blocks=[section(UNAVAILABLE)])
 
 
 def help_message(examples: Iterable[str]) -> Message:
@@ -155,20 +158,20 @@ def help_message(examples: Iterable[str]) -> Message:
         "Mention me in a channel, or send me a direct message, to get an answer everyone "
         "in the conversation can see."
     )
-    blocks = [_mrkdwn(body)]
+    blocks = [section(body)]
     if tries:
-        blocks.append(_mrkdwn(f"*Try:*\n{tries}"))
+        blocks.append(section(f"*Try:*\n{tries}"))
     return Message(text=f"Ask the FAQ with {FAQ_USAGE}", blocks=blocks)
 
 
 def saved_message(entry: Entry, editor: str) -> Message:
     """Said in the thread an FAQ was saved from: which question, by whom, and an Edit button
     (its value the FAQ id, so the modal opens on the FAQ as it is then, not as posted)."""
-    text = _cap(f"Saved as an FAQ: {escape(entry.question)}", FALLBACK_LIMIT)
+    text = cap(f"Saved as an FAQ: {escape(entry.question)}", FALLBACK_LIMIT)
     blocks = [
-        _mrkdwn(f"Saved as an FAQ: *{_link(entry)}*"),
-        _context(f"By <@{editor}>. It answers in every channel within a few seconds."),
-        {"type": "actions", "elements": [_button("Edit", EDIT, entry.id)]},
+        section(f"Saved as an FAQ: *{_link(entry)}*"),
+        context(f"By <@{editor}>. It answers in every channel within a few seconds."),
+        {"type": "actions", "elements": [button("Edit", EDIT, entry.id)]},
     ]
     return Message(text=text, blocks=blocks)
 
@@ -180,13 +183,13 @@ def vote_note(user_id: str, helpful: bool) -> str:
 
 def with_other_choices(blocks: Sequence[Block], entries: Sequence[Entry]) -> list[Block]:
     """The answer someone found not helpful, followed by the next closest FAQs to pick from."""
-    return [*blocks, _mrkdwn("Was it one of these?"), _choice_buttons(entries)]
+    return [*blocks, section("Was it one of these?"), _choice_buttons(entries)]
 
 
 def with_vote_note(blocks: Sequence[Block], note: str) -> list[Block]:
     """The same message with its vote note replaced (or added): buttons stay for others."""
     kept = [dict(block) for block in blocks if block.get("block_id") != VOTE_NOTE_BLOCK]
-    return [*kept, _context(note, VOTE_NOTE_BLOCK)]
+    return [*kept, context(note, VOTE_NOTE_BLOCK)]
 
 
 def for_answer(answer: Answer, *, asked_directly: bool,

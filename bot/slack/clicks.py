@@ -1,4 +1,5 @@
-"""A button click, read from its payload only as far as Slack vouches for it.
+"""A button click, read from its payload only as far as Slack vouches for it: on a message
+(``read_click``) or on the App Home (``read_home_click``).
 
 What Slack guarantees about a ``block_actions`` payload is the container: the message that
 was clicked (channel and ts) and its response URL. Everything else is checked against it:
@@ -102,4 +103,37 @@ def read_click(body: Mapping[str, Any], action: Mapping[str, Any], *,
         return _read(body, action, response_urls, bot_user_id, bot_id)
     except _Refused as reason:
         log.warning("ignored a click: %s", reason)
+        return None
+
+
+@dataclass(frozen=True, kw_only=True)
+class HomeClick:
+    """A click on a button of the App Home: no message, no response URL, only who clicked."""
+
+    team: str
+    user: str  # safe inside <@…>
+    trigger_id: str  # unique per click; a redelivery repeats it
+    value: str  # the button's value, unchecked
+
+
+def from_home(body: Mapping[str, Any]) -> bool:
+    """True for a click on a view (the App Home), not on a message: Bolt's matcher for the
+    buttons both carry."""
+    return _mapping(body.get("container")).get("type") == "view"
+
+
+def read_home_click(body: Mapping[str, Any], action: Mapping[str, Any]) -> HomeClick | None:
+    """The App Home click, or None (logged) if it isn't one Slack would send: on a view of
+    type ``home``, with a team, a user and a trigger id shaped like Slack's."""
+    try:
+        if not from_home(body) or _mapping(body.get("view")).get("type") != "home":
+            raise _Refused("the container is not the App Home")
+        value = action.get("value")
+        return HomeClick(team=_shaped(_mapping(body.get("team")).get("id"), TEAM_OR_CHANNEL,
+                                      "team.id"),
+                         user=_shaped(_mapping(body.get("user")).get("id"), USER, "user.id"),
+                         trigger_id=_shaped(body.get("trigger_id"), TRIGGER, "trigger_id"),
+                         value=value if isinstance(value, str) else "")
+    except _Refused as reason:
+        log.warning("ignored an App Home click: %s", reason)
         return None

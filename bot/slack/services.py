@@ -1,5 +1,5 @@
-"""What the listeners share: the answerer, the dedupe store, the log, the channel list, and
-the FAQ edits with who may make them.
+"""What the listeners share: the answerer, the dedupe store, the log, the channel list, the
+FAQ edits with who may make them, learned phrasings, and the facts an editor's App Home shows.
 
 ``create_app`` puts one ``Services`` into every request's Bolt context, so listeners stay
 plain functions of Bolt's injected arguments and tests can call them with a dict context.
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from typing import TYPE_CHECKING, Any, Protocol
 
 from bot.config import DEFAULT_SLACK_API_URL
@@ -48,13 +49,98 @@ class FaqEditing(Protocol):
 
 
 class Learning(Protocol):
-    """Where confirmations of a phrasing go (``bot.live.Learner``)."""
+    """Where confirmations of a phrasing go, and editors decide on them (``bot.live.Learner``;
+    ``accept`` and ``reject`` raise ``UserError`` for a suggestion no longer pending)."""
 
     def confirmed(self, *, team: str, channel: str, reply_ts: str, user: str,
                   faq_id: str) -> object: ...
 
     def alternatives(self, *, team: str, channel: str, reply_ts: str, user: str,
                      instead_of: str) -> list[str]: ...
+
+    def accept(self, suggestion_id: int, *, by: str) -> object: ...
+
+    def reject(self, suggestion_id: int, *, by: str) -> object: ...
+
+
+# What an editor's App Home shows, as plain read-only data (``bot.report.home`` has them):
+# the gathering needs numpy and the database, which this package never imports.
+
+class UnansweredGroup(Protocol):
+    @property
+    def question(self) -> str | None: ...  # None: texts not logged
+    @property
+    def count(self) -> int: ...
+    @property
+    def people(self) -> int: ...
+
+
+class PendingPhrasing(Protocol):
+    @property
+    def id(self) -> int: ...
+    @property
+    def text(self) -> str: ...
+    @property
+    def faq_id(self) -> str: ...
+    @property
+    def faq_question(self) -> str | None: ...  # None: the FAQ is gone
+    @property
+    def users(self) -> int: ...
+    @property
+    def too_close(self) -> bool: ...
+
+
+class DislikedFaq(Protocol):
+    @property
+    def faq_id(self) -> str: ...
+    @property
+    def question(self) -> str: ...
+    @property
+    def down(self) -> int: ...
+    @property
+    def up(self) -> int: ...
+
+
+class DayCount(Protocol):
+    @property
+    def day(self) -> date: ...
+    @property
+    def questions(self) -> int: ...
+    @property
+    def answered(self) -> int: ...
+
+
+class HomeFacts(Protocol):
+    """Each list holds the first few; its count says how many there are in all."""
+
+    @property
+    def learning(self) -> bool: ...
+    @property
+    def log_readable(self) -> bool: ...
+    @property
+    def grouped(self) -> bool: ...
+    @property
+    def unanswered_questions(self) -> int: ...
+    @property
+    def unanswered(self) -> Sequence[UnansweredGroup]: ...
+    @property
+    def unanswered_groups(self) -> int: ...
+    @property
+    def suggestions(self) -> Sequence[PendingPhrasing]: ...
+    @property
+    def suggestion_count(self) -> int: ...
+    @property
+    def disliked(self) -> Sequence[DislikedFaq]: ...
+    @property
+    def disliked_count(self) -> int: ...
+    @property
+    def days(self) -> Sequence[DayCount]: ...
+
+
+class Home(Protocol):
+    """The facts behind an editor's App Home (``bot.report.home.HomeReport``)."""
+
+    def facts(self) -> HomeFacts: ...
 
 
 @dataclass(frozen=True)
@@ -66,17 +152,18 @@ class Services:
     editing: FaqEditing | None = None  # None: the FAQ can't be edited from Slack
     editors: frozenset[str] = frozenset()  # FAQ_EDITORS
     learning: Learning | None = None  # None: clicks teach nothing
+    home: Home | None = None  # None: the App Home shows editors no log
     response_urls: ResponseUrls = field(
         default_factory=lambda: ResponseUrls.for_api_url(DEFAULT_SLACK_API_URL))
 
     @classmethod
     def for_settings(cls, settings: Settings, *, answerer: Answerer, deduper: ClaimStore,
                      recorder: Recorder | None = None, editing: FaqEditing | None = None,
-                     learning: Learning | None = None) -> Services:
+                     learning: Learning | None = None, home: Home | None = None) -> Services:
         """The services ``settings`` ask for: FAQ_CHANNELS, FAQ_EDITORS, and response URLs on
         Slack's hosts or on SLACK_API_URL's origin."""
         return cls(answerer=answerer, deduper=deduper, recorder=recorder, editing=editing,
-                   learning=learning,
+                   learning=learning, home=home,
                    editors=settings.faq_editors, faq_channels=frozenset(settings.faq_channels),
                    response_urls=ResponseUrls.for_api_url(settings.slack_api_url))
 
@@ -84,12 +171,20 @@ class Services:
         """Only FAQ_EDITORS edit from Slack, and only where edits can be saved."""
         return self.editing is not None and user in self.editors
 
+    def claim_for_good(self, team: str, scope: str, key: str) -> bool:
+        """Claim and mark done at once: a click acts at most once, so its claim is no lease
+        (one would let a repeat click act again once it ran out)."""
+        if not self.deduper.claim(team, scope, key):
+            return False
+        self.deduper.complete(team, scope, key)
+        return True
+
     def entry(self, faq_id: str) -> FaqRow | None:
         """The FAQ a button refers to; None if the dataset changed since it was posted."""
         return self.answerer.faq.by_id(faq_id)
 
     def examples(self, count: int = EXAMPLE_COUNT) -> list[str]:
-        """Questions spread across the dataset, for /faq help."""
+        """Questions spread across the dataset, for /faq help and the App Home."""
         return self.answerer.faq.examples(count)
 
 

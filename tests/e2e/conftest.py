@@ -100,8 +100,8 @@ def asked(server: ServerProcess, standin: SlackStandIn, text: str) -> tuple[dict
 
 def click_reply(server: ServerProcess, reply: Call, action_id: str, *, response_url: str,
                 thread_ts: str, user: str = "U2") -> int:
-    """Click ``action_id`` on the bot's threaded ``reply``, signed as Slack sends it; the
-    status the server answered."""
+    """``user`` clicks ``action_id`` on the bot's threaded ``reply``, signed as Slack sends
+    it; the status the server answered."""
     body = action_payload(reply.params["blocks"], action_id, response_url=response_url,
                           message_ts=reply.response["ts"], thread_ts=thread_ts, user=user)
     status, _, _ = send_signed(server.events_url, body, SECRET)
@@ -111,7 +111,7 @@ def click_reply(server: ServerProcess, reply: Call, action_id: str, *, response_
 def action_payload(call_blocks: list[dict[str, Any]], action_id: str, *, response_url: str,
                    message_ts: str | None = None, thread_ts: str | None = None,
                    channel: str = FAQ_CHANNEL, user: str = "U2") -> bytes:
-    """A block_actions click on the button ``action_id`` found in ``call_blocks``."""
+    """A block_actions click by ``user`` on the button ``action_id`` in ``call_blocks``."""
     [button] = [e for b in call_blocks if b["type"] == "actions" for e in b["elements"]
                 if e["action_id"] == action_id]
     ephemeral = message_ts is None

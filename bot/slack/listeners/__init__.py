@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from slack_bolt import App
 
-from bot.slack.listeners import actions, commands, messages, shortcuts, views
+from bot.slack.listeners import actions, commands, home, messages, shortcuts, views
 
 
 def register(app: App) -> None:
     messages.register(app)
     commands.register(app)
+    home.register(app)  # before actions: its Edit button is the one matched on the Home
     actions.register(app)
     shortcuts.register(app)
     views.register(app)

@@ -50,7 +50,7 @@ def _clicked(body: dict[str, Any], action: dict[str, Any], context: BoltContext,
                        bot_user_id=context.bot_user_id or "", bot_id=context.bot_id or "")
     if click is None:
         return None
-    if click.trigger_id and not _claim_for_good(faq, click.team, "click", click.trigger_id):
+    if click.trigger_id and not faq.claim_for_good(click.team, "click", click.trigger_id):
         log.info("a click on message %s in %s was handled already: not again",
                  click.message_ts, click.channel)
         return None
@@ -61,21 +61,12 @@ def _clicked(body: dict[str, Any], action: dict[str, Any], context: BoltContext,
     return faq, click, entry
 
 
-def _claim_for_good(faq: Services, team: str, scope: str, key: str) -> bool:
-    """Claim and mark done at once: a click posts at most once, so its claim is no lease
-    (one would let a repeat click post again once it ran out)."""
-    if not faq.deduper.claim(team, scope, key):
-        return False
-    faq.deduper.complete(team, scope, key)
-    return True
-
-
 def _first_post(faq: Services, click: Click, kind: str, faq_id: str,
                 respond: Respond) -> bool:
     """True once per (message, FAQ, kind of post); a repeat click is told so privately."""
     if not click.message_ts:  # nothing to key on: Slack sent no ts for this message
         return True
-    if _claim_for_good(faq, click.team, f"{kind}:{click.channel}:{click.message_ts}", faq_id):
+    if faq.claim_for_good(click.team, f"{kind}:{click.channel}:{click.message_ts}", faq_id):
         return True
     respond(text=ALREADY_POSTED, response_type="ephemeral", replace_original=False)
     return False

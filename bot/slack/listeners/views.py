@@ -3,7 +3,8 @@
 A submission is answered in its HTTP response, so everything that can refuse it (not an
 editor, a damaged form, a field the FAQ won't take, the embedder or database down) happens
 before ``ack`` and is shown in the modal, by block id. Nothing is saved unless it all passes.
-Once saved, the modal closes and the thread it was opened from is told, with an Edit button.
+Once saved, the modal closes and the thread it was opened from is told, with an Edit button;
+opened outside a thread (from the App Home), the editor's Home is published again instead.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from slack_sdk import WebClient
 from bot.errors import UserError
 from bot.faq.drafts import draft_row, split_alternates
 from bot.slack import blocks, modals
+from bot.slack.listeners.home import publish
 from bot.slack.services import services
 
 
@@ -64,3 +66,6 @@ def handle_edit_submission(ack: Ack, body: dict[str, Any], view: dict[str, Any],
     if where.channel and where.thread_ts:
         client.chat_postMessage(channel=where.channel, thread_ts=where.thread_ts,
                                 **blocks.saved_message(saved, editor).as_kwargs())
+    else:
+        publish(client, faq, editor, bot_user_id=context.bot_user_id or "",
+                notice=f"Saved the FAQ: {saved.question}")

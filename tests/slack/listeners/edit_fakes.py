@@ -51,14 +51,18 @@ class FakeEditing:
 
 @dataclass
 class FakeClient(FakeSlack):
-    """FakeSlack plus views.open and conversations.replies (answering ``thread``, or the
-    Slack error ``replies_error``)."""
+    """FakeSlack plus views.open, views.publish and conversations.replies (answering
+    ``thread``, or the Slack error ``replies_error``)."""
 
     thread: list[dict[str, Any]] = field(default_factory=list)
     replies_error: str = ""
 
     def views_open(self, **kwargs: Any) -> dict[str, Any]:
         self.calls.append(("views.open", kwargs))
+        return {"ok": True}
+
+    def views_publish(self, **kwargs: Any) -> dict[str, Any]:
+        self.calls.append(("views.publish", kwargs))
         return {"ok": True}
 
     def conversations_replies(self, **kwargs: Any) -> dict[str, Any]:

@@ -82,10 +82,14 @@ def test_an_editor_saves_and_the_thread_is_told_with_an_edit_button(answerer: An
     assert client.names == ["ack", "chat.postMessage"]  # closed before posting
 
 
-def test_from_the_app_home_nothing_is_posted(answerer: Answerer) -> None:
+def test_from_the_app_home_nothing_is_posted_and_the_home_is_published_again(
+        answerer: Answerer) -> None:
     client, editing = submit(answerer, submission(metadata=""))
     assert len(editing.saved) == 1
-    assert client.names == ["ack"]
+    assert client.names == ["ack", "views.publish"]
+    [published] = client.sent("views.publish")
+    assert published["user_id"] == EDITOR and published["view"]["type"] == "home"
+    assert "Saved the FAQ: How do I order a new card?" in json.dumps(published["view"])
 
 
 def test_an_edit_replaces_its_faq_and_keeps_its_id_and_category(answerer: Answerer) -> None:

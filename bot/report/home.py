@@ -1,0 +1,205 @@
+"""The facts behind an FAQ editor's App Home, gathered from the log and the suggestions.
+
+Slack's side (``bot.slack``) may touch neither numpy nor the database, so this gathers what
+the view shows into plain, frozen data: the unanswered questions of the last 30 days grouped
+like ``faqbot report`` groups them, the pending learned phrasings, the FAQs voted 👎 most,
+and the last 14 days' questions and answer rate. Every list holds at most ``shown`` items
+plus its full count, so a view built from them has a bounded size whatever the log holds.
+
+A view is published on every open, so opens must be cheap: at most ``MAX_TEXTS`` distinct
+texts are embedded, through the answerer's own vector cache (a second open embeds nothing).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from bot.errors import UserError
+from bot.faq.policy import Decision
+from bot.report.groups import BATCH, Group, group_unanswered
+from bot.report.summary import latest_votes
+from bot.storage import Row, normalise, utcnow
+
+if TYPE_CHECKING:
+    from bot.faq.answerer import Answerer
+    from bot.storage import Log, Store
+
+log = logging.getLogger(__name__)
+
+GROUP_DAYS = 30  # unanswered groups and 👎 votes
+CHART_DAYS = 14  # questions per day
+SHOWN = 5  # items kept per list; the counts say how many more there are
+MAX_TEXTS = 200  # distinct unanswered texts embedded per open: the most asked ones
+
+
+@dataclass(frozen=True)
+class Unanswered:
+    """A group of similar unanswered questions; ``question`` is its most asked phrasing
+    (None when texts were not logged)."""
+
+    question: str | None
+    count: int
+    people: int
+
+
+@dataclass(frozen=True)
+class Pending:
+    """A learned phrasing waiting for an editor; ``faq_question`` None: its FAQ is gone."""
+
+    id: int
+    text: str
+    faq_id: str
+    faq_question: str | None
+    users: int
+    too_close: bool  # nearer another FAQ's phrasings than its own FAQ's
+
+
+@dataclass(frozen=True)
+class Disliked:
+    faq_id: str
+    question: str
+    down: int
+    up: int
+
+
+@dataclass(frozen=True)
+class Day:
+    day: date
+    questions: int
+    answered: int  # an answer or choices
+
+
+@dataclass(frozen=True)
+class HomeFacts:
+    learning: bool  # phrasings are learned (LOG_QUESTION_TEXT is on)
+    log_readable: bool  # False while the database is down
+    grouped: bool = True  # False when the embedder failed: no groups this time
+    unanswered_questions: int = 0  # in the last GROUP_DAYS days
+    unanswered: tuple[Unanswered, ...] = ()
+    unanswered_groups: int = 0  # all groups found (``unanswered`` holds the largest)
+    suggestions: tuple[Pending, ...] = ()
+    suggestion_count: int = 0
+    disliked: tuple[Disliked, ...] = ()
+    disliked_count: int = 0
+    days: tuple[Day, ...] = ()
+
+
+class HomeReport:
+    """``bot.slack.services.Home`` over one process's store and answerer."""
+
+    def __init__(self, *, store: Store, answerer: Answerer,
+                 too_close: Callable[[str, str], bool], shown: int = SHOWN,
+                 max_texts: int = MAX_TEXTS) -> None:
+        self.store = store
+        self.answerer = answerer
+        self.too_close = too_close
+        self.shown = shown
+        self.max_texts = max_texts
+
+    def facts(self, *, now: datetime | None = None) -> HomeFacts:
+        """What an editor's App Home shows, as of ``now`` (naive UTC)."""
+        now = now or utcnow()
+        learning = self.store.logs_question_text
+        logged = self.store.log_since(now - timedelta(days=GROUP_DAYS))
+        suggestions = self.store.suggestions()
+        pending = tuple(self._pending(s.id, s.text, s.faq_id, s.users, learning)
+                        for s in suggestions[:self.shown])
+        if logged is None:
+            return HomeFacts(learning=learning, log_readable=False, suggestions=pending,
+                             suggestion_count=len(suggestions))
+        unanswered = [row for row in logged.questions if row["decision"] == Decision.NONE]
+        groups = self._groups(unanswered)
+        disliked = self._disliked(logged)
+        return HomeFacts(
+            learning=learning, log_readable=True, grouped=groups is not None,
+            unanswered_questions=len(unanswered),
+            unanswered=tuple(_unanswered(g) for g in (groups or [])[:self.shown]),
+            unanswered_groups=len(groups or []),
+            suggestions=pending, suggestion_count=len(suggestions),
+            disliked=tuple(disliked[:self.shown]), disliked_count=len(disliked),
+            days=_days(logged.questions, now.date()))
+
+    def _groups(self, rows: Sequence[Row]) -> list[Group] | None:
+        """Groups of ``rows``, only the ``max_texts`` most asked texts embedded; None when
+        the embedder failed (the view says so rather than failing to open)."""
+        counts = Counter(normalise(str(row["text"])) for row in rows if row["text"] is not None)
+        kept = [text for text, _ in counts.most_common(self.max_texts)]
+        keep = set(kept)
+        rows = [row for row in rows
+                if row["text"] is None or normalise(str(row["text"])) in keep]
+        try:
+            if kept:  # every text at once, so the batches are by length (see _embed)
+                self._embed(kept)
+            return group_unanswered(rows, lambda: self._embed)
+        except UserError as error:
+            log.warning("App Home: unanswered questions not grouped: %s", error.problem)
+            return None
+
+    def _embed(self, texts: Sequence[str]) -> np.ndarray:
+        """Vectors of ``texts`` through the answerer's cache. Misses are embedded shortest
+        first, in batches: a batch is padded to its longest text, so one long question
+        among short ones would make the whole batch cost as much as long ones."""
+        cache = self.answerer.cache
+        vectors = {text: cache.get(text) for text in texts}
+        missing = sorted((text for text, vector in vectors.items() if vector is None), key=len)
+        for start in range(0, len(missing), BATCH):
+            batch = missing[start:start + BATCH]
+            for text, vector in zip(batch, self.answerer.embedder.embed(batch), strict=True):
+                vectors[text] = vector
+                if np.isfinite(vector).all() and np.any(vector):  # as embed_query keeps
+                    cache.put(text, vector)
+        return np.stack([vectors[text] for text in texts])
+
+    def _pending(self, suggestion_id: int, text: str, faq_id: str, users: int,
+                 learning: bool) -> Pending:
+        row = self.answerer.faq.by_id(faq_id)
+        close = False
+        if row is not None and learning:
+            try:
+                close = self.too_close(text, faq_id)
+            except UserError as error:
+                log.warning("App Home: suggestion %d not checked against other FAQs: %s",
+                            suggestion_id, error.problem)
+        return Pending(id=suggestion_id, text=text, faq_id=faq_id,
+                       faq_question=row.question if row else None, users=users,
+                       too_close=close)
+
+    def _disliked(self, logged: Log) -> list[Disliked]:
+        """FAQs with a 👎 (a person's last vote on an answer counts), most 👎 first; FAQs
+        since retired are left out: there is nothing left to edit."""
+        counts: dict[str, Counter[str]] = {}
+        for vote in latest_votes(logged.votes):
+            counts.setdefault(str(vote["faq_id"]), Counter())[str(vote["vote"])] += 1
+        found = []
+        for faq_id, counter in counts.items():
+            row = self.answerer.faq.by_id(faq_id)
+            if counter["down"] and row is not None:
+                found.append(Disliked(faq_id=faq_id, question=row.question,
+                                      down=counter["down"], up=counter["up"]))
+        return sorted(found, key=lambda d: (-d.down, d.up, d.faq_id))
+
+
+def _unanswered(group: Group) -> Unanswered:
+    return Unanswered(question=group.question, count=len(group.rows),
+                      people=len({row["user_hash"] for row in group.rows}))
+
+
+def _days(questions: Sequence[Row], today: date) -> tuple[Day, ...]:
+    """The last ``CHART_DAYS`` days, today last, days without questions included."""
+    first = today - timedelta(days=CHART_DAYS - 1)
+    asked: Counter[date] = Counter()
+    answered: Counter[date] = Counter()
+    for row in questions:
+        day = row["at"].date()  # type: ignore[attr-defined]
+        if day >= first:
+            asked[day] += 1
+            answered[day] += row["decision"] != Decision.NONE
+    days = [first + timedelta(days=n) for n in range(CHART_DAYS)]
+    return tuple(Day(day=day, questions=asked[day], answered=answered[day]) for day in days)

@@ -1,0 +1,160 @@
+"""``HomeReport.facts`` on a real SQLite store and the real sample FAQ and embedder: what an
+editor's App Home is built from, bounded however much the log holds, and cheap to rebuild."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+import numpy as np
+import pytest
+
+from bot.errors import EmbeddingServiceError
+from bot.faq.answerer import Answerer, VectorCache
+from bot.report.home import CHART_DAYS, HomeReport
+from bot.storage import Store, utcnow
+from tests.conftest import logged_answer
+
+TEAM = "T1"
+_stamps = itertools.count(1)
+
+
+@dataclass
+class Counting:
+    """The answerer's face ``HomeReport`` uses (its FAQ, vector cache and embedder), with a
+    fresh cache and every text sent to the embedder counted."""
+
+    answerer: Answerer
+    cache: VectorCache = field(default_factory=VectorCache)
+    embedded: list[str] = field(default_factory=list)
+    failure: Exception | None = None
+
+    @property
+    def faq(self) -> Any:
+        return self.answerer.faq
+
+    @property
+    def embedder(self) -> Counting:
+        return self
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        if self.failure is not None:
+            raise self.failure
+        self.embedded += texts
+        return self.answerer.embedder.embed(list(texts))
+
+
+@pytest.fixture
+def store(tmp_path) -> Iterator[Store]:
+    store = Store.from_url(f"sqlite:///{tmp_path / 'home.sqlite3'}")
+    yield store
+    store.close()
+
+
+def ask(store: Store, text: str, decision: str = "none", *, user: str = "U1",
+        faq_id: str = "replacement-card") -> None:
+    store.log_question(team=TEAM, channel="C1", ts=f"1.{next(_stamps)}", user=user, text=text,
+                       answer=logged_answer(decision, (faq_id, 0.3)), latency_ms=1.0)
+
+
+def report(store: Store, answerer: Any, too_close=lambda text, faq_id: False) -> HomeReport:
+    return HomeReport(store=store, answerer=answerer, too_close=too_close)
+
+
+def test_the_facts_an_editor_sees(store: Store, answerer: Answerer) -> None:
+    for user in ("U1", "U2", "U3"):
+        ask(store, "Where do I park my bike at the office?", user=user)
+    ask(store, "where can I park my bicycle at the office?", user="U4")
+    ask(store, "Is the canteen open on Sundays?")
+    ask(store, "How do I get a replacement Medicare card?", "answer")
+    ask(store, "what does part b cost?", "choices", faq_id="part-b-premium")
+    for user, vote in (("U1", "down"), ("U2", "down"), ("U3", "up"), ("U4", "up"),
+                       ("U4", "down")):  # U4 changed their mind: the last vote counts
+        store.log_vote(team=TEAM, channel="C1", message_ts="9.1", user=user,
+                       faq_id="replacement-card", vote=vote)
+    store.log_vote(team=TEAM, channel="C1", message_ts="9.2", user="U1", faq_id="gone-faq",
+                   vote="down")
+    store.confirm_suggestion(team=TEAM, faq_id="sign-up", text="how do I join medicare",
+                             user="U1")
+    store.confirm_suggestion(team=TEAM, faq_id="sign-up", text="how do I join medicare",
+                             user="U2")
+    store.confirm_suggestion(team=TEAM, faq_id="part-b-premium", text="part b price",
+                             user="U3")
+    facts = report(store, Counting(answerer),
+                   too_close=lambda text, faq_id: faq_id == "part-b-premium").facts()
+
+    assert facts.learning and facts.log_readable and facts.grouped
+    assert facts.unanswered_questions == 5
+    bikes, canteen = facts.unanswered
+    assert (bikes.question, bikes.count, bikes.people) == (
+        "Where do I park my bike at the office?", 4, 4)
+    assert (canteen.count, facts.unanswered_groups) == (1, 2)
+    assert [(s.faq_id, s.users, s.too_close) for s in facts.suggestions] == [
+        ("sign-up", 2, False), ("part-b-premium", 1, True)]
+    assert facts.suggestions[0].faq_question == answerer.faq.by_id("sign-up").question
+    [disliked] = facts.disliked  # the retired FAQ has nothing left to edit
+    assert (disliked.faq_id, disliked.down, disliked.up) == ("replacement-card", 3, 1)
+    assert len(facts.days) == CHART_DAYS and facts.days[-1].day == utcnow().date()
+    assert (facts.days[-1].questions, facts.days[-1].answered) == (7, 2)
+    assert sum(day.questions for day in facts.days) == 7
+
+
+def test_a_second_open_embeds_nothing_and_an_open_embeds_at_most_max_texts(
+        store: Store, answerer: Answerer) -> None:
+    for n in range(300):
+        ask(store, f"Where is meeting room {n}?", user=f"U{n % 7}")
+    ask(store, "Where is meeting room 7?", user="U9")  # the most asked: kept
+    counting = Counting(answerer)
+    home = HomeReport(store=store, answerer=counting, too_close=lambda *_: False,
+                      max_texts=50)
+    first = home.facts()
+    assert len(counting.embedded) == 50
+    assert "where is meeting room 7?" in counting.embedded
+    second = home.facts()
+    assert len(counting.embedded) == 50  # all from the cache
+    assert first == second and first.unanswered_questions == 301
+
+
+def test_an_embedder_down_still_opens_the_home(store: Store, answerer: Answerer) -> None:
+    ask(store, "Where do I park my bike?")
+    counting = Counting(answerer, failure=EmbeddingServiceError("the API is down", "wait"))
+    facts = report(store, counting).facts()
+    assert not facts.grouped and facts.unanswered == () and facts.unanswered_questions == 1
+
+
+def test_without_question_text_learning_is_off_and_groups_have_no_text(
+        tmp_path, answerer: Answerer) -> None:
+    store = Store.from_url(f"sqlite:///{tmp_path / 'hashed.sqlite3'}", log_question_text=False)
+    ask(store, "Where is the secret bunker?")
+    ask(store, "where is the SECRET bunker? ", user="U2")
+    counting = Counting(answerer)
+    facts = report(store, counting).facts()
+    store.close()
+    assert not facts.learning
+    [group] = facts.unanswered
+    assert (group.question, group.count, group.people) == (None, 2, 2)
+    assert counting.embedded == []
+
+
+def test_a_database_down_says_so(answerer: Answerer) -> None:
+    class Down:
+        logs_question_text = True
+
+        def log_since(self, since: object) -> None:
+            return None
+
+        def suggestions(self) -> list[object]:
+            return []
+
+    facts = report(Down(), Counting(answerer)).facts()  # type: ignore[arg-type]
+    assert not facts.log_readable and facts.days == () and facts.unanswered == ()
+
+
+def test_days_are_counted_in_utc_today_last(store: Store, answerer: Answerer) -> None:
+    ask(store, "How do I get a replacement Medicare card?", "answer")
+    later = utcnow() + timedelta(days=2)
+    facts = report(store, Counting(answerer)).facts(now=later)
+    assert [day.questions for day in facts.days][-3:] == [1, 0, 0]
