@@ -86,9 +86,13 @@ class Answerer:
         self._health: tuple[float, bool] | None = None  # (when checked, result)
 
     def _load(self, faq: FaqData) -> _Loaded:
+        """What answering from ``faq`` needs, computed here (by the loader or the watcher),
+        not by the first question after a swap."""
+        faq.starts  # noqa: B018  (cached on first use)
         calibration = faq.calibration
         if calibration is None:
             return _Loaded(faq, *self._defaults, typical=None)
+        faq.mean_directions  # noqa: B018
         return _Loaded(faq, calibration.threshold, calibration.margin,
                        typical=calibration.typical_scores([r.id for r in faq.rows]))
 

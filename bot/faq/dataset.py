@@ -426,11 +426,15 @@ def load_faq(spec: str, embedder: Embedder, *, revision: str = "main", texts: st
 
 def assemble(rows: list[FaqRow], blocks: list[np.ndarray], embedder: Embedder,
              where: str, *, calibration: Calibration | None = None,
-             edited: frozenset[str] = frozenset()) -> FaqData:
-    """One ``FaqData`` from each row's block of phrasing vectors, in row order."""
+             edited: frozenset[str] = frozenset(), normalized: bool = False) -> FaqData:
+    """One ``FaqData`` from each row's block of phrasing vectors, in row order.
+
+    ``normalized``: the blocks are unit vectors already (a merge of loaded ones), so they
+    are only stacked, which halves the cost of a reload."""
     phrase_rows = np.concatenate([np.full(len(b), i, dtype=np.int64)
                                   for i, b in enumerate(blocks)])
-    matrix = normalize_rows(np.vstack(blocks), what=f"{where} embeddings")
+    stacked = np.vstack(blocks)
+    matrix = stacked if normalized else normalize_rows(stacked, what=f"{where} embeddings")
     return FaqData(rows=rows, index=FaqIndex(matrix, normalized=True), phrase_rows=phrase_rows,
                    model_id=embedder.model_id, source=where, calibration=calibration,
                    edited=edited)

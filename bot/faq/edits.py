@@ -89,14 +89,15 @@ def merge(base: FaqData, edits: Sequence[FaqEdit], embedder: Embedder) -> FaqDat
     missing = [n for n, block in enumerate(blocks) if block is None]
     for n, block in zip(missing, embed_phrasings(embedder, [rows[n] for n in missing],
                                                  progress=False), strict=True):
-        blocks[n] = block
+        blocks[n] = block  # unit vectors, like the loaded ones and those stored with edits
     # The dataset's calibration stays: re-learning it costs ~0.3-1 s at 1,000 FAQs x 20
     # phrasings on every reload (replies queue behind it), and learned phrasings are a biased
     # sample (questions the bot already got right) that would inflate the typical scores.
     # FAQs added since the build are judged by the calibration's FAQ-wide typical score.
     merged = assemble(rows, [b for b in blocks if b is not None], embedder, base.source,
                       calibration=base.calibration,
-                      edited=frozenset(e.id for e in edits if e.row is not None))
+                      edited=frozenset(e.id for e in edits if e.row is not None),
+                      normalized=True)
     merged.thresholds = base.thresholds
     return merged
 

@@ -33,7 +33,8 @@ def _vectors(raw: bytes | None, phrasings: int) -> np.ndarray | None:
     """The stored vectors, or None (embed again) when they don't fit the text."""
     if not raw or len(raw) % (4 * phrasings):
         return None
-    flat = np.frombuffer(raw, dtype=np.float32)
-    if not np.isfinite(flat).all():
-        return None
-    return flat.reshape(phrasings, -1)
+    vectors = np.frombuffer(raw, dtype=np.float32).reshape(phrasings, -1)
+    norms = np.linalg.norm(vectors, axis=1)
+    if not np.isfinite(vectors).all() or not np.allclose(norms, 1.0, atol=1e-3):
+        return None  # not the unit vectors a save stores: embed the text again
+    return vectors

@@ -101,10 +101,11 @@ def test_export_writes_the_merged_faq_and_loading_it_embeds_nothing(two, embedde
 
 
 def test_stored_vectors_that_do_not_fit_are_dropped(embedder) -> None:
-    stored = encode(DOG, np.ones((3, 384), np.float32), model_id="m", editor="U1")
+    stored = encode(DOG, np.ones((3, 384), np.float32) / 384 ** 0.5, model_id="m", editor="U1")
     assert decode(stored).vectors.shape == (3, 384)
     broken = encode(DOG, None, model_id="m", editor="U1")
     assert decode(broken).vectors is None
-    for raw in (b"\x00" * 7, np.full((3, 4), np.nan, np.float32).tobytes()):
+    for raw in (b"\x00" * 7, np.full((3, 4), np.nan, np.float32).tobytes(),
+                np.ones((3, 4), np.float32).tobytes()):  # not unit vectors
         assert decode(type(stored)(**{**stored.__dict__, "vectors": raw})).vectors is None
     assert decode(encode(DOG, None, model_id="m", editor="U1", retired=True)).row is None
