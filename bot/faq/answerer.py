@@ -65,12 +65,13 @@ class _Loaded:
     faq: FaqData
     min_score: float
     margin: float
-    typical: np.ndarray | None  # each FAQ's typical score, with a calibrated dataset
+    typical: np.ndarray  # each FAQ's typical score (zeros without a calibration)
 
 
 class Answerer:
     """Answers from one loaded FAQ. A calibrated dataset (``faq.calibration``) brings its
-    learned thresholds; ``min_score`` and ``margin`` apply to one without.
+    learned thresholds and typical scores; ``min_score`` and ``margin`` apply, to the FAQ
+    score itself, for one without.
 
     ``swap`` replaces the FAQ while questions are in flight: each question reads the loaded
     FAQ once, so it is answered wholly from the old FAQ or wholly from the new one.
@@ -89,10 +90,10 @@ class Answerer:
         """What answering from ``faq`` needs, computed here (by the loader or the watcher),
         not by the first question after a swap."""
         faq.starts  # noqa: B018  (cached on first use)
-        calibration = faq.calibration
-        if calibration is None:
-            return _Loaded(faq, *self._defaults, typical=None)
         faq.mean_directions  # noqa: B018
+        calibration = faq.calibration
+        if calibration is None:  # the FAQ score against the fixed floor, nothing relative
+            return _Loaded(faq, *self._defaults, typical=np.zeros(len(faq), np.float32))
         return _Loaded(faq, calibration.threshold, calibration.margin,
                        typical=calibration.typical_scores([r.id for r in faq.rows]))
 
@@ -128,12 +129,10 @@ class Answerer:
 
     @staticmethod
     def _hit(loaded: _Loaded, row: int, cosine: np.ndarray, phrase_scores: np.ndarray,
-             faq_scores: np.ndarray | None) -> Hit:
+             faq_scores: np.ndarray) -> Hit:
         faq = loaded.faq.rows[row]
-        faq_score = decision = None
-        if faq_scores is not None and loaded.typical is not None:
-            faq_score = float(faq_scores[row])
-            decision = faq_score - float(loaded.typical[row])
+        faq_score = float(faq_scores[row])
+        decision = faq_score - float(loaded.typical[row])
         return Hit(row=row, id=faq.id, question=faq.question, answer=faq.answer, url=faq.url,
                    score=float(cosine[row]),
                    matched=loaded.faq.matched_phrasing(row, phrase_scores),
@@ -146,19 +145,15 @@ class Answerer:
 
     def _rank(self, loaded: _Loaded, vector: np.ndarray,
               k: int = CANDIDATES) -> tuple[tuple[Hit, ...], tuple[Hit, ...]]:
-        """One pass over the phrasing matrix serves both: each FAQ's best phrasing, and with
-        a calibrated dataset, its mixed FAQ score (see ``scoring``)."""
+        """One pass over the phrasing matrix serves both: each FAQ's best phrasing, and its
+        mixed FAQ score (see ``scoring``)."""
         faq = loaded.faq
         vector = vector.astype(np.float32)
         phrase_scores = faq.index.matrix @ vector
         cosine = best_phrasing(phrase_scores, faq.starts)
-        faq_scores = None
-        if loaded.typical is not None:
-            faq_scores = mix(cosine, faq.mean_directions @ vector)
+        faq_scores = mix(cosine, faq.mean_directions @ vector)
         candidates = tuple(self._hit(loaded, int(r), cosine, phrase_scores, faq_scores)
                            for r in top_rows(cosine, k))
-        if faq_scores is None:
-            return candidates[:CHOICE_COUNT], candidates
         ranked = tuple(self._hit(loaded, int(r), cosine, phrase_scores, faq_scores)
                        for r in top_rows(faq_scores, CHOICE_COUNT))
         return ranked, candidates

@@ -3,8 +3,9 @@
 Hits come ranked by their FAQ score. Silence when the best hit's ``decision_score`` is
 below ``min_score``; choices when the runner-up's FAQ score is within ``margin``. With a
 calibrated dataset (see ``calibration``) the decision score is the FAQ score relative to
-that FAQ's typical score and both thresholds were learned at build; without one, every
-score is the plain cosine and the thresholds are ``ANSWER_MIN_SCORE``/``ANSWER_MARGIN``.
+that FAQ's typical score and both thresholds were learned at build; without one, the
+decision score is the FAQ score itself (the plain cosine for an FAQ with one phrasing) and
+the thresholds are ``ANSWER_MIN_SCORE``/``ANSWER_MARGIN``.
 """
 
 from __future__ import annotations
