@@ -137,6 +137,7 @@ def cmd_faq(args: argparse.Namespace) -> int:
     """Add, edit, retire or list FAQs in the database, over the dataset."""
     live = _open()
     try:
+        live.store.ping()  # edits are in the database: without it, say so and stop
         args.faq_action(args, live)
     finally:
         live.store.close()
@@ -155,14 +156,18 @@ def cmd_export(args: argparse.Namespace) -> int:
     live = _open()
     try:
         done = export(live, Path(args.out), push_to=args.push_to_hub or "",
-                      token=settings.hf_token)
+                      token=settings.hf_token,
+                      record=args.push_to_hub == settings.faq_dataset)
     finally:
         live.store.close()
     _note(f"wrote {done.rows} FAQs ({done.edited} from edits, up to change {done.version}) "
           f"to {done.out}")
-    if done.pushed_to:
+    if done.pushed_to and args.push_to_hub == settings.faq_dataset:
         _note(f"pushed to {done.pushed_to}; once every process runs that commit, "
               "`faqbot faq clear --pushed` removes the edits it carried")
+    elif done.pushed_to:
+        _note(f"pushed to {done.pushed_to}, which is not FAQ_DATASET: the edits stay in the "
+              "database")
     return 0
 
 

@@ -54,6 +54,8 @@ def test_an_id_is_derived_from_the_question(capsys) -> None:
     (["faq", "edit", "tricare"], "nothing to change"),
     (["faq", "retire", "nope"], "no FAQ with id 'nope'"),
     (["faq", "clear"], "--pushed"),
+    (["faq", "add", "--question", "New?", "--answer", "a", "--id", "x" * 300],
+     "longer than 200"),
 ])
 def test_bad_input_is_one_line_and_exit_2(args, problem, capsys) -> None:
     assert main(args) == 2
@@ -119,3 +121,10 @@ def test_learn_lists_and_accepts_suggestions(capsys, tmp_path) -> None:
     assert "help me pay my premiums" in listed(capsys)["premium-help"]["alternates"]
     assert main(["faq", "learn", "--accept", str(suggestion["id"])]) == 2
     assert "accepted already" in capsys.readouterr().err
+
+
+def test_without_the_database_faq_commands_say_so(monkeypatch, capsys, closed_port) -> None:
+    monkeypatch.setenv("DATABASE_URL", f"postgresql://u:pw@127.0.0.1:{closed_port}/faqbot")
+    assert main(["faq", "list"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "DATABASE_URL" in err[0] and "pw" not in err[0]

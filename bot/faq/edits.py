@@ -22,6 +22,11 @@ from bot.faq.sources import FaqRow
 if TYPE_CHECKING:
     from bot.faq.embedders import Embedder
 
+# Ids travel in Slack button values (at most 2,000 characters) and log rows; derived ones
+# are under 60.
+MAX_ID_CHARS = 200
+
+
 @dataclass(frozen=True)
 class FaqEdit:
     """One FAQ as an edit left it: ``row`` is None when it was retired."""
@@ -42,6 +47,8 @@ def problems(faq: FaqData, row: FaqRow, *, replacing: str | None = None) -> dict
         found["question"] = "the question is empty"
     if not row.answer:
         found["answer"] = "the answer is empty"
+    if len(row.id) > MAX_ID_CHARS:
+        found["id"] = f"the id is longer than {MAX_ID_CHARS} characters; give a shorter --id"
     if row.url and not is_web_link(row.url):
         found["url"] = "not an http(s) link; use a full https:// address or leave it empty"
     owners = _phrasing_owners(faq, skip=replacing)

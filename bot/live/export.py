@@ -25,9 +25,11 @@ class Exported:
     pushed_to: str = ""
 
 
-def export(live: LiveFaq, out: Path, *, push_to: str = "", token: str = "") -> Exported:
-    """Write the merged FAQ to ``out``; with ``push_to``, push it and record which edits the
-    Hub now holds. The vectors are the loaded ones: nothing is embedded again."""
+def export(live: LiveFaq, out: Path, *, push_to: str = "", token: str = "",
+           record: bool = False) -> Exported:
+    """Write the merged FAQ to ``out``; with ``push_to``, push it, and with ``record`` (the
+    push went to the dataset the bot serves) record which edits it now holds, for
+    ``faqbot faq clear --pushed``. The vectors are the loaded ones: nothing is embedded."""
     version = live.store.faq_version() or 0  # read first: edits after it aren't included
     live.refresh()
     faq = live.faq
@@ -36,6 +38,7 @@ def export(live: LiveFaq, out: Path, *, push_to: str = "", token: str = "") -> E
     pushed_to = ""
     if push_to:
         pushed_to = push(out, push_to, token)
-        live.store.record_faq_push(version)
+        if record:
+            live.store.record_faq_push(version)
     return Exported(rows=len(faq), edited=len(faq.edited), version=version, out=out,
                     pushed_to=pushed_to)

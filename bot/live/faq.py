@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from bot.errors import UserError
 from bot.faq import edits
 from bot.faq.dataset import embed_phrasings
+from bot.faq.edits import FaqEdit
 from bot.live.codec import decode, encode
 from bot.live.hub import branch_commit, follows_branch
 
@@ -39,6 +40,7 @@ class LiveFaq:
         self.commit = commit  # the Hub commit the dataset was loaded at, when it follows one
         self._base = answerer.faq
         self._seen: int | None = None  # the change version the merged FAQ reflects
+        self._edits: list[FaqEdit] = []  # as last read, for a rebase while the database is down
         self._lock = threading.Lock()
 
     @property
@@ -58,23 +60,28 @@ class LiveFaq:
             return self._remerge(version)
 
     def rebase(self, base: FaqData, *, commit: str | None = None) -> None:
-        """Serve a new dataset (a new Hub commit), with the stored edits merged over it."""
+        """Serve a new dataset (a new Hub commit), with the stored edits merged over it (the
+        ones last read, while the database is down: edits never vanish with a reload)."""
         with self._lock:
             self._base, self.commit = base, commit
-            self._remerge(self.store.faq_version())
+            if not self._remerge(self.store.faq_version()):
+                self._merge(self._edits, self._seen)
 
     def _remerge(self, version: int | None) -> bool:
-        stored = self.store.faq_edits() if version is not None else []
+        stored = self.store.faq_edits() if version is not None else None
         if stored is None:
             return False
+        return self._merge([decode(s) for s in stored], version)
+
+    def _merge(self, found: list[FaqEdit], version: int | None) -> bool:
         try:
-            merged = edits.merge(self._base, [decode(s) for s in stored], self.answerer.embedder)
+            merged = edits.merge(self._base, found, self.answerer.embedder)
         except UserError as error:
             log.warning("FAQ edits not applied (%s); still serving the previous FAQ",
                         error.problem)
             return False
         self.answerer.swap(merged)
-        self._seen = version
+        self._seen, self._edits = version, found
         log.debug("FAQ merged: %d FAQs, %d edited (change %s)", len(merged),
                   len(merged.edited), version)
         return True
@@ -88,14 +95,22 @@ class LiveFaq:
 
     def save(self, row: FaqRow, *, editor: str, replacing: str | None = None) -> FaqRow:
         """Validate, embed and store ``row`` (a new FAQ, or ``replacing``'s new text), then
-        answer from it here at once; ``UserError`` names what stopped it."""
+        answer from it here at once; ``UserError`` names what stopped it.
+
+        Checked against the FAQ as every process has it now (a refresh first), and a new id
+        is stored only if no other process stored it meanwhile."""
+        self.refresh()
         found = self.problems(row, replacing=replacing)
         if found:
             field, problem = next(iter(found.items()))
             raise UserError(f"{field}: {problem}", f"change the {field} and try again")
         vectors = embed_phrasings(self.answerer.embedder, [row], progress=False)[0]
-        self.store.save_faq_edit(encode(row, vectors, model_id=self.answerer.embedder.model_id,
-                                        editor=editor))
+        stored = self.store.save_faq_edit(
+            encode(row, vectors, model_id=self.answerer.embedder.model_id, editor=editor),
+            new=replacing is None)
+        if stored is None:
+            raise UserError(f"an FAQ with id {row.id!r} was saved elsewhere a moment ago",
+                            "look at it with `faqbot faq list`, and edit it instead")
         self.refresh()
         return row
 

@@ -58,16 +58,20 @@ class Learner:
                                                    user=user)
         if (suggestion is not None and suggestion.status == PENDING and self.auto_accept
                 and suggestion.users >= self.auto_accept):
-            if self.too_close(suggestion.text, faq_id):
-                log.info("suggestion %d not accepted by itself: it is closer to another "
-                         "FAQ than to %s", suggestion.id, faq_id)
-            else:
-                try:
-                    self.accept(suggestion.id, by=AUTO_EDITOR)
-                except UserError as error:
-                    log.warning("suggestion %d not accepted by itself: %s", suggestion.id,
-                                error.problem)
+            self._auto_accept(suggestion)
         return suggestion
+
+    def _auto_accept(self, suggestion: Suggestion) -> None:
+        """Accept unless too close; an embedder or database failure leaves it pending."""
+        try:
+            if self.too_close(suggestion.text, suggestion.faq_id):
+                log.info("suggestion %d not accepted by itself: it is closer to another FAQ "
+                         "than to %s", suggestion.id, suggestion.faq_id)
+                return
+            self.accept(suggestion.id, by=AUTO_EDITOR)
+        except UserError as error:
+            log.warning("suggestion %d not accepted by itself: %s", suggestion.id,
+                        error.problem)
 
     def alternatives(self, *, team: str, channel: str, reply_ts: str, user: str,
                      instead_of: str) -> list[str]:
@@ -97,6 +101,7 @@ class Learner:
     def accept(self, suggestion_id: int, *, by: str) -> FaqRow:
         """Add the suggestion as an alternate of its FAQ; ``UserError`` says why not."""
         suggestion = self._pending(suggestion_id)
+        self.live.refresh()  # the FAQ's row as every process has it now, not 2 s ago
         row = self.live.faq.by_id(suggestion.faq_id)
         if row is None:
             raise UserError(f"the FAQ {suggestion.faq_id!r} of suggestion {suggestion_id} is "

@@ -13,7 +13,7 @@ from datetime import datetime
 from sqlalchemy import Connection, delete, insert, select, update
 
 from bot.storage import schema
-from bot.storage.values import storable
+from bot.storage.values import storable, storable_text
 
 PUSHED_KEY = "faq_pushed_version"
 
@@ -58,10 +58,19 @@ def read_edits(connection: Connection) -> list[StoredEdit]:
                        version=r["version"]) for r in rows]
 
 
-def write_edit(connection: Connection, edit: StoredEdit) -> int:
-    """Store ``edit`` as the FAQ's latest state; returns the new change version."""
+class IdTaken(Exception):
+    """A new FAQ's id was stored by another process first; the transaction is rolled back."""
+
+
+def write_edit(connection: Connection, edit: StoredEdit, *, new: bool = False) -> int:
+    """Store ``edit`` as the FAQ's latest state; returns the new change version. ``new``:
+    only if no edit of that id exists (else ``IdTaken``), so two processes adding the same
+    id at once can't overwrite each other (the counter's row lock orders them)."""
     version = _bump(connection)
     table = schema.faq_edits
+    if new and connection.scalar(select(table.c.faq_id)
+                                 .where(table.c.faq_id == storable_text(edit.faq_id))):
+        raise IdTaken(edit.faq_id)
     connection.execute(delete(table).where(table.c.faq_id == edit.faq_id))
     connection.execute(insert(table), storable({
         "faq_id": edit.faq_id, "question": edit.question, "answer": edit.answer,

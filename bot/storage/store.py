@@ -238,12 +238,17 @@ class Store:
         except _Unavailable:
             return None
 
-    def save_faq_edit(self, edit: StoredEdit) -> int:
-        """Store an FAQ edit and bump the change counter; returns the new version.
+    def save_faq_edit(self, edit: StoredEdit, *, new: bool = False) -> int | None:
+        """Store an FAQ edit and bump the change counter; returns the new version, or None
+        for a ``new`` FAQ whose id another process stored first.
 
         Unlike the log, an edit must not vanish quietly: a ``UserError`` says it wasn't saved.
         """
-        return self._must(lambda c: faq_edits.write_edit(c, edit), "the FAQ edit was not saved")
+        try:
+            return self._must(lambda c: faq_edits.write_edit(c, edit, new=new),
+                              "the FAQ edit was not saved")
+        except faq_edits.IdTaken:
+            return None
 
     def record_faq_push(self, version: int) -> None:
         """The edits up to ``version`` reached the Hub (``faqbot export --push-to-hub``)."""

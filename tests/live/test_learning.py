@@ -124,3 +124,24 @@ def test_alternatives_are_offered_to_the_asker_only(two) -> None:
     assert offered == ["premium-help", "sign-up", "what-is-medicare"]  # gone-faq: no such FAQ
     assert learner.alternatives(team="T1", channel="C1", reply_ts="5.5", user="U2",
                                 instead_of="replacement-card") == []
+
+
+def test_an_embedder_failure_leaves_the_suggestion_pending(two) -> None:
+    from bot.errors import EmbeddingServiceError
+
+    a, _ = two
+
+    class Down:
+        model_id, dim = a.answerer.embedder.model_id, a.answerer.embedder.dim
+
+        def embed(self, texts):
+            raise EmbeddingServiceError("the embedding service is down", "try again later")
+
+    a.answerer.embedder = Down()
+    a.answerer.cache = type(a.answerer.cache)()  # nothing cached: the question must be embedded
+    learner = Learner(a, auto_accept=1)
+    reply = asked(a.store, user="U1", text="premiums help please")
+    suggestion = learner.confirmed(team="T1", channel="C1", reply_ts=reply, user="U1",
+                                   faq_id="premium-help")
+    assert suggestion is not None
+    assert a.store.suggestion(suggestion.id).status == "pending"

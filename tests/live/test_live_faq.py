@@ -109,3 +109,16 @@ def test_stored_vectors_that_do_not_fit_are_dropped(embedder) -> None:
                 np.ones((3, 4), np.float32).tobytes()):  # not unit vectors
         assert decode(type(stored)(**{**stored.__dict__, "vectors": raw})).vectors is None
     assert decode(encode(DOG, None, model_id="m", editor="U1", retired=True)).row is None
+
+
+def test_a_hub_reload_while_the_database_is_down_keeps_the_edits(two, closed_port) -> None:
+    a, _ = two
+    a.save(DOG, editor="U1")
+    base = a._base
+    a.store = Store.from_url(f"postgresql://u:pw@127.0.0.1:{closed_port}/x", retry_interval=0)
+    try:
+        a.rebase(base, commit="f" * 40)  # the watcher found a new commit; the DB is down
+        assert a.faq.by_id(DOG.id) is not None
+        assert a.commit == "f" * 40
+    finally:
+        a.store.close()

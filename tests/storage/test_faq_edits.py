@@ -79,3 +79,11 @@ def test_a_database_that_is_down_reads_as_unknown_and_refuses_writes(closed_port
         assert "pw" not in caught.value.one_line()
     finally:
         store.close()
+
+
+def test_a_new_id_stored_elsewhere_first_is_not_overwritten(store) -> None:
+    assert store.save_faq_edit(edit("dup", answer="first"), new=True) == 1
+    assert store.save_faq_edit(edit("dup", answer="second"), new=True) is None
+    assert [e.answer for e in store.faq_edits()] == ["first"]
+    assert store.faq_version() == 1  # the refused one left no trace
+    assert store.save_faq_edit(edit("dup", answer="edited")) == 2  # an edit replaces

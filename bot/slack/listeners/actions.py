@@ -115,14 +115,13 @@ def handle_choice(ack: Ack, action: dict[str, Any], body: dict[str, Any], respon
     if faq.recorder is not None:
         faq.recorder.log_choice(**click.where(), chosen=entry.id,
                                 shown=_choices_shown(faq, body))
-    _learn(faq, click, entry.id)
     if click.ephemeral:
         respond(replace_original=True, **blocks.answer_message(entry, shareable=True).as_kwargs())
         return
-    if not _first_post(faq, click, "choice", entry.id, respond):
-        return
-    client.chat_postMessage(channel=click.channel, thread_ts=click.thread_ts,
-                            **blocks.answer_message(entry).as_kwargs())
+    if _first_post(faq, click, "choice", entry.id, respond):
+        client.chat_postMessage(channel=click.channel, thread_ts=click.thread_ts,
+                                **blocks.answer_message(entry).as_kwargs())
+    _learn(faq, click, entry.id)  # after the answer: it waits for no learning
 
 
 def handle_vote(ack: Ack, action: dict[str, Any], body: dict[str, Any], respond: Respond,
@@ -138,14 +137,14 @@ def handle_vote(ack: Ack, action: dict[str, Any], body: dict[str, Any], respond:
     logger.info("feedback faq=%s helpful=%s channel=%s", entry.id, helpful, click.channel)
     if faq.recorder is not None:
         faq.recorder.log_vote(**click.where(), faq_id=entry.id, vote="up" if helpful else "down")
-    if helpful:
-        _learn(faq, click, entry.id)
     shown = blocks.answer_message(entry, shareable=click.ephemeral).blocks
     others = [] if helpful else _alternatives(faq, click, entry.id)
     if others:
         shown = blocks.with_other_choices(shown, others)
     note = blocks.vote_note(click.user, helpful)
     respond(replace_original=True, text=note, blocks=blocks.with_vote_note(shown, note))
+    if helpful:
+        _learn(faq, click, entry.id)  # after the update: it waits for no learning
 
 
 def handle_share(ack: Ack, action: dict[str, Any], body: dict[str, Any], respond: Respond,
