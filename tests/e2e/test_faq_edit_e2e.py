@@ -193,3 +193,22 @@ def test_the_shortcut_opens_the_modal_prefilled_from_the_thread(
     assert shortcut(pair.saver, STRANGER, root=root, reply=reply) == 200
     [_, refused] = slack.wait_for("views.open", 2)
     assert "Only FAQ editors can save FAQs" in json.dumps(refused.params["view"])
+
+
+def test_a_10_kb_answer_is_stored_whole_and_rendered_escaped_within_limits(
+        pair: Pair, slack: SlackStandIn) -> None:
+    question = f"What should the long answer say {secrets.token_hex(3)}?"
+    answer = ("<!channel> 🎉 *bold* <https://evil.example|click> " * 200)[:10_000]
+    status, body = submit(pair.saver, EDITOR, {"question": question, "answer": answer,
+                                               "url": "", "alternates": ""},
+                          thread_ts=new_ts())
+    assert (status, body) == (200, {})
+    [saved] = [e for e in edits(pair) if e["question"] == question]
+    assert saved["answer"] == answer.strip()  # stored as typed, whole
+    asked = message(question.lower())
+    assert deliver(pair.saver, asked) == 200
+    blocks = answered_once(slack, asked["ts"]).params["blocks"]
+    texts = [b["text"]["text"] for b in blocks if b["type"] == "section"]
+    assert texts and all(len(t) <= 3000 for t in texts)
+    assert "&lt;!channel&gt; 🎉" in texts[0] and "<!channel>" not in texts[0]
+    assert "<https://evil.example|click>" not in texts[0]
