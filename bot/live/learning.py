@@ -18,7 +18,7 @@ import numpy as np
 from bot.errors import UserError
 from bot.faq.edits import same_words
 from bot.faq.question import clean_question
-from bot.faq.scoring import best_phrasing
+from bot.faq.scoring import best_phrasing, mix
 from bot.storage import ACCEPTED, PENDING, REJECTED, Suggestion
 
 if TYPE_CHECKING:
@@ -85,18 +85,21 @@ class Learner:
         return [i for i in asked.candidates if i != instead_of and faq.by_id(i)][:CHOICES]
 
     def too_close(self, text: str, faq_id: str) -> bool:
-        """True when another FAQ has a phrasing at least as close to ``text`` as the nearest
-        phrasing of ``faq_id``: as its alternate, ``text`` would pull that FAQ's questions over."""
+        """True when the bot itself ranks another FAQ clearly above ``faq_id`` for ``text``
+        (by at least its choices margin, so it would answer with that FAQ alone): adding
+        ``text`` to ``faq_id`` would move a boundary the FAQ draws confidently, so an editor
+        decides. Within the margin the bot was unsure, and the asker's pick settles it."""
         faq = self.live.faq
         row = faq.row_of(faq_id)
         if row is None or len(faq) < 2:
             return row is None
         question, _ = clean_question(text)
         vector = self.live.answerer.embed_query(question).astype(np.float32)
-        best = best_phrasing(faq.index.matrix @ vector, faq.starts)
-        own = float(best[row])
-        best[row] = -np.inf
-        return float(best.max()) >= own
+        scores = mix(best_phrasing(faq.index.matrix @ vector, faq.starts),
+                     faq.mean_directions @ vector)
+        own = float(scores[row])
+        scores[row] = -np.inf
+        return float(scores.max()) - own >= self.live.answerer.margin
 
     def accept(self, suggestion_id: int, *, by: str) -> FaqRow:
         """Add the suggestion as an alternate of its FAQ; ``UserError`` says why not."""

@@ -22,8 +22,7 @@ from tests.standins.server_process import ServerProcess
 from tests.standins.slack_standin import SlackStandIn, send_signed
 
 ASKED = "How can Medicare help me?"  # the sample offers three choices for this
-# The first choice, the FAQ whose phrasing is nearest; the second, one whose isn't (so
-# FAQ_AUTO_LEARN never takes it: it would pull the first one's questions over).
+# The first and the second of the three choices.
 FIRST, SECOND = "premium-help", "what-is-medicare"
 
 
@@ -91,15 +90,39 @@ def test_auto_learn_2_waits_for_two_distinct_askers(slack_standin, database_url)
                    what="a single answer on the other server")
 
 
-def test_a_pick_nearer_another_faq_is_left_for_an_editor(slack_standin, tmp_path):
+def test_a_pick_against_a_confident_answer_is_left_for_an_editor(slack_standin, tmp_path):
+    """The bot answered one FAQ alone; the asker's 👎 and pick of another would move that
+    boundary, so FAQ_AUTO_LEARN=1 leaves it pending for an editor."""
     url = f"sqlite:///{tmp_path / 'learn.sqlite3'}"
     with ServerProcess(learning_env(slack_standin, url, FAQ_AUTO_LEARN="1")) as server:
         server.wait_healthy()
-        ask_and_pick(server, slack_standin, "U1", SECOND)
+        event, reply, updated = thumbs_down(server, slack_standin, "lost my medicare card")
+        [button, *_] = offered(updated)
+        body = action_payload(updated.params["blocks"], button["action_id"], user="U1",
+                              response_url=slack_standin.response_url("pick-confident"),
+                              message_ts=reply.response["ts"], thread_ts=event["ts"])
+        assert send_signed(server.events_url, body, SECRET)[0] == 200
         wait_until(lambda: len(suggestions(url)) == 1, what="a suggestion")
         wait_until(lambda: any("not accepted by itself" in line for line in server.lines),
                    what="the refusal logged")
         assert [s["status"] for s in suggestions(url)] == ["pending"]
+
+
+def thumbs_down(server: ServerProcess, standin: SlackStandIn, text: str):
+    """U1 asks ``text``, gets one answer and votes 👎: the event, the reply, the update."""
+    event = message(text, user="U1")
+    assert deliver(server, event) == 200
+    reply = answered_once(standin, event["ts"])
+    name = f"down-{event['ts']}"
+    assert click_reply(server, reply, "faq_vote_down", thread_ts=event["ts"], user="U1",
+                       response_url=standin.response_url(name)) == 200
+    [updated] = standin.wait_for(f"response_url:{name}")
+    return event, reply, updated
+
+
+def offered(updated) -> list[dict]:
+    return [b for block in updated.params["blocks"] if block["type"] == "actions"
+            for b in block["elements"] if b["action_id"].startswith("faq_choice_")]
 
 
 def test_after_the_askers_thumbs_down_the_next_faqs_are_offered_and_a_pick_teaches(
@@ -107,17 +130,13 @@ def test_after_the_askers_thumbs_down_the_next_faqs_are_offered_and_a_pick_teach
     url = f"sqlite:///{tmp_path / 'learn.sqlite3'}"
     with ServerProcess(learning_env(slack_standin, url)) as server:
         server.wait_healthy()
-        event = message("lost my medicare card", user="U1")
-        assert deliver(server, event) == 200
-        reply = answered_once(slack_standin, event["ts"])
-        assert click_reply(server, reply, "faq_vote_down", thread_ts=event["ts"], user="U1",
-                           response_url=slack_standin.response_url("down")) == 200
-        [updated] = slack_standin.wait_for("response_url:down")
-        offered = [b for block in updated.params["blocks"] if block["type"] == "actions"
-                   for b in block["elements"] if b["action_id"].startswith("faq_choice_")]
-        assert offered and "replacement-card" not in {b["value"] for b in offered}
-        picked = offered[0]["value"]
-        body = action_payload(updated.params["blocks"], offered[0]["action_id"], user="U1",
+        event, reply, updated = thumbs_down(server, slack_standin, "lost my medicare card")
+        offered_buttons = offered(updated)
+        assert offered_buttons
+        assert "replacement-card" not in {b["value"] for b in offered_buttons}
+        picked = offered_buttons[0]["value"]
+        body = action_payload(updated.params["blocks"], offered_buttons[0]["action_id"],
+                              user="U1",
                               response_url=slack_standin.response_url("pick"),
                               message_ts=reply.response["ts"], thread_ts=event["ts"])
         assert send_signed(server.events_url, body, SECRET)[0] == 200
