@@ -44,6 +44,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+D = TypeVar("D")
 VOTES = ("up", "down")
 DEFAULT_RETRY_INTERVAL = 10.0
 # Slack stops redelivering an event after minutes; a claim older than a day guards nothing.
@@ -181,34 +182,21 @@ class Store:
                        user: str) -> AskedQuestion | None:
         """What ``user`` asked that the bot's message ``reply_ts`` answered; None when
         someone else asked it, or the database is down."""
-        try:
-            return self._attempt(lambda c: learning.asked_question(
-                c, team=team, channel=channel, reply_ts=reply_ts, user=user))
-        except _Unavailable:
-            return None
+        return self._or(None, lambda c: learning.asked_question(
+            c, team=team, channel=channel, reply_ts=reply_ts, user=user))
 
     def confirm_suggestion(self, *, team: str, faq_id: str, text: str,
                            user: str) -> Suggestion | None:
         """``user`` confirmed ``text`` as a phrasing of ``faq_id``; None if not stored."""
-        try:
-            return self._attempt(lambda c: learning.confirm(c, team=team, faq_id=faq_id,
-                                                            text=storable_text(text),
-                                                            user=user))
-        except _Unavailable:
-            return None
+        return self._or(None, lambda c: learning.confirm(
+            c, team=team, faq_id=faq_id, text=storable_text(text), user=user))
 
     def suggestions(self, status: str = learning.PENDING) -> list[Suggestion]:
         """Suggestions with ``status``, most confirmed first ([] while the database is down)."""
-        try:
-            return self._attempt(lambda c: learning.listed(c, status))
-        except _Unavailable:
-            return []
+        return self._or([], lambda c: learning.listed(c, status))
 
     def suggestion(self, suggestion_id: int) -> Suggestion | None:
-        try:
-            return self._attempt(lambda c: learning.read(c, suggestion_id))
-        except _Unavailable:
-            return None
+        return self._or(None, lambda c: learning.read(c, suggestion_id))
 
     def decide_suggestion(self, suggestion_id: int, status: str, *, by: str) -> bool:
         """Accept or reject a pending suggestion; False if it wasn't pending."""
@@ -219,24 +207,15 @@ class Store:
 
     def log_since(self, since: datetime) -> Log | None:
         """The log from ``since`` on, for the App Home; None while the database is down."""
-        try:
-            return self._attempt(lambda c: queries.log_since(c, since))
-        except _Unavailable:
-            return None
+        return self._or(None, lambda c: queries.log_since(c, since))
 
     def faq_version(self) -> int | None:
         """The FAQ change counter (one single-row read); None while the database is down."""
-        try:
-            return self._attempt(faq_edits.current_version)
-        except _Unavailable:
-            return None
+        return self._or(None, faq_edits.current_version)
 
     def faq_edits(self) -> list[StoredEdit] | None:
         """Every stored FAQ edit, oldest change first; None while the database is down."""
-        try:
-            return self._attempt(faq_edits.read_edits)
-        except _Unavailable:
-            return None
+        return self._or(None, faq_edits.read_edits)
 
     def save_faq_edit(self, edit: StoredEdit, *, new: bool = False) -> int | None:
         """Store an FAQ edit and bump the change counter; returns the new version, or None
@@ -257,6 +236,14 @@ class Store:
     def clear_pushed_faq_edits(self) -> int:
         """Delete the edits the last push carried to the Hub; returns how many."""
         return self._must(faq_edits.clear_pushed, "no edits were cleared")
+
+    def _or(self, down: D, work: Callable[[Connection], T]) -> T | D:
+        """``work``'s result, or ``down`` while the database is down: for reads the bot
+        carries on without (the outage is logged once, by ``_attempt``)."""
+        try:
+            return self._attempt(work)
+        except _Unavailable:
+            return down
 
     def _must(self, work: Callable[[Connection], T], what: str) -> T:
         try:
