@@ -19,7 +19,6 @@ from typing import TYPE_CHECKING
 from bot.errors import UserError
 
 if TYPE_CHECKING:
-    from bot.faq.sources import FaqRow
     from bot.live import LiveFaq
 
 
@@ -59,7 +58,7 @@ def faq_add(args: argparse.Namespace, live: LiveFaq) -> None:
 def faq_edit(args: argparse.Namespace, live: LiveFaq) -> None:
     from bot.faq.drafts import draft_row
 
-    current = _existing(live, args.id)
+    current = live.existing(args.id)
     if all(getattr(args, name) is None for name in ("question", "answer", "url", "alternates")):
         raise UserError(f"nothing to change in {args.id!r}",
                         "give --question, --answer, --url or --alternates")
@@ -123,14 +122,6 @@ def faq_learn(args: argparse.Namespace, live: LiveFaq) -> None:
     for s in pending:
         close = "  (close to another FAQ)" if learner.too_close(s.text, s.faq_id) else ""
         print(f"{s.id}\t{s.users} users\t{s.faq_id}\t{s.text}{close}")
-
-
-def _existing(live: LiveFaq, faq_id: str) -> FaqRow:
-    row = live.faq.by_id(faq_id)
-    if row is None:
-        raise UserError(f"there is no FAQ with id {faq_id!r}",
-                        "see the ids with `faqbot faq list`")
-    return row
 
 
 def cmd_faq(args: argparse.Namespace) -> int:

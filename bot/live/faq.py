@@ -114,12 +114,17 @@ class LiveFaq:
         self.refresh()
         return row
 
-    def retire(self, faq_id: str, *, editor: str) -> FaqRow:
-        """Hide an FAQ on every process; ``UserError`` for an unknown id or the last FAQ."""
+    def existing(self, faq_id: str) -> FaqRow:
+        """The FAQ with this id in the merged FAQ; ``UserError`` when there is none."""
         row = self.faq.by_id(faq_id)
         if row is None:
             raise UserError(f"there is no FAQ with id {faq_id!r}",
                             "see the ids with `faqbot faq list`")
+        return row
+
+    def retire(self, faq_id: str, *, editor: str) -> FaqRow:
+        """Hide an FAQ on every process; ``UserError`` for an unknown id or the last FAQ."""
+        row = self.existing(faq_id)
         if len(self.faq) == 1:
             raise UserError(f"{faq_id!r} is the only FAQ left", "add another FAQ first")
         self.store.save_faq_edit(encode(row, None, model_id=self.answerer.embedder.model_id,
