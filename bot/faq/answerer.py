@@ -6,6 +6,7 @@ import logging
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 CANDIDATES = 5
+QUERY_BATCH = 64  # texts per embedder call when many queries are embedded at once
 # /healthz asks the embedder itself at most this often; platforms poll every few seconds.
 HEALTH_INTERVAL_SECONDS = 30.0
 
@@ -118,14 +120,24 @@ class Answerer:
         return self._loaded.margin
 
     def embed_query(self, question: str) -> np.ndarray:
-        vector = self.cache.get(question)
-        if vector is None:
-            vector = self.embedder.embed([question])[0]
-            if not np.isfinite(vector).all() or not np.any(vector):
-                raise UserError("the embedder returned an invalid vector (NaN, inf or zero)",
-                                "check EMBEDDING_BACKEND and the model files")
-            self.cache.put(question, vector)
-        return vector
+        cached = self.cache.get(question)  # the common case, kept free of any batching
+        return cached if cached is not None else self.embed_queries([question])[0]
+
+    def embed_queries(self, texts: Sequence[str], *, batch: int = QUERY_BATCH) -> np.ndarray:
+        """One vector per text, through the cache; misses are embedded shortest first, in
+        batches (a batch is padded to its longest text, so one long question among short
+        ones would make the whole batch cost as much as long ones)."""
+        vectors = {text: self.cache.get(text) for text in texts}
+        missing = sorted((text for text, vector in vectors.items() if vector is None), key=len)
+        for start in range(0, len(missing), batch):
+            chunk = missing[start:start + batch]
+            for text, vector in zip(chunk, self.embedder.embed(chunk), strict=True):
+                if not np.isfinite(vector).all() or not np.any(vector):
+                    raise UserError("the embedder returned an invalid vector (NaN, inf or "
+                                    "zero)", "check EMBEDDING_BACKEND and the model files")
+                self.cache.put(text, vector)
+                vectors[text] = vector
+        return np.stack([vectors[text] for text in texts])
 
     @staticmethod
     def _hit(loaded: _Loaded, row: int, cosine: np.ndarray, phrase_scores: np.ndarray,

@@ -19,11 +19,9 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
 
-import numpy as np
-
 from bot.errors import UserError
 from bot.faq.policy import Decision
-from bot.report.groups import BATCH, Group, group_unanswered
+from bot.report.groups import Group, group_unanswered
 from bot.report.summary import latest_votes
 from bot.storage import Row, normalise, utcnow
 
@@ -135,27 +133,12 @@ class HomeReport:
         rows = [row for row in rows
                 if row["text"] is None or normalise(str(row["text"])) in keep]
         try:
-            if kept:  # every text at once, so the batches are by length (see _embed)
-                self._embed(kept)
-            return group_unanswered(rows, lambda: self._embed)
+            if kept:  # every text at once, so the batches go by length (see embed_queries)
+                self.answerer.embed_queries(kept)
+            return group_unanswered(rows, lambda: self.answerer.embed_queries)
         except UserError as error:
             log.warning("App Home: unanswered questions not grouped: %s", error.problem)
             return None
-
-    def _embed(self, texts: Sequence[str]) -> np.ndarray:
-        """Vectors of ``texts`` through the answerer's cache. Misses are embedded shortest
-        first, in batches: a batch is padded to its longest text, so one long question
-        among short ones would make the whole batch cost as much as long ones."""
-        cache = self.answerer.cache
-        vectors = {text: cache.get(text) for text in texts}
-        missing = sorted((text for text, vector in vectors.items() if vector is None), key=len)
-        for start in range(0, len(missing), BATCH):
-            batch = missing[start:start + BATCH]
-            for text, vector in zip(batch, self.answerer.embedder.embed(batch), strict=True):
-                vectors[text] = vector
-                if np.isfinite(vector).all() and np.any(vector):  # as embed_query keeps
-                    cache.put(text, vector)
-        return np.stack([vectors[text] for text in texts])
 
     def _pending(self, suggestion_id: int, text: str, faq_id: str, users: int,
                  learning: bool) -> Pending:

@@ -7,13 +7,12 @@ import itertools
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
 
 import numpy as np
 import pytest
 
 from bot.errors import EmbeddingServiceError
-from bot.faq.answerer import Answerer, VectorCache
+from bot.faq.answerer import Answerer
 from bot.report.home import CHART_DAYS, HomeReport
 from bot.storage import Store, utcnow
 from tests.conftest import logged_answer
@@ -24,27 +23,27 @@ _stamps = itertools.count(1)
 
 @dataclass
 class Counting:
-    """The answerer's face ``HomeReport`` uses (its FAQ, vector cache and embedder), with a
-    fresh cache and every text sent to the embedder counted."""
+    """A real ``Answerer`` on the sample, with a fresh vector cache and every text sent to
+    its embedder counted (``failure``: the embedder raises it instead)."""
 
     answerer: Answerer
-    cache: VectorCache = field(default_factory=VectorCache)
     embedded: list[str] = field(default_factory=list)
     failure: Exception | None = None
 
-    @property
-    def faq(self) -> Any:
-        return self.answerer.faq
+    def __post_init__(self) -> None:
+        inner = self.answerer.embedder
 
-    @property
-    def embedder(self) -> Counting:
-        return self
+        class Embedder:
+            model_id, dim = inner.model_id, inner.dim
 
-    def embed(self, texts: Sequence[str]) -> np.ndarray:
-        if self.failure is not None:
-            raise self.failure
-        self.embedded += texts
-        return self.answerer.embedder.embed(list(texts))
+            def embed(_, texts: Sequence[str]) -> np.ndarray:
+                if self.failure is not None:
+                    raise self.failure
+                self.embedded.extend(texts)
+                return inner.embed(list(texts))
+
+        self.answerer = Answerer(faq=self.answerer.faq, embedder=Embedder(),
+                                 min_score=self.answerer.min_score, margin=self.answerer.margin)
 
 
 @pytest.fixture
@@ -60,8 +59,9 @@ def ask(store: Store, text: str, decision: str = "none", *, user: str = "U1",
                        answer=logged_answer(decision, (faq_id, 0.3)), latency_ms=1.0)
 
 
-def report(store: Store, answerer: Any, too_close=lambda text, faq_id: False) -> HomeReport:
-    return HomeReport(store=store, answerer=answerer, too_close=too_close)
+def report(store: Store, counting: Counting,
+           too_close=lambda text, faq_id: False) -> HomeReport:
+    return HomeReport(store=store, answerer=counting.answerer, too_close=too_close)
 
 
 def test_the_facts_an_editor_sees(store: Store, answerer: Answerer) -> None:
@@ -108,7 +108,7 @@ def test_a_second_open_embeds_nothing_and_an_open_embeds_at_most_max_texts(
         ask(store, f"Where is meeting room {n}?", user=f"U{n % 7}")
     ask(store, "Where is meeting room 7?", user="U9")  # the most asked: kept
     counting = Counting(answerer)
-    home = HomeReport(store=store, answerer=counting, too_close=lambda *_: False,
+    home = HomeReport(store=store, answerer=counting.answerer, too_close=lambda *_: False,
                       max_texts=50)
     first = home.facts()
     assert len(counting.embedded) == 50
