@@ -55,6 +55,14 @@ class VectorCache:
                 self._items.popitem(last=False)
 
 
+def _scores(faq: FaqData, vector: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per phrasing the cosine; per FAQ its best phrasing and its FAQ score (``scoring``)."""
+    vector = vector.astype(np.float32)
+    phrase_scores = faq.index.matrix @ vector
+    cosine = best_phrasing(phrase_scores, faq.starts)
+    return phrase_scores, cosine, mix(cosine, faq.mean_directions @ vector)
+
+
 def top_rows(scores: np.ndarray, k: int) -> np.ndarray:
     """Indices of the ``k`` highest of one row of scores, best first."""
     return top_k(scores[None, :], k)[1][0]
@@ -159,16 +167,17 @@ class Answerer:
               k: int = CANDIDATES) -> tuple[tuple[Hit, ...], tuple[Hit, ...]]:
         """One pass over the phrasing matrix serves both: each FAQ's best phrasing, and its
         mixed FAQ score (see ``scoring``)."""
-        faq = loaded.faq
-        vector = vector.astype(np.float32)
-        phrase_scores = faq.index.matrix @ vector
-        cosine = best_phrasing(phrase_scores, faq.starts)
-        faq_scores = mix(cosine, faq.mean_directions @ vector)
+        phrase_scores, cosine, faq_scores = _scores(loaded.faq, vector)
         candidates = tuple(self._hit(loaded, int(r), cosine, phrase_scores, faq_scores)
                            for r in top_rows(cosine, k))
         ranked = tuple(self._hit(loaded, int(r), cosine, phrase_scores, faq_scores)
                        for r in top_rows(faq_scores, CHOICE_COUNT))
         return ranked, candidates
+
+    def faq_scores(self, vector: np.ndarray) -> tuple[FaqData, np.ndarray]:
+        """The loaded FAQ and each of its FAQs' score for ``vector``: what ranking uses."""
+        loaded = self._loaded
+        return loaded.faq, _scores(loaded.faq, vector)[2]
 
     def answer_vector(self, vector: np.ndarray, *, truncated: bool = False,
                       question: str = "") -> Answer:

@@ -18,7 +18,6 @@ import numpy as np
 from bot.errors import UserError
 from bot.faq.edits import same_words
 from bot.faq.question import clean_question
-from bot.faq.scoring import best_phrasing, mix
 from bot.storage import ACCEPTED, PENDING, REJECTED, Suggestion
 
 if TYPE_CHECKING:
@@ -89,17 +88,15 @@ class Learner:
         (by at least its choices margin, so it would answer with that FAQ alone): adding
         ``text`` to ``faq_id`` would move a boundary the FAQ draws confidently, so an editor
         decides. Within the margin the bot was unsure, and the asker's pick settles it."""
-        faq = self.live.faq
-        row = faq.row_of(faq_id)
-        if row is None or len(faq) < 2:
-            return row is None
         question, _ = clean_question(text)
-        vector = self.live.answerer.embed_query(question).astype(np.float32)
-        scores = mix(best_phrasing(faq.index.matrix @ vector, faq.starts),
-                     faq.mean_directions @ vector)
+        answerer = self.live.answerer
+        faq, scores = answerer.faq_scores(answerer.embed_query(question))
+        row = faq.row_of(faq_id)
+        if row is None:  # the FAQ is gone: nothing to add it to
+            return True
         own = float(scores[row])
         scores[row] = -np.inf
-        return float(scores.max()) - own >= self.live.answerer.margin
+        return float(scores.max()) - own >= answerer.margin
 
     def accept(self, suggestion_id: int, *, by: str) -> FaqRow:
         """Add the suggestion as an alternate of its FAQ; ``UserError`` says why not."""
