@@ -4,7 +4,8 @@ other change, live on every process within seconds.
 
 ``FAQ_AUTO_LEARN=N`` accepts a suggestion once N distinct users confirmed it, unless it sits
 closer to another FAQ's phrasings than to its own FAQ's: adding it would move the boundary
-between the two, so that one waits for an editor.
+between the two, so that one waits, for an editor or until phrasings accepted since bring it
+within the margin.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ log = logging.getLogger(__name__)
 
 AUTO_EDITOR = "auto-learn"
 CHOICES = 3  # as many as a choices reply shows
+REVISIT = 20  # held-back suggestions looked at again after each one accepted by itself
 
 
 class Learner:
@@ -56,21 +58,32 @@ class Learner:
         suggestion = self.store.confirm_suggestion(team=team, faq_id=faq_id, text=text,
                                                    user=user)
         if (suggestion is not None and suggestion.status == PENDING and self.auto_accept
-                and suggestion.users >= self.auto_accept):
-            self._auto_accept(suggestion)
+                and suggestion.users >= self.auto_accept
+                and self._auto_accept(suggestion)):
+            self._revisit_held_back()
         return suggestion
 
-    def _auto_accept(self, suggestion: Suggestion) -> None:
+    def _auto_accept(self, suggestion: Suggestion, *, revisit: bool = False) -> bool:
         """Accept unless too close; an embedder or database failure leaves it pending."""
         try:
             if self.too_close(suggestion.text, suggestion.faq_id):
-                log.info("suggestion %d not accepted by itself: it is closer to another FAQ "
-                         "than to %s", suggestion.id, suggestion.faq_id)
-                return
+                log.log(logging.DEBUG if revisit else logging.INFO,
+                        "suggestion %d not accepted by itself: it is closer to another FAQ "
+                        "than to %s", suggestion.id, suggestion.faq_id)
+                return False
             self.accept(suggestion.id, by=AUTO_EDITOR)
         except UserError as error:
             log.warning("suggestion %d not accepted by itself: %s", suggestion.id,
                         error.problem)
+            return False
+        return True
+
+    def _revisit_held_back(self) -> None:
+        """An accepted phrasing moves its FAQ, so a suggestion held back as too close may now
+        sit within the margin, where the askers' picks settle it: look at the most confirmed
+        of them again (a bounded number, so one click never waits on a long backlog)."""
+        for held in self.store.suggestions(PENDING, at_least=self.auto_accept, limit=REVISIT):
+            self._auto_accept(held, revisit=True)
 
     def alternatives(self, *, team: str, channel: str, reply_ts: str, user: str,
                      instead_of: str) -> list[str]:

@@ -89,10 +89,15 @@ def read(connection: Connection, suggestion_id: int) -> Suggestion | None:
     return None if row is None else _suggestion(row)
 
 
-def listed(connection: Connection, status: str = PENDING) -> list[Suggestion]:
-    """Suggestions with ``status``, the most confirmed first."""
-    rows = connection.execute(_query().where(schema.suggestions.c.status == status)).all()
-    return sorted((_suggestion(r) for r in rows), key=lambda s: (-s.users, s.id))
+def listed(connection: Connection, status: str = PENDING, *, at_least: int = 0,
+           limit: int | None = None) -> list[Suggestion]:
+    """Suggestions with ``status`` confirmed by ``at_least`` users, the most confirmed
+    first, at most ``limit`` of them."""
+    query = _query().subquery()
+    rows = connection.execute(
+        select(query).where(query.c.status == status, query.c.users >= at_least)
+        .order_by(query.c.users.desc(), query.c.id).limit(limit)).all()
+    return [_suggestion(r) for r in rows]
 
 
 def decide(connection: Connection, suggestion_id: int, status: str, by: str) -> bool:

@@ -84,6 +84,25 @@ def test_a_phrasing_nearer_another_faq_is_never_accepted_by_itself(two) -> None:
         learner.accept(pending.id, by="U9")
 
 
+def test_a_held_back_phrasing_is_accepted_once_the_faq_has_moved(two) -> None:
+    a, _ = two
+    learner = Learner(a, auto_accept=1)
+    text = "How do I get a replacement Medicare card?"
+    rival = next(r.id for r in a.faq.rows if r.question == text)
+    faq, scores = a.answerer.faq_scores(a.answerer.embed_query(text))
+    runner_up = next(faq.rows[i].id for i in scores.argsort()[::-1] if faq.rows[i].id != rival)
+    held = learner.confirmed(team="T1", channel="C1", user="U1", faq_id=runner_up,
+                             reply_ts=asked(a.store, user="U1", text=text))
+    assert a.store.suggestion(held.id).status == "pending"
+    a.retire(rival, editor="U9")  # the FAQ it was closer to is gone: now it is the nearest
+    assert not learner.too_close(text, runner_up)
+    target = a.answerer.ask(ASKED).shown[0].id
+    learner.confirmed(team="T1", channel="C1", user="U2", faq_id=target,
+                      reply_ts=asked(a.store, user="U2", reply_ts="3.000001"))
+    assert a.store.suggestion(held.id).status == ACCEPTED  # looked at again after that accept
+    assert text in a.faq.by_id(runner_up).alternates
+
+
 def test_reject_and_unknown_ids(two) -> None:
     a, _ = two
     learner = Learner(a)

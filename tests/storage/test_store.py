@@ -207,3 +207,12 @@ def answers_ping(store: Store) -> bool:
     except UserError:
         return False
     return True
+
+
+def test_suggestions_filter_by_confirmations_most_confirmed_first(store):
+    for text, users in (("one user", 1), ("three users", 3), ("two users", 2)):
+        for n in range(users):
+            store.confirm_suggestion(team="T1", faq_id="f", text=text, user=f"U{n}")
+    assert [s.text for s in store.suggestions()] == ["three users", "two users", "one user"]
+    assert [s.users for s in store.suggestions(at_least=2)] == [3, 2]
+    assert [s.text for s in store.suggestions(at_least=2, limit=1)] == ["three users"]
