@@ -27,6 +27,8 @@ VALUE = "value"
 INPUT_LIMIT = 3000  # Block Kit's cap on a plain_text_input's max_length (and initial value)
 METADATA_LIMIT = 3000  # Block Kit's cap on private_metadata
 ERROR_LIMIT = 300  # a modal error is a line under the field, not a page
+SECTION_LIMIT = 3000  # Block Kit's cap on a section's text
+QUOTE_LIMIT = 200  # of a question quoted in a notice
 
 NOT_AN_EDITOR = ("Only FAQ editors can save FAQs. Ask whoever runs faqbot to add your member "
                  "id to FAQ_EDITORS.")
@@ -115,10 +117,16 @@ def _plain(text: str) -> Block:
     return {"type": "plain_text", "text": text, "emoji": True}
 
 
-def edit_modal(draft: Draft, where: Where) -> Block:
+def _note(text: str) -> Block:
+    """Plain text, so nothing typed into the form can format or mention anything here."""
+    return {"type": "section", "text": _plain(text[:SECTION_LIMIT])}
+
+
+def edit_modal(draft: Draft, where: Where, *, problem: str = "") -> Block:
     """The ``faq_edit`` modal, prefilled with ``draft``; a field too long to prefill in full
-    says so, since saving would cut it."""
+    says so, since saving would cut it. ``problem``: why the last save failed, on top."""
     blocks = [
+        *([_note(f"⚠️ Not saved: {problem}")] if problem else []),
         _input("question", draft.question),
         _input("answer", draft.answer, multiline=True),
         _input("url", draft.url, optional=True),
@@ -131,6 +139,20 @@ def edit_modal(draft: Draft, where: Where) -> Block:
             "title": _plain("Edit FAQ" if where.faq_id else "Save as an FAQ"),
             "submit": _plain("Save"), "close": _plain("Cancel"),
             "private_metadata": where.encode(), "blocks": blocks}
+
+
+def saving_modal(question: str) -> Block:
+    """Shown while a save outlasts Slack's 3 s for answering the submission; replaced by
+    ``saved_modal`` or by the form again, with what went wrong."""
+    return {"type": "modal", "title": _plain("Saving…"), "close": _plain("Close"),
+            "blocks": [_note(f"Saving “{question[:QUOTE_LIMIT]}”. The embedding service is "
+                             "slow right now; this form will say when it is done.")]}
+
+
+def saved_modal(question: str) -> Block:
+    return {"type": "modal", "title": _plain("Saved"), "close": _plain("Done"),
+            "blocks": [_note(f"Saved as an FAQ: “{question[:QUOTE_LIMIT]}”. It answers in "
+                             "every channel within a few seconds.")]}
 
 
 def refusal_modal(*, editing_on: bool) -> Block:

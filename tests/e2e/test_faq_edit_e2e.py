@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import secrets
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -22,6 +23,7 @@ from bot.storage import schema
 from tests.conftest import server_env, table_rows
 from tests.e2e.conftest import (
     FAQ_CHANNEL,
+    HF_TOKEN,
     SECRET,
     TOKEN,
     answered_once,
@@ -30,6 +32,7 @@ from tests.e2e.conftest import (
     message,
     new_ts,
 )
+from tests.standins.inference_standin import Fault, InferenceStandIn
 from tests.standins.server_process import ServerProcess
 from tests.standins.slack_standin import (
     APP_ID,
@@ -212,3 +215,38 @@ def test_a_10_kb_answer_is_stored_whole_and_rendered_escaped_within_limits(
     assert texts and all(len(t) <= 3000 for t in texts)
     assert "&lt;!channel&gt; 🎉" in texts[0] and "<!channel>" not in texts[0]
     assert "<https://evil.example|click>" not in texts[0]
+
+
+@pytest.fixture(scope="module")
+def slow_api(slack: SlackStandIn, embedder,
+             tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ServerProcess,
+                                                                         InferenceStandIn, str]]:
+    """One server embedding through the Inference API stand-in, which a test can slow down."""
+    workdir = tmp_path_factory.mktemp("faq-edit-api")
+    url = f"sqlite:///{workdir / 'faqbot.sqlite3'}"
+    with InferenceStandIn(embedder.embed, token=HF_TOKEN) as api:
+        env = server_env(slack, token=TOKEN, secret=SECRET, FAQ_CHANNELS=FAQ_CHANNEL,
+                         DATABASE_URL=url, FAQ_EDITORS=EDITOR, EMBEDDING_BACKEND="api",
+                         HF_TOKEN=HF_TOKEN, INFERENCE_API_URL=api.hf_url)
+        with ServerProcess(env, cwd=str(workdir)) as server:
+            server.wait_healthy()
+            yield server, api, url
+
+
+def test_a_save_slower_than_slacks_3_s_is_answered_in_time_then_shown_saved(
+        slow_api: tuple[ServerProcess, InferenceStandIn, str], slack: SlackStandIn) -> None:
+    server, api, url = slow_api
+    question = f"Can a neighbour collect my prescriptions {secrets.token_hex(3)}?"
+    api.queue(Fault.slow(3.0))  # the phrasings' embedding takes 3 s
+    thread = new_ts()
+    started = time.monotonic()
+    status, body = submit(server, EDITOR, {"question": question, "answer": "Yes, with a note."},
+                          thread_ts=thread)
+    answered_in = time.monotonic() - started
+    assert status == 200 and answered_in < 3.0
+    assert body["response_action"] == "update" and body["view"]["title"]["text"] == "Saving…"
+    [update] = slack.wait_for("views.update")
+    assert update.params["view"]["title"]["text"] == "Saved"
+    [said] = slack.wait_for("chat.postMessage", where=in_thread(thread))
+    assert said.params["text"].startswith("Saved as an FAQ: Can a neighbour")
+    assert [e["question"] for e in table_rows(url, schema.faq_edits)] == [question]

@@ -5,6 +5,7 @@ threads, and the context ``create_app`` would give with FAQ_EDITORS set."""
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,6 +36,7 @@ class FakeEditing:
 
     answerer: Answerer
     failure: UserError | None = None
+    delay: float = 0.0  # seconds a save takes, as with a slow embedding service
     checked: list[tuple[FaqRow, str | None]] = field(default_factory=list)
     saved: list[dict[str, Any]] = field(default_factory=list)
 
@@ -43,6 +45,7 @@ class FakeEditing:
         return edits.problems(self.answerer.faq, row, replacing=replacing)
 
     def save(self, row: FaqRow, *, editor: str, replacing: str | None = None) -> FaqRow:
+        time.sleep(self.delay)
         if self.failure is not None:
             raise self.failure
         self.saved.append({"row": row, "editor": editor, "replacing": replacing})
@@ -56,6 +59,7 @@ class FakeClient(FakeSlack):
 
     thread: list[dict[str, Any]] = field(default_factory=list)
     replies_error: str = ""
+    update_error: str = ""  # views.update's Slack error, as when the modal was closed
 
     def views_open(self, **kwargs: Any) -> dict[str, Any]:
         self.calls.append(("views.open", kwargs))
@@ -65,20 +69,29 @@ class FakeClient(FakeSlack):
         self.calls.append(("views.publish", kwargs))
         return {"ok": True}
 
+    def views_update(self, **kwargs: Any) -> dict[str, Any]:
+        self.calls.append(("views.update", kwargs))
+        if self.update_error:
+            raise _slack_error("views.update", self.update_error)
+        return {"ok": True}
+
     def conversations_replies(self, **kwargs: Any) -> dict[str, Any]:
         self.calls.append(("conversations.replies", kwargs))
         if self.replies_error:
-            response = SlackResponse(client=None, http_verb="POST",
-                                     api_url="https://slack.com/api/conversations.replies",
-                                     req_args={}, data={"ok": False, "error": self.replies_error},
-                                     headers={}, status_code=200)
-            raise SlackApiError("failed", response)
+            raise _slack_error("conversations.replies", self.replies_error)
         return {"ok": True, "messages": self.thread}
 
     @property
     def modal(self) -> dict[str, Any]:
         [opened] = self.sent("views.open")
         return opened["view"]
+
+
+def _slack_error(method: str, error: str) -> SlackApiError:
+    response = SlackResponse(client=None, http_verb="POST", api_url=f"https://slack.com/api/{method}",
+                             req_args={}, data={"ok": False, "error": error}, headers={},
+                             status_code=200)
+    return SlackApiError("failed", response)
 
 
 def editing_context(answerer: Answerer, editing: FakeEditing | None,

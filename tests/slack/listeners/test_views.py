@@ -13,6 +13,7 @@ import pytest
 from bot.errors import UserError
 from bot.faq.answerer import Answerer
 from bot.slack import blocks, modals
+from bot.slack.listeners import views
 from bot.slack.listeners.actions import handle_edit
 from bot.slack.listeners.views import handle_edit_submission
 from tests.slack.listeners.click_fakes import THREAD as CLICK_THREAD
@@ -181,6 +182,55 @@ def test_a_save_that_fails_is_shown_in_the_modal(answerer: Answerer) -> None:
     [(_, message)] = refusal(client).items()
     assert "embedding service is unavailable" in message and "try again" in message
     assert editing.saved == []
+
+
+@pytest.fixture
+def slow_saves(monkeypatch: pytest.MonkeyPatch) -> float:
+    """A save that outlasts the time a submission may take to be answered."""
+    monkeypatch.setattr(views, "ANSWER_WITHIN_SECONDS", 0.05)
+    return 0.3
+
+
+def test_a_slow_save_is_answered_saving_then_shown_saved(answerer: Answerer,
+                                                         slow_saves: float) -> None:
+    client, editing = submit(answerer, submission(),
+                             editing=FakeEditing(answerer, delay=slow_saves))
+    [ack] = client.sent("ack")
+    assert ack["response_action"] == "update" and ack["view"]["title"]["text"] == "Saving…"
+    assert len(editing.saved) == 1
+    assert client.names[1:] == ["views.update", "chat.postMessage"]
+    [update] = client.sent("views.update")
+    assert update["view_id"] == "V0001" and update["view"]["title"]["text"] == "Saved"
+    assert NEW["question"] in json.dumps(update["view"], ensure_ascii=False)
+
+
+def test_a_slow_save_that_fails_shows_the_form_again_as_typed(answerer: Answerer,
+                                                              slow_saves: float) -> None:
+    down = FakeEditing(answerer, delay=slow_saves,
+                       failure=UserError("the embedding service timed out", "try again"))
+    client, _ = submit(answerer, submission(), editing=down)
+    assert client.sent("ack")[0]["response_action"] == "update"
+    [update] = client.sent("views.update")
+    form = update["view"]
+    assert form["callback_id"] == modals.EDIT_CALLBACK
+    assert initial(form) == NEW  # nothing typed is lost
+    assert "Not saved: the embedding service timed out; try again." in form["blocks"][0][
+        "text"]["text"]
+    assert json.loads(form["private_metadata"]) == json.loads(IN_THREAD)
+    assert client.sent("chat.postMessage") == []
+
+
+def test_a_slow_failure_after_the_form_was_closed_reaches_the_editor_directly(
+        answerer: Answerer, slow_saves: float) -> None:
+    down = FakeEditing(answerer, delay=slow_saves,
+                       failure=UserError("the database is unavailable", "try again"))
+    client = FakeClient(update_error="not_found")
+    handle_edit_submission(ack=client.ack, body=submission(), view=submission()["view"],
+                           client=client, context=editing_context(answerer, down),
+                           logger=LOGGER)
+    [told] = client.sent("chat.postMessage")
+    assert told["channel"] == EDITOR
+    assert NEW["question"] in told["text"] and "database is unavailable" in told["text"]
 
 
 def test_errors_are_capped_and_unknown_fields_go_under_the_question() -> None:
