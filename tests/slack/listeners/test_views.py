@@ -73,7 +73,7 @@ def test_an_editor_saves_and_the_thread_is_told_with_an_edit_button(answerer: An
     row = saved["row"]
     assert (saved["editor"], saved["replacing"]) == (EDITOR, None)
     assert (row.question, row.answer, row.url) == (NEW["question"], NEW["answer"], NEW["url"])
-    assert row.alternates == ("new card?", "lost my card")
+    assert row.alternates == ("new card?", "lost my card |")
     [post] = client.sent("chat.postMessage")
     assert (post["channel"], post["thread_ts"]) == (CHANNEL, THREAD)
     assert post["text"] == f"Saved as an FAQ: {NEW['question']}"
@@ -295,7 +295,8 @@ def test_edit_opens_the_modal_on_the_faq_as_it_is_now(answerer: Answerer) -> Non
     view = client.modal
     assert view["callback_id"] == modals.EDIT_CALLBACK
     assert initial(view) == {"question": current.question, "answer": current.answer,
-                             "url": current.url, "alternates": "\n".join(current.alternates)}
+                             "url": current.url,
+                             "alternates": "".join(f"{a}\n" for a in current.alternates)}
     where = modals.read_where(view["private_metadata"])
     assert where == modals.Where(channel="C0FAQ", thread_ts=CLICK_THREAD,
                                  faq_id="replacement-card")
