@@ -17,6 +17,7 @@ from bot.faq.index import top_k
 from bot.faq.policy import CHOICE_COUNT, Answer, Hit, decide
 from bot.faq.question import clean_question
 from bot.faq.scoring import best_phrasing, mix
+from bot.faq.thresholds import effective
 
 if TYPE_CHECKING:
     from bot.config import Settings
@@ -80,17 +81,19 @@ class _Loaded:
 
 class Answerer:
     """Answers from one loaded FAQ. A calibrated dataset (``faq.calibration``) brings its
-    learned thresholds and typical scores; ``min_score`` and ``margin`` apply, to the FAQ
-    score itself, for one without.
+    learned thresholds and typical scores. For one without, the FAQ score itself is held to
+    ``min_score`` and ``margin``: an operator's explicit setting, else (``None``) what the
+    dataset stores (``faqbot eval --write``), else the defaults; resolved for every FAQ
+    swapped in, so a new Hub commit's stored thresholds apply without a restart.
 
     ``swap`` replaces the FAQ while questions are in flight: each question reads the loaded
     FAQ once, so it is answered wholly from the old FAQ or wholly from the new one.
     """
 
-    def __init__(self, *, faq: FaqData, embedder: Embedder, min_score: float, margin: float,
-                 cache_size: int = 1024) -> None:
+    def __init__(self, *, faq: FaqData, embedder: Embedder, min_score: float | None = None,
+                 margin: float | None = None, cache_size: int = 1024) -> None:
         self.embedder = embedder
-        self._defaults = (min_score, margin)
+        self._explicit = (min_score, margin)
         self._loaded = self._load(faq)
         self.cache = VectorCache(cache_size)
         self._health_lock = threading.Lock()
@@ -103,7 +106,9 @@ class Answerer:
         faq.mean_directions  # noqa: B018
         calibration = faq.calibration
         if calibration is None:  # the FAQ score against the fixed floor, nothing relative
-            return _Loaded(faq, *self._defaults, typical=np.zeros(len(faq), np.float32))
+            chosen = effective(faq.thresholds, *self._explicit)
+            return _Loaded(faq, chosen.min_score, chosen.margin,
+                           typical=np.zeros(len(faq), np.float32))
         return _Loaded(faq, calibration.threshold, calibration.margin,
                        typical=calibration.typical_scores([r.id for r in faq.rows]))
 
@@ -218,7 +223,7 @@ def load_answerer(settings: Settings, *, embedder: Embedder | None = None,
     """Load the configured dataset and embedder into a ready ``Answerer``.
 
     Without calibration, each threshold comes from the environment when set there, else
-    from the dataset (``faqbot eval --write``), else the default (``thresholds.effective``).
+    from the dataset (``faqbot eval --write``), else the default (see ``Answerer``).
 
     ``patient`` (the servers): with the Inference API, loading (of a dataset without
     embeddings, or with alternates that lack vectors) runs under the build budget, so a
@@ -228,7 +233,6 @@ def load_answerer(settings: Settings, *, embedder: Embedder | None = None,
     """
     from bot.faq.dataset import load_faq
     from bot.faq.embedders import create_embedder
-    from bot.faq.thresholds import effective
 
     if embedder is None:
         embedder = create_embedder(settings)
@@ -238,6 +242,5 @@ def load_answerer(settings: Settings, *, embedder: Embedder | None = None,
         loader = embedder
     faq = load_faq(settings.faq_dataset, loader, revision=settings.faq_dataset_revision,
                    texts=settings.faq_texts, token=settings.hf_token, progress=progress)
-    thresholds = effective(faq.thresholds, settings.answer_min_score, settings.answer_margin)
-    return Answerer(faq=faq, embedder=embedder, min_score=thresholds.min_score,
-                    margin=thresholds.margin)
+    return Answerer(faq=faq, embedder=embedder, min_score=settings.answer_min_score,
+                    margin=settings.answer_margin)

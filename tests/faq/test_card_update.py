@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import csv
 import json
+from dataclasses import replace
 
 import pytest
 
 from bot.cli import main
 from bot.config import SAMPLE_DATASET, Settings
-from bot.faq.answerer import load_answerer
+from bot.faq.answerer import Answerer, load_answerer
 from bot.faq.dataset import build, parse_card_file
 from bot.faq.thresholds import Thresholds, effective
 from tests.conftest import ROOT, SAMPLE_SOURCE
@@ -126,3 +127,15 @@ def test_each_threshold_comes_from_the_environment_then_the_dataset_then_the_def
     assert effective(stored, 0.6, None) == Thresholds(0.6, 0.02)
     assert effective(stored, None, 0.0) == Thresholds(0.4, 0.0)
     assert effective(None, None, None) == Thresholds(0.51, 0.035)
+
+
+def test_a_swapped_in_faqs_stored_thresholds_apply_without_a_restart(answerer, embedder):
+    """As when the watcher loads a new Hub commit whose card `eval --write` changed."""
+    plain = replace(answerer.faq, calibration=None, thresholds=None)
+    follows = Answerer(faq=plain, embedder=embedder)
+    assert (follows.min_score, follows.margin) == (0.51, 0.035)
+    follows.swap(replace(plain, thresholds=Thresholds(0.42, 0.05)))
+    assert (follows.min_score, follows.margin) == (0.42, 0.05)
+    pinned = Answerer(faq=plain, embedder=embedder, min_score=0.6)  # ANSWER_MIN_SCORE set
+    pinned.swap(replace(plain, thresholds=Thresholds(0.42, 0.05)))
+    assert (pinned.min_score, pinned.margin) == (0.6, 0.05)
