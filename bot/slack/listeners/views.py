@@ -121,10 +121,17 @@ def _show(client: WebClient, view_id: str | None, view: dict[str, Any],
 
 def _announce(client: WebClient, context: BoltContext, where: modals.Where, saved: FaqRow,
               editor: str, logger: logging.Logger) -> None:
+    """Say so in the thread the form came from (or, when the bot may not post there, to the
+    editor directly), or publish the editor's Home again when it came from there."""
     logger.info("FAQ %s saved from Slack", saved.id)
-    if where.channel and where.thread_ts:
-        client.chat_postMessage(channel=where.channel, thread_ts=where.thread_ts,
-                                **blocks.saved_message(saved, editor).as_kwargs())
-    else:
+    if not (where.channel and where.thread_ts):
         publish(client, services(context), editor, bot_user_id=context.bot_user_id or "",
                 notice=f"Saved the FAQ: {saved.question}")
+        return
+    said = blocks.saved_message(saved, editor).as_kwargs()
+    try:
+        client.chat_postMessage(channel=where.channel, thread_ts=where.thread_ts, **said)
+    except SlackApiError as error:
+        logger.warning("could not say in its thread that FAQ %s was saved (%s); telling the "
+                       "editor directly", saved.id, error.response.get("error"))
+        client.chat_postMessage(channel=editor, **said)

@@ -60,6 +60,13 @@ class FakeClient(FakeSlack):
     thread: list[dict[str, Any]] = field(default_factory=list)
     replies_error: str = ""
     update_error: str = ""  # views.update's Slack error, as when the modal was closed
+    unpostable: str = ""  # a channel the bot may not post in (not_in_channel)
+
+    def chat_postMessage(self, **kwargs: Any) -> dict[str, Any]:
+        if kwargs["channel"] == self.unpostable:
+            self.calls.append(("chat.postMessage refused", kwargs))
+            raise _slack_error("chat.postMessage", "not_in_channel")
+        return super().chat_postMessage(**kwargs)
 
     def views_open(self, **kwargs: Any) -> dict[str, Any]:
         self.calls.append(("views.open", kwargs))

@@ -233,6 +233,17 @@ def test_a_slow_failure_after_the_form_was_closed_reaches_the_editor_directly(
     assert NEW["question"] in told["text"] and "database is unavailable" in told["text"]
 
 
+def test_when_the_thread_cant_be_told_the_editor_is_told_directly(answerer: Answerer) -> None:
+    client = FakeClient(unpostable=CHANNEL)
+    handle_edit_submission(ack=client.ack, body=submission(), view=submission()["view"],
+                           client=client, context=editing_context(answerer, FakeEditing(answerer)),
+                           logger=LOGGER)
+    assert client.names == ["ack", "chat.postMessage refused", "chat.postMessage"]
+    [told] = client.sent("chat.postMessage")
+    assert told["channel"] == EDITOR and told["text"].startswith("Saved as an FAQ:")
+    assert "thread_ts" not in told
+
+
 def test_errors_are_capped_and_unknown_fields_go_under_the_question() -> None:
     assert modals.errors({"category": "x" * 5000, "url": "bad"}) == {
         "question": "x" * modals.ERROR_LIMIT, "url": "bad"}
