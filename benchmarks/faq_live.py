@@ -45,8 +45,7 @@ from bot.live import LiveFaq
 from bot.live.codec import encode
 from bot.storage import Store
 from tests.conftest import wait_until
-from tests.e2e.conftest import deliver, message
-from tests.e2e.test_faq_live_e2e import cli, live_env, reply_to
+from tests.e2e.conftest import cli, deliver, live_env, message, reply_to
 from tests.standins.postgres import PgServer
 from tests.standins.server_process import ServerProcess
 from tests.standins.slack_standin import SlackStandIn

@@ -14,9 +14,12 @@ import tempfile
 import time
 
 from tests.conftest import server_env
-from tests.e2e.test_slow_clients import SECRET, TOKEN, hold_connections
 from tests.standins.server_process import ServerProcess
 from tests.standins.slack_standin import SlackStandIn, event_body, send_signed
+from tests.standins.slow_clients import hold_connections
+
+SECRET = "slow-clients-benchmark-signing-secret"
+TOKEN = "xoxb-slow-clients-benchmark"
 
 
 def acks(server: ServerProcess, count: int, tag: str) -> list[float]:

@@ -8,12 +8,14 @@ other's replies.
 from __future__ import annotations
 
 import itertools
+import json
 import secrets
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
+from tests.conftest import clean_env, run_cli, server_env
 from tests.standins.server_process import ServerProcess
 from tests.standins.slack_standin import (
     APP_ID,
@@ -132,3 +134,26 @@ def action_payload(call_blocks: list[dict[str, Any]], action_id: str, *, respons
                               "ts": message_ts, "thread_ts": thread_ts, "blocks": call_blocks,
                               "text": "…"}
     return interaction_body(payload)
+
+
+# -- FAQ edits across servers (also used by benchmarks/faq_live.py) --
+
+def live_env(standin: SlackStandIn, database_url: str) -> dict[str, str]:
+    """A server answering in ``FAQ_CHANNEL`` with its FAQ edits in ``database_url``."""
+    return server_env(standin, token=TOKEN, secret=SECRET, FAQ_CHANNELS=FAQ_CHANNEL,
+                      DATABASE_URL=database_url)
+
+
+def reply_to(server: ServerProcess, standin: SlackStandIn, text: str) -> str:
+    """Mention the bot with ``text`` and return its one threaded reply, as JSON text."""
+    event = mention(text)
+    assert deliver(server, event) == 200
+    call = answered_once(standin, event["ts"])
+    return json.dumps(call.params, ensure_ascii=False)
+
+
+def cli(database_url: str, *args: str) -> str:
+    """``faqbot ARGS`` on ``database_url`` with the local embedder; its stdout (exit 0)."""
+    result = run_cli(*args, env=clean_env(DATABASE_URL=database_url, EMBEDDING_BACKEND="local"))
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip()

@@ -5,21 +5,18 @@ doubles and slows down nothing."""
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 from typing import Any
 
-from tests.conftest import clean_env, run_cli, server_env, wait_until
+from tests.conftest import wait_until
 from tests.e2e.conftest import (
-    FAQ_CHANNEL,
-    SECRET,
-    TOKEN,
-    answered_once,
+    cli,
     deliver,
-    mention,
+    live_env,
     message,
     posts_for,
+    reply_to,
 )
 from tests.standins.server_process import ServerProcess
 from tests.standins.slack_standin import SlackStandIn
@@ -29,25 +26,6 @@ DOG = ["--question", "Can I bring my dog to the office?",
        "--alternates", "are pets allowed at work|is the office dog friendly"]
 ASKED = "may I bring my puppy to work?"
 LIVE_WITHIN = 10.0
-
-
-def live_env(standin: SlackStandIn, database_url: str) -> dict[str, str]:
-    return server_env(standin, token=TOKEN, secret=SECRET, FAQ_CHANNELS=FAQ_CHANNEL,
-                      DATABASE_URL=database_url)
-
-
-def reply_to(server: ServerProcess, standin: SlackStandIn, text: str) -> str:
-    """Mention the bot with ``text`` and return its one threaded reply, as JSON text."""
-    event = mention(text)
-    assert deliver(server, event) == 200
-    call = answered_once(standin, event["ts"])
-    return json.dumps(call.params, ensure_ascii=False)
-
-
-def cli(database_url: str, *args: str) -> str:
-    result = run_cli(*args, env=clean_env(DATABASE_URL=database_url, EMBEDDING_BACKEND="local"))
-    assert result.returncode == 0, result.stderr
-    return result.stdout.strip()
 
 
 def first_reply_with(server: ServerProcess, standin: SlackStandIn, text: str,

@@ -18,6 +18,7 @@ import pytest
 from tests.conftest import server_env
 from tests.standins.server_process import ServerProcess, http_status
 from tests.standins.slack_standin import SlackStandIn, event_body, send_signed
+from tests.standins.slow_clients import hold_connections
 
 SECRET = "slow-clients-signing-secret"
 TOKEN = "xoxb-slow-clients"
@@ -33,20 +34,6 @@ def server(slack: SlackStandIn, tmp_path_factory: pytest.TempPathFactory
     with ServerProcess(env, cwd=str(tmp_path_factory.mktemp("serve"))) as process:
         process.wait_healthy()
         yield process
-
-
-def hold_connections(port: int, count: int) -> list[socket.socket]:
-    """Half send a request line and stop; half start a body they will never finish."""
-    held = []
-    for n in range(count):
-        sock = socket.create_connection(("127.0.0.1", port), timeout=5)
-        if n % 2:
-            sock.sendall(b"POST /slack/events HTTP/1.1\r\nHost: x\r\n"
-                         b"Content-Length: 1000\r\n\r\n{")
-        else:
-            sock.sendall(b"POST /slack/events HTTP/1.1\r\n")
-        held.append(sock)
-    return held
 
 
 def test_slow_connections_do_not_delay_acks_or_health(server: ServerProcess,
