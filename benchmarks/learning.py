@@ -27,9 +27,6 @@ gets answers those texts from memory and embeds any other text with the real mod
 
 from __future__ import annotations
 
-import argparse
-import csv
-import hashlib
 import logging
 import random
 import sys
@@ -42,6 +39,7 @@ from pathlib import Path
 
 import numpy as np
 
+from benchmarks.labelled import arguments, cached_vectors, missing_sets, percent, read_csv
 from bot.config import DEFAULT_MARGIN, DEFAULT_MIN_SCORE
 from bot.errors import UserError
 from bot.faq.answerer import Answerer, top_rows
@@ -54,7 +52,6 @@ from bot.live.faq import LiveFaq
 from bot.live.learning import Learner
 from bot.storage import PENDING, Store
 
-ROOT = Path(__file__).resolve().parents[1]
 MODEL_ID = "sentence-transformers/all-MiniLM-L6-v2"
 SEED = 77
 CHECKPOINTS = (0, 100, 300, 1000)
@@ -62,7 +59,6 @@ CEILING_DEPTHS = (3, 10)
 HAND_ALTERNATES = 20
 TEAM, CHANNEL = "T0BENCH", "C0BENCH"
 FIRST_TS = 1_700_000_000
-BATCH = 64
 # The issue's target after 1,000 questions: single answer up by this much, shown recall at least.
 TARGET_GAIN = 0.20
 TARGET_SHOWN = 0.85
@@ -96,19 +92,8 @@ class KnownEmbedder:
 
 
 def embed_cached(inner: LocalEmbedder, texts: list[str], cache: Path) -> dict[str, np.ndarray]:
-    """Each text's unit vector, from one .npy under ``cache`` keyed by the texts' hash."""
-    key = hashlib.sha256("\n".join([inner.model_id, *texts]).encode()).hexdigest()[:20]
-    path = cache / f"learning-{key}.npy"
-    if path.is_file():
-        vectors = np.load(path)
-    else:
-        started = time.perf_counter()
-        vectors = np.concatenate([inner.embed(texts[i:i + BATCH])
-                                  for i in range(0, len(texts), BATCH)])
-        cache.mkdir(parents=True, exist_ok=True)
-        np.save(path, vectors)
-        print(f"embedded {len(texts):,} texts in {time.perf_counter() - started:.0f} s "
-              f"(cached in {path})", file=sys.stderr)
+    """Each text's unit vector, cached on disk (``labelled.cached_vectors``)."""
+    vectors = cached_vectors(inner.embed, inner.model_id, texts, cache)
     return dict(zip(texts, vectors, strict=True))
 
 
@@ -125,11 +110,6 @@ class Banking:
         return [FaqRow(id=i, question=u[0], answer=f"Answer for {i}", url="",
                        alternates=tuple(u[1:1 + alternates]), category="")
                 for i, u in sorted(self.utterances.items())]
-
-
-def read_csv(path: Path) -> list[dict[str, str]]:
-    with path.open(newline="", encoding="utf-8-sig") as f:
-        return list(csv.DictReader(f))
 
 
 def load_banking(folder: Path, count: int) -> Banking:
@@ -288,10 +268,6 @@ def run_mode(mode: str, data: Banking, embedder: KnownEmbedder, test_vectors: np
     return run
 
 
-def percent(value: float) -> str:
-    return f"{100 * value:.1f} %"
-
-
 def replay_cell(outcomes: Counter[str]) -> str:
     if not outcomes:
         return "—"
@@ -339,18 +315,11 @@ def print_report(runs: list[Run], hands: dict[str, dict[str, float]],
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--datasets", type=Path, default=ROOT.parent / "shared" / "datasets",
-                        help="folder holding banking77/ (default ../shared/datasets)")
-    parser.add_argument("--cache", type=Path,
-                        default=Path(tempfile.gettempdir()) / "faqbot-learning-cache",
-                        help="where embeddings are cached as a .npy file")
-    args = parser.parse_args()
+    args = arguments(__doc__.splitlines()[0], holding="banking77/",
+                     cache_name="faqbot-learning-cache")
+    if (failed := missing_sets(args.datasets, ("banking77",))) is not None:
+        return failed
     folder = args.datasets / "banking77"
-    if not (folder / "train.csv").is_file() or not (folder / "test.csv").is_file():
-        print(f"error: {folder} has no train.csv and test.csv. Fix: pass --datasets FOLDER",
-              file=sys.stderr)
-        return 2
     logging.getLogger("bot").setLevel(logging.ERROR)  # refused auto-accepts are counted
     data = load_banking(folder, CHECKPOINTS[-1])
     hand_rows = data.rows(HAND_ALTERNATES)

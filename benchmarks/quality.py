@@ -29,11 +29,7 @@ under ``--cache`` (default: a folder in the system temp dir), so reruns take sec
 
 from __future__ import annotations
 
-import argparse
-import csv
-import hashlib
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -41,6 +37,7 @@ from pathlib import Path
 
 import numpy as np
 
+from benchmarks.labelled import ROOT, arguments, cached_vectors, missing_sets, percent, read_csv
 from bot.config import DEFAULT_MARGIN, DEFAULT_MIN_SCORE, Settings
 from bot.faq.answerer import Answerer
 from bot.faq.calibration import Calibration, choose, learn, simulate
@@ -49,7 +46,6 @@ from bot.faq.embedders.local import LocalEmbedder
 from bot.faq.evaluate import Case, score
 from bot.faq.sources import FaqRow, read_source
 
-ROOT = Path(__file__).resolve().parents[1]
 MEDICARE = ROOT / "examples" / "medicare"
 KS = (0, 5, 20)
 FRONTIER_RECALL = 0.90
@@ -79,26 +75,13 @@ class CachedEmbedder:
                                    token=settings.hf_token)
         self.model_id = self.inner.model_id
         self.cache = cache
-        cache.mkdir(parents=True, exist_ok=True)
 
     @property
     def dim(self) -> int:
         return self.inner.dim
 
     def embed(self, texts: list[str]) -> np.ndarray:
-        key = hashlib.sha256("\n".join([self.model_id, *texts]).encode()).hexdigest()[:20]
-        path = self.cache / f"{key}.npy"
-        if path.is_file():
-            return np.load(path)
-        vectors = np.concatenate([self.inner.embed(texts[i:i + 64])
-                                  for i in range(0, len(texts), 64)])
-        np.save(path, vectors)
-        return vectors
-
-
-def read_csv(path: Path) -> list[dict[str, str]]:
-    with path.open(newline="", encoding="utf-8-sig") as f:
-        return list(csv.DictReader(f))
+        return cached_vectors(self.inner.embed, self.model_id, texts, self.cache)
 
 
 def medicare_set() -> LabelledSet:
@@ -186,23 +169,11 @@ def frontier(faq: FaqData, vectors: np.ndarray, expected: list[int | None]) -> s
     return f"{best[0]:.1%} silence (threshold {best[1]:.3f}, margin {best[2]:.3f})"
 
 
-def percent(value: float) -> str:
-    return f"{100 * value:.1f} %"
-
-
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--datasets", type=Path, default=ROOT.parent / "shared" / "datasets",
-                        help="folder holding banking77/ and hwu64/ (default ../shared/datasets)")
-    parser.add_argument("--cache", type=Path,
-                        default=Path(tempfile.gettempdir()) / "faqbot-quality-cache",
-                        help="where embeddings are cached as .npy files")
-    args = parser.parse_args()
-    missing = [n for n in ("banking77", "hwu64") if not (args.datasets / n / "test.csv").is_file()]
-    if missing:
-        print(f"error: {args.datasets} has no {', '.join(missing)} (train.csv, test.csv). "
-              "Fix: pass --datasets FOLDER", file=sys.stderr)
-        return 2
+    args = arguments(__doc__.splitlines()[0], holding="banking77/ and hwu64/",
+                     cache_name="faqbot-quality-cache")
+    if (failed := missing_sets(args.datasets, ("banking77", "hwu64"))) is not None:
+        return failed
     embedder = CachedEmbedder(args.cache)
     sets = [medicare_set()] + [intent_set(args.datasets / n, k)
                                for n in ("banking77", "hwu64") for k in KS]
