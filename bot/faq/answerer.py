@@ -136,11 +136,14 @@ class Answerer:
         cached = self.cache.get(question)  # the common case, kept free of any batching
         return cached if cached is not None else self.embed_queries([question])[0]
 
-    def embed_queries(self, texts: Sequence[str], *, batch: int = QUERY_BATCH) -> np.ndarray:
-        """One vector per text, through the cache; misses are embedded shortest first, in
-        batches (a batch is padded to its longest text, so one long question among short
-        ones would make the whole batch cost as much as long ones)."""
-        vectors = {text: self.cache.get(text) for text in texts}
+    def embed_queries(self, texts: Sequence[str], *, batch: int = QUERY_BATCH,
+                      cache: VectorCache | None = None) -> np.ndarray:
+        """One vector per text, through ``cache`` (the questions' own by default); misses
+        are embedded shortest first, in batches (a batch is padded to its longest text, so
+        one long question among short ones would make the whole batch cost as much as long
+        ones)."""
+        cache = self.cache if cache is None else cache
+        vectors = {text: cache.get(text) for text in texts}
         missing = sorted((text for text, vector in vectors.items() if vector is None), key=len)
         for start in range(0, len(missing), batch):
             chunk = missing[start:start + batch]
@@ -148,7 +151,7 @@ class Answerer:
                 if not np.isfinite(vector).all() or not np.any(vector):
                     raise UserError("the embedder returned an invalid vector (NaN, inf or "
                                     "zero)", "check EMBEDDING_BACKEND and the model files")
-                self.cache.put(text, vector)
+                cache.put(text, vector)
                 vectors[text] = vector
         return np.stack([vectors[text] for text in texts])
 

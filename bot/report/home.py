@@ -7,7 +7,8 @@ and the last 14 days' questions and answer rate. Every list holds at most ``show
 plus its full count, so a view built from them has a bounded size whatever the log holds.
 
 A view is published on every open, so opens must be cheap: at most ``MAX_TEXTS`` distinct
-texts are embedded, through the answerer's own vector cache (a second open embeds nothing).
+texts are embedded, through a vector cache of the Home's own (a second open embeds nothing,
+and the Home's texts never push the questions' vectors out of the answerer's cache).
 """
 
 from __future__ import annotations
@@ -19,7 +20,10 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from bot.errors import UserError
+from bot.faq.answerer import VectorCache
 from bot.faq.policy import Decision
 from bot.report.groups import Group, group_unanswered
 from bot.report.summary import latest_votes
@@ -100,6 +104,7 @@ class HomeReport:
         self.too_close = too_close
         self.shown = shown
         self.max_texts = max_texts
+        self.cache = VectorCache(max_texts)
 
     def facts(self, *, now: datetime | None = None) -> HomeFacts:
         """What an editor's App Home shows, as of ``now`` (naive UTC)."""
@@ -134,11 +139,14 @@ class HomeReport:
                 if row["text"] is None or normalise(str(row["text"])) in keep]
         try:
             if kept:  # every text at once, so the batches go by length (see embed_queries)
-                self.answerer.embed_queries(kept)
-            return group_unanswered(rows, lambda: self.answerer.embed_queries)
+                self._embed(kept)
+            return group_unanswered(rows, lambda: self._embed)
         except UserError as error:
             log.warning("App Home: unanswered questions not grouped: %s", error.problem)
             return None
+
+    def _embed(self, texts: Sequence[str]) -> np.ndarray:
+        return self.answerer.embed_queries(texts, cache=self.cache)
 
     def _pending(self, suggestion_id: int, text: str, faq_id: str, users: int,
                  learning: bool) -> Pending:

@@ -116,6 +116,8 @@ def test_a_second_open_embeds_nothing_and_an_open_embeds_at_most_max_texts(
     second = home.facts()
     assert len(counting.embedded) == 50  # all from the cache
     assert first == second and first.unanswered_questions == 301
+    # ...the Home's own: the questions' cache holds none of its texts.
+    assert counting.answerer.cache.get("where is meeting room 7?") is None
 
 
 def test_an_embedder_down_still_opens_the_home(store: Store, answerer: Answerer) -> None:
