@@ -29,7 +29,7 @@ log = logging.getLogger(__name__)
 
 AUTO_EDITOR = "auto-learn"
 CHOICES = 3  # as many as a choices reply shows
-REVISIT = 20  # held-back suggestions looked at again after each one accepted by itself
+REVISIT = 20  # an FAQ's pending suggestions looked at again after it learned a phrasing
 
 
 class Learner:
@@ -60,16 +60,15 @@ class Learner:
         if (suggestion is not None and suggestion.status == PENDING and self.auto_accept
                 and suggestion.users >= self.auto_accept
                 and self._auto_accept(suggestion)):
-            self._revisit_held_back()
+            self._revisit(suggestion.faq_id)
         return suggestion
 
-    def _auto_accept(self, suggestion: Suggestion, *, revisit: bool = False) -> bool:
+    def _auto_accept(self, suggestion: Suggestion) -> bool:
         """Accept unless too close; an embedder or database failure leaves it pending."""
         try:
             if self.too_close(suggestion.text, suggestion.faq_id):
-                log.log(logging.DEBUG if revisit else logging.INFO,
-                        "suggestion %d not accepted by itself: it is closer to another FAQ "
-                        "than to %s", suggestion.id, suggestion.faq_id)
+                log.info("suggestion %d not accepted by itself: it is closer to another FAQ "
+                         "than to %s", suggestion.id, suggestion.faq_id)
                 return False
             self.accept(suggestion.id, by=AUTO_EDITOR)
         except UserError as error:
@@ -78,12 +77,20 @@ class Learner:
             return False
         return True
 
-    def _revisit_held_back(self) -> None:
-        """An accepted phrasing moves its FAQ, so a suggestion held back as too close may now
-        sit within the margin, where the askers' picks settle it: look at the most confirmed
-        of them again (a bounded number, so one click never waits on a long backlog)."""
-        for held in self.store.suggestions(PENDING, at_least=self.auto_accept, limit=REVISIT):
-            self._auto_accept(held, revisit=True)
+    def _revisit(self, faq_id: str) -> None:
+        """An accepted phrasing moves its FAQ towards the questions held back from it as too
+        close, which may now sit within the margin, where the askers' picks settle it: look
+        again at that FAQ's pending suggestions confirmed by enough people. The most
+        confirmed first, a bounded number, and none after a failure, so one click never
+        waits on a backlog or an outage."""
+        try:
+            for held in self.store.suggestions(PENDING, faq_id=faq_id,
+                                               at_least=self.auto_accept, limit=REVISIT):
+                if not self.too_close(held.text, held.faq_id):
+                    self.accept(held.id, by=AUTO_EDITOR)
+        except UserError as error:
+            log.warning("pending suggestions of %s not looked at again: %s", faq_id,
+                        error.problem)
 
     def alternatives(self, *, team: str, channel: str, reply_ts: str, user: str,
                      instead_of: str) -> list[str]:

@@ -89,14 +89,16 @@ def read(connection: Connection, suggestion_id: int) -> Suggestion | None:
     return None if row is None else _suggestion(row)
 
 
-def listed(connection: Connection, status: str = PENDING, *, at_least: int = 0,
-           limit: int | None = None) -> list[Suggestion]:
-    """Suggestions with ``status`` confirmed by ``at_least`` users, the most confirmed
-    first, at most ``limit`` of them."""
+def listed(connection: Connection, status: str = PENDING, *, faq_id: str | None = None,
+           at_least: int = 0, limit: int | None = None) -> list[Suggestion]:
+    """Suggestions with ``status`` (of ``faq_id`` only, if given) confirmed by ``at_least``
+    users, the most confirmed first, at most ``limit`` of them."""
     query = _query().subquery()
+    found = select(query).where(query.c.status == status, query.c.users >= at_least)
+    if faq_id is not None:
+        found = found.where(query.c.faq_id == storable_text(faq_id))
     rows = connection.execute(
-        select(query).where(query.c.status == status, query.c.users >= at_least)
-        .order_by(query.c.users.desc(), query.c.id).limit(limit)).all()
+        found.order_by(query.c.users.desc(), query.c.id).limit(limit)).all()
     return [_suggestion(r) for r in rows]
 
 

@@ -191,12 +191,13 @@ class Store:
         return self._or(None, lambda c: learning.confirm(
             c, team=team, faq_id=faq_id, text=storable_text(text), user=user))
 
-    def suggestions(self, status: str = learning.PENDING, *, at_least: int = 0,
-                    limit: int | None = None) -> list[Suggestion]:
-        """Suggestions with ``status`` confirmed by ``at_least`` users, most confirmed first,
-        at most ``limit`` ([] while the database is down)."""
-        return self._or([], lambda c: learning.listed(c, status, at_least=at_least,
-                                                      limit=limit))
+    def suggestions(self, status: str = learning.PENDING, *, faq_id: str | None = None,
+                    at_least: int = 0, limit: int | None = None) -> list[Suggestion]:
+        """Suggestions with ``status`` (of ``faq_id`` only, if given) confirmed by
+        ``at_least`` users, most confirmed first, at most ``limit`` ([] while the database
+        is down)."""
+        return self._or([], lambda c: learning.listed(c, status, faq_id=faq_id,
+                                                      at_least=at_least, limit=limit))
 
     def suggestion(self, suggestion_id: int) -> Suggestion | None:
         return self._or(None, lambda c: learning.read(c, suggestion_id))

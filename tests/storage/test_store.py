@@ -216,3 +216,6 @@ def test_suggestions_filter_by_confirmations_most_confirmed_first(store):
     assert [s.text for s in store.suggestions()] == ["three users", "two users", "one user"]
     assert [s.users for s in store.suggestions(at_least=2)] == [3, 2]
     assert [s.text for s in store.suggestions(at_least=2, limit=1)] == ["three users"]
+    store.confirm_suggestion(team="T1", faq_id="g", text="another FAQ's", user="U1")
+    assert [s.text for s in store.suggestions(faq_id="g")] == ["another FAQ's"]
+    assert len(store.suggestions(faq_id="f")) == 3
