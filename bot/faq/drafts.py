@@ -26,13 +26,11 @@ def draft_row(*, question: str, answer: str, url: str = "", alternates: Sequence
 
 
 def split_alternates(text: str) -> list[str]:
-    """Typed in the CLI or the modal: one per line, or on a single line ``a | b``. Lines win
-    when there are any, so an alternate with a ``|`` of its own survives being shown one per
-    line (``join_alternates``) and saved again."""
-    text = str(text or "")
-    return text.splitlines() if "\n" in text else text.split("|")
+    """``a | b`` or one per line, as typed on the command line."""
+    return [part for line in str(text or "").splitlines() for part in line.split("|")]
 
 
-def join_alternates(alternates: Sequence[str]) -> str:
-    """One per line, ending in a newline: ``split_alternates`` reads it back as lines."""
-    return "".join(f"{alternate}\n" for alternate in alternates)
+def split_lines(text: str) -> list[str]:
+    """One per line, as typed in the FAQ form. A ``|`` there is part of its alternate, so an
+    FAQ shown in the form (one alternate per line) is saved back as it was."""
+    return str(text or "").splitlines()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from concurrent.futures import Executor, ThreadPoolExecutor
 from typing import TYPE_CHECKING
@@ -16,7 +17,15 @@ from bot.errors import UserError
 from bot.slack import listeners
 from bot.slack.client import web_client
 from bot.slack.credentials import BOT_TOKEN_HELP
-from bot.slack.services import CONTEXT_KEY, FaqEditing, Home, Learning, Recorder, Services
+from bot.slack.services import (
+    CONTEXT_KEY,
+    RECEIVED_KEY,
+    FaqEditing,
+    Home,
+    Learning,
+    Recorder,
+    Services,
+)
 from bot.storage import ClaimStore, LocalClaims
 from bot.urls import display_url
 
@@ -106,6 +115,7 @@ def _reason(error: BoltError) -> str:
 def _attach(faq: Services) -> Callable[..., None]:
     def attach_services(context: BoltContext, next: Callable[[], None]) -> None:
         context[CONTEXT_KEY] = faq
+        context[RECEIVED_KEY] = time.monotonic()
         next()
 
     return attach_services

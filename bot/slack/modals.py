@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from bot.faq.drafts import FIELDS, join_alternates
+from bot.faq.drafts import FIELDS
 from bot.slack.blocks import Block
 from bot.slack.ids import TEAM_OR_CHANNEL, TS, shaped
 
@@ -42,7 +42,7 @@ _LABELS = {"question": "Question", "answer": "Answer", "url": "Link",
            "alternates": "Other ways to ask it"}
 _HINTS = {"question": "How people ask it; the bot matches questions to this.",
           "url": "A full https:// address to read more.",
-          "alternates": "One per line (or on a single line, separated by |)."}
+          "alternates": "One per line."}
 
 
 @dataclass(frozen=True)
@@ -97,7 +97,7 @@ class Draft:
 def draft_of(row: FaqRow) -> Draft:
     """An FAQ as it is now, to edit: its alternates one per line."""
     return Draft(question=row.question, answer=row.answer, url=row.url,
-                 alternates=join_alternates(row.alternates))
+                 alternates="\n".join(row.alternates))
 
 
 def _input(field: str, initial: str, *, multiline: bool = False,

@@ -7,6 +7,7 @@ plain functions of Bolt's injected arguments and tests can call them with a dict
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
     from bot.storage import ClaimStore
 
 CONTEXT_KEY = "faqbot"
+RECEIVED_KEY = "faqbot_received_at"  # time.monotonic() when the request reached the app
 EXAMPLE_COUNT = 3
 
 
@@ -191,3 +193,10 @@ class Services:
 def services(context: Mapping[str, Any]) -> Services:
     """The ``Services`` that ``create_app`` attached to this request's context."""
     return context[CONTEXT_KEY]
+
+
+def received_at(context: Mapping[str, Any]) -> float:
+    """When the request reached the app (``time.monotonic()``): Slack's 3 s for an answer
+    count from then, not from when a listener thread got to it. Now, if never stamped."""
+    stamp = context.get(RECEIVED_KEY)
+    return stamp if isinstance(stamp, float) else time.monotonic()

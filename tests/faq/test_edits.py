@@ -8,7 +8,7 @@ import pytest
 
 from bot.errors import UserError
 from bot.faq.dataset import FaqData
-from bot.faq.drafts import draft_row, join_alternates, split_alternates
+from bot.faq.drafts import draft_row, split_alternates
 from bot.faq.edits import FaqEdit, merge, problems
 
 
@@ -105,15 +105,6 @@ def test_an_edit_may_keep_its_own_phrasings(base) -> None:
 
 def test_hostile_text_is_kept_as_text() -> None:
     text = "<!channel> 🎉 " + "x" * 10_000
-    row = draft_row(question=text, answer=text, alternates=split_alternates("a | b |c|"))
+    row = draft_row(question=text, answer=text, alternates=split_alternates("a | b\nc|"))
     assert row.question == text and row.answer == text
     assert row.alternates == ("a", "b", "c")
-
-
-@pytest.mark.parametrize("alternates", [("pay by card | cash?",), ("a|b", "c"), ("x",)])
-def test_alternates_shown_one_per_line_read_back_the_same(alternates) -> None:
-    assert tuple(split_alternates(join_alternates(alternates))) == alternates
-
-
-def test_lines_win_over_bars() -> None:
-    assert split_alternates("new card?\n lost my card | \n") == ["new card?", " lost my card | "]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from bot.faq.drafts import draft_row, split_lines
+from bot.faq.sources import FaqRow
 from bot.slack import modals
 
 TITLE_LIMIT = 24  # Block Kit's cap on a modal's title, submit and close texts
@@ -47,3 +49,11 @@ def test_read_draft_takes_text_only() -> None:
                                  "url": None, "alternates": {"other": {"value": "x"}}}}}
     assert modals.read_draft(view) == modals.Draft(question="Q?")
     assert modals.read_draft({"state": "garbage"}) == modals.Draft()
+
+
+@pytest.mark.parametrize("alternates", [("pay by card | cash?",), ("a|b", "c"), ("x",)])
+def test_alternates_shown_in_the_form_are_saved_back_the_same(alternates) -> None:
+    shown = modals.draft_of(FaqRow(id="f", question="q", answer="a", url="",
+                                   alternates=alternates, category="")).alternates
+    assert draft_row(question="q", answer="a", alternates=split_lines(shown)).alternates == (
+        alternates)

@@ -3,21 +3,23 @@
 A submission is answered in its HTTP response, so everything that can refuse it (not an
 editor, a damaged form, a field the FAQ won't take, the embedder or database down) happens
 before ``ack`` and is shown in the modal, by block id. Nothing is saved unless it all passes.
-Once saved, the modal closes and the thread it was opened from is told, with an Edit button;
-opened outside a thread (from the App Home), the editor's Home is published again instead.
+Once saved, the modal closes and the thread it was opened from is told, with an Edit button
+(the editor, by direct message, when the bot may not post there); opened outside a thread
+(from the App Home), the editor's Home is published again instead.
 
-Slack gives the answer 3 s. A save still running after ``ANSWER_WITHIN_SECONDS`` (a slow
-embedding service) is answered with a "Saving…" view, which becomes "Saved" once it is, or
-the form again, as typed, with what went wrong; if the editor closed it meanwhile, a failure
-reaches them by direct message, so nothing they typed is lost without a word.
+Slack gives the answer 3 s from sending the request. A save still running
+``ANSWER_WITHIN_SECONDS`` after the request arrived (a slow embedding service) is answered
+with a "Saving…" view instead, which then becomes "Saved", or the form again, as typed, with
+what went wrong on top; if the editor closed it meanwhile, a failure reaches them by direct
+message, so nothing they typed is lost without a word.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
+import time
 from collections.abc import Mapping
-from concurrent.futures import Future, ThreadPoolExecutor
-from concurrent.futures import TimeoutError as FutureTimeout
 from typing import TYPE_CHECKING, Any
 
 from slack_bolt import Ack, App, BoltContext
@@ -25,18 +27,24 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.errors import UserError
-from bot.faq.drafts import draft_row, split_alternates
+from bot.faq.drafts import draft_row, split_lines
 from bot.slack import blocks, modals
 from bot.slack.blocks import FALLBACK_LIMIT, cap, escape
 from bot.slack.listeners.home import publish
-from bot.slack.services import services
+from bot.slack.services import received_at, services
 
 if TYPE_CHECKING:
     from bot.faq.sources import FaqRow
 
-# Slack shows the editor an error when a submission isn't answered within 3 s.
+# Of Slack's 3 s, what a save may take before the submission is answered "Saving…".
 ANSWER_WITHIN_SECONDS = 2.0
-_SAVES = ThreadPoolExecutor(max_workers=2, thread_name_prefix="faq-save")
+# Slack may apply that answer after a views.update sent right behind it, which would leave
+# the form saying "Saving…" for good: the update waits this long after the answer.
+UPDATE_AFTER_ANSWER_SECONDS = 1.0
+BROKEN = "something went wrong inside faqbot; whoever runs it will find it in its log"
+# chat.postMessage errors that mean the bot may not post in that conversation.
+CANT_POST_THERE = frozenset({"not_in_channel", "channel_not_found", "is_archived",
+                             "restricted_action"})
 
 
 def register(app: App) -> None:
@@ -65,54 +73,92 @@ def handle_edit_submission(ack: Ack, body: dict[str, Any], view: dict[str, Any],
     typed = modals.read_draft(view)
     current = faq.entry(where.faq_id) if where.faq_id else None
     row = draft_row(question=typed.question, answer=typed.answer, url=typed.url,
-                    alternates=split_alternates(typed.alternates), faq_id=where.faq_id or "",
+                    alternates=split_lines(typed.alternates), faq_id=where.faq_id or "",
                     category=current.category if current else "")
     problems = faq.editing.problems(row, replacing=where.faq_id)
     if problems:
         _refuse(ack, problems)
         return
-    saving = _SAVES.submit(faq.editing.save, row, editor=editor, replacing=where.faq_id)
+    answer = _Answer(ack)
+    deadline = received_at(context) + ANSWER_WITHIN_SECONDS - time.monotonic()
+    timer = threading.Timer(max(0.0, deadline), answer.saving, args=(row.question,))
+    timer.daemon = True
+    timer.start()
     try:
-        saved = saving.result(timeout=ANSWER_WITHIN_SECONDS)
-    except FutureTimeout:
-        ack(response_action="update", view=modals.saving_modal(row.question))
-        view_id = view.get("id")
-        _finish_late(saving, client, view_id if isinstance(view_id, str) else None,
-                     typed, where, editor, context, logger)
-        return
+        saved: FaqRow | None = faq.editing.save(row, editor=editor, replacing=where.faq_id)
+        problem = ""
     except UserError as error:
         logger.warning("an FAQ edit was not saved: %s", error.problem)
-        _refuse(ack, {"question": f"Not saved: {error.problem}; {error.fix}."})
+        saved, problem = None, f"{error.problem}; {error.fix}."
+    except Exception:
+        logger.exception("an FAQ edit was not saved")
+        saved, problem = None, f"{BROKEN}."
+    finally:
+        timer.cancel()
+    if saved is None:
+        if not answer.now(response_action="errors",
+                          errors=modals.errors({"question": f"Not saved: {problem}"})):
+            _show_failure_late(answer, client, view, typed, where, editor, problem, logger)
         return
-    ack()
+    if not answer.now():
+        answer.wait_before_update()
+        _show(client, view, modals.saved_modal(saved.question), logger)
     _announce(client, context, where, saved, editor, logger)
 
 
-def _finish_late(saving: Future[FaqRow], client: WebClient, view_id: str | None,
-                 typed: modals.Draft, where: modals.Where, editor: str, context: BoltContext,
-                 logger: logging.Logger) -> None:
-    """After the "Saving…" answer: wait for the save, then show how it went."""
-    try:
-        saved = saving.result()
-    except UserError as error:
-        logger.warning("an FAQ edit was not saved: %s", error.problem)
-        problem = f"{error.problem}; {error.fix}."
-        if not _show(client, view_id, modals.edit_modal(typed, where, problem=problem), logger):
-            client.chat_postMessage(channel=editor, text=cap(
-                f"Your FAQ “{escape(typed.question)}” was not saved: {escape(problem)} "
-                "Use the Save as FAQ shortcut to try again.", FALLBACK_LIMIT))
-        return
-    _show(client, view_id, modals.saved_modal(saved.question), logger)
-    _announce(client, context, where, saved, editor, logger)
+class _Answer:
+    """The submission's one answer: the outcome, if the save ends in time, else "Saving…"
+    from the timer at the deadline; whichever comes first, once."""
+
+    def __init__(self, ack: Ack) -> None:
+        self._ack = ack
+        self._lock = threading.Lock()
+        self._given = False
+        self._saving_at: float | None = None
+
+    def now(self, **response: Any) -> bool:
+        """Answer with ``response``; False when "Saving…" was answered already."""
+        with self._lock:
+            if self._given:
+                return False
+            self._given = True
+            self._ack(**response)
+        return True
+
+    def saving(self, question: str) -> None:
+        with self._lock:
+            if self._given:
+                return
+            self._given = True
+            self._saving_at = time.monotonic()
+            self._ack(response_action="update", view=modals.saving_modal(question))
+
+    def wait_before_update(self) -> None:
+        """Until Slack has surely shown "Saving…", so an update isn't overwritten by it."""
+        if self._saving_at is not None:
+            time.sleep(max(0.0, self._saving_at + UPDATE_AFTER_ANSWER_SECONDS
+                           - time.monotonic()))
 
 
-def _show(client: WebClient, view_id: str | None, view: dict[str, Any],
+def _show_failure_late(answer: _Answer, client: WebClient, view: Mapping[str, Any],
+                       typed: modals.Draft, where: modals.Where, editor: str, problem: str,
+                       logger: logging.Logger) -> None:
+    """After "Saving…": the form again, as typed, saying why; by DM if it was closed."""
+    answer.wait_before_update()
+    if not _show(client, view, modals.edit_modal(typed, where, problem=problem), logger):
+        client.chat_postMessage(channel=editor, text=cap(
+            f"Your FAQ “{escape(typed.question)}” was not saved: {escape(problem)} "
+            "Use the Save as FAQ shortcut to try again.", FALLBACK_LIMIT))
+
+
+def _show(client: WebClient, view: Mapping[str, Any], shown: dict[str, Any],
           logger: logging.Logger) -> bool:
     """Replace the modal's view; False when it can't be (closed meanwhile, or no id)."""
-    if view_id is None:
+    view_id = view.get("id")
+    if not isinstance(view_id, str) or not view_id:
         return False
     try:
-        client.views_update(view_id=view_id, view=view)
+        client.views_update(view_id=view_id, view=shown)
     except SlackApiError as error:
         logger.warning("could not update the FAQ form: %s", error.response.get("error"))
         return False
@@ -132,6 +178,9 @@ def _announce(client: WebClient, context: BoltContext, where: modals.Where, save
     try:
         client.chat_postMessage(channel=where.channel, thread_ts=where.thread_ts, **said)
     except SlackApiError as error:
+        reason = error.response.get("error")
+        if reason not in CANT_POST_THERE:
+            raise
         logger.warning("could not say in its thread that FAQ %s was saved (%s); telling the "
-                       "editor directly", saved.id, error.response.get("error"))
+                       "editor directly", saved.id, reason)
         client.chat_postMessage(channel=editor, **said)

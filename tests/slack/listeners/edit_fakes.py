@@ -13,7 +13,6 @@ from slack_bolt import BoltContext
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web import SlackResponse
 
-from bot.errors import UserError
 from bot.faq import edits
 from bot.faq.answerer import Answerer
 from bot.faq.sources import FaqRow
@@ -35,7 +34,7 @@ class FakeEditing:
     (or raises ``failure``, as LiveFaq does when the embedder or database is down)."""
 
     answerer: Answerer
-    failure: UserError | None = None
+    failure: Exception | None = None
     delay: float = 0.0  # seconds a save takes, as with a slow embedding service
     checked: list[tuple[FaqRow, str | None]] = field(default_factory=list)
     saved: list[dict[str, Any]] = field(default_factory=list)
@@ -60,12 +59,13 @@ class FakeClient(FakeSlack):
     thread: list[dict[str, Any]] = field(default_factory=list)
     replies_error: str = ""
     update_error: str = ""  # views.update's Slack error, as when the modal was closed
-    unpostable: str = ""  # a channel the bot may not post in (not_in_channel)
+    unpostable: str = ""  # a channel where chat.postMessage fails with ``post_error``
+    post_error: str = "not_in_channel"
 
     def chat_postMessage(self, **kwargs: Any) -> dict[str, Any]:
         if kwargs["channel"] == self.unpostable:
             self.calls.append(("chat.postMessage refused", kwargs))
-            raise _slack_error("chat.postMessage", "not_in_channel")
+            raise _slack_error("chat.postMessage", self.post_error)
         return super().chat_postMessage(**kwargs)
 
     def views_open(self, **kwargs: Any) -> dict[str, Any]:

@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from typing import Any
 
 import pytest
+from slack_sdk.errors import SlackApiError
 
 from bot.errors import UserError
 from bot.faq.answerer import Answerer
@@ -16,6 +18,7 @@ from bot.slack import blocks, modals
 from bot.slack.listeners import views
 from bot.slack.listeners.actions import handle_edit
 from bot.slack.listeners.views import handle_edit_submission
+from bot.slack.services import RECEIVED_KEY
 from tests.slack.listeners.click_fakes import THREAD as CLICK_THREAD
 from tests.slack.listeners.click_fakes import payload
 from tests.slack.listeners.edit_fakes import (
@@ -33,7 +36,7 @@ from tests.standins.slack_standin import TEAM_ID
 LOGGER = logging.getLogger("tests.views")
 IN_THREAD = json.dumps({"channel": CHANNEL, "thread_ts": THREAD})
 NEW = {"question": "How do I order a new card?", "answer": "Use your Medicare account.",
-       "url": "https://www.medicare.gov/account", "alternates": "new card?\n lost my card | "}
+       "url": "https://www.medicare.gov/account", "alternates": "new card?\n lost my card \n\n"}
 
 
 def submission(values: dict[str, Any] | None = None, *, user: Any = EDITOR,
@@ -73,7 +76,7 @@ def test_an_editor_saves_and_the_thread_is_told_with_an_edit_button(answerer: An
     row = saved["row"]
     assert (saved["editor"], saved["replacing"]) == (EDITOR, None)
     assert (row.question, row.answer, row.url) == (NEW["question"], NEW["answer"], NEW["url"])
-    assert row.alternates == ("new card?", "lost my card |")
+    assert row.alternates == ("new card?", "lost my card")
     [post] = client.sent("chat.postMessage")
     assert (post["channel"], post["thread_ts"]) == (CHANNEL, THREAD)
     assert post["text"] == f"Saved as an FAQ: {NEW['question']}"
@@ -188,7 +191,52 @@ def test_a_save_that_fails_is_shown_in_the_modal(answerer: Answerer) -> None:
 def slow_saves(monkeypatch: pytest.MonkeyPatch) -> float:
     """A save that outlasts the time a submission may take to be answered."""
     monkeypatch.setattr(views, "ANSWER_WITHIN_SECONDS", 0.05)
-    return 0.3
+    monkeypatch.setattr(views, "UPDATE_AFTER_ANSWER_SECONDS", 0.2)
+    return 0.1
+
+
+def test_the_update_waits_until_saving_has_surely_been_shown(answerer: Answerer,
+                                                             slow_saves: float) -> None:
+    client = FakeClient()
+    when: dict[str, float] = {}
+
+    def ack(**response: Any) -> None:
+        when["ack"] = time.monotonic()
+        client.ack(**response)
+
+    def views_update(**kwargs: Any) -> dict[str, Any]:
+        when["update"] = time.monotonic()
+        return FakeClient.views_update(client, **kwargs)
+
+    client.views_update = views_update  # type: ignore[method-assign]
+    handle_edit_submission(ack=ack, body=submission(), view=submission()["view"],
+                           client=client, context=editing_context(
+                               answerer, FakeEditing(answerer, delay=slow_saves)),
+                           logger=LOGGER)
+    assert client.sent("ack")[0]["response_action"] == "update"
+    assert when["update"] - when["ack"] >= 0.2  # the save itself was done after ~0.05 s
+
+
+def test_the_deadline_counts_from_when_the_request_arrived(answerer: Answerer) -> None:
+    context = editing_context(answerer, FakeEditing(answerer, delay=0.3))
+    context[RECEIVED_KEY] = time.monotonic() - views.ANSWER_WITHIN_SECONDS  # queued that long
+    client = FakeClient()
+    started = time.monotonic()
+    handle_edit_submission(ack=client.ack, body=submission(), view=submission()["view"],
+                           client=client, context=context, logger=LOGGER)
+    assert client.sent("ack")[0]["response_action"] == "update"
+    assert time.monotonic() - started < 5
+
+
+@pytest.mark.parametrize("delay", [0.0, 0.3])
+def test_a_save_that_breaks_unexpectedly_says_so_in_the_form(answerer: Answerer,
+                                                             slow_saves: float,
+                                                             delay: float) -> None:
+    broken = FakeEditing(answerer, delay=delay, failure=RuntimeError("bug"))
+    client, _ = submit(answerer, submission(), editing=broken)
+    shown = json.dumps(client.calls, ensure_ascii=False)
+    assert "Not saved: something went wrong inside faqbot" in shown
+    assert "bug" not in shown
 
 
 def test_a_slow_save_is_answered_saving_then_shown_saved(answerer: Answerer,
@@ -242,6 +290,16 @@ def test_when_the_thread_cant_be_told_the_editor_is_told_directly(answerer: Answ
     [told] = client.sent("chat.postMessage")
     assert told["channel"] == EDITOR and told["text"].startswith("Saved as an FAQ:")
     assert "thread_ts" not in told
+
+
+def test_other_errors_posting_in_the_thread_are_not_hidden_in_a_dm(answerer: Answerer) -> None:
+    client = FakeClient(unpostable=CHANNEL, post_error="invalid_blocks")
+    with pytest.raises(SlackApiError):  # Bolt's error handler logs it, with the method
+        handle_edit_submission(ack=client.ack, body=submission(), view=submission()["view"],
+                               client=client,
+                               context=editing_context(answerer, FakeEditing(answerer)),
+                               logger=LOGGER)
+    assert client.sent("chat.postMessage") == []
 
 
 def test_errors_are_capped_and_unknown_fields_go_under_the_question() -> None:
@@ -306,8 +364,7 @@ def test_edit_opens_the_modal_on_the_faq_as_it_is_now(answerer: Answerer) -> Non
     view = client.modal
     assert view["callback_id"] == modals.EDIT_CALLBACK
     assert initial(view) == {"question": current.question, "answer": current.answer,
-                             "url": current.url,
-                             "alternates": "".join(f"{a}\n" for a in current.alternates)}
+                             "url": current.url, "alternates": "\n".join(current.alternates)}
     where = modals.read_where(view["private_metadata"])
     assert where == modals.Where(channel="C0FAQ", thread_ts=CLICK_THREAD,
                                  faq_id="replacement-card")
