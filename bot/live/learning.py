@@ -51,9 +51,11 @@ class Learner:
             return None
         asked = self.store.asked_question(team=team, channel=channel, reply_ts=reply_ts,
                                           user=user)
-        text = asked.text if asked is not None else None
+        if asked is None or asked.text is None or faq_id not in asked.candidates:
+            return None  # not their question, no text kept, or an FAQ it was never offered
+        text = asked.text
         row = self.live.faq.by_id(faq_id)
-        if text is None or row is None or self._is_phrasing(row, text):
+        if row is None or self._is_phrasing(row, text):
             return None
         suggestion = self.store.confirm_suggestion(team=team, faq_id=faq_id, text=text,
                                                    user=user)

@@ -36,7 +36,7 @@ class AskedQuestion:
     """The question a reply answered, as its own asker may see it."""
 
     text: str | None  # None under LOG_QUESTION_TEXT=false
-    candidates: tuple[str, ...]  # the FAQ ids that came closest, best first
+    candidates: tuple[str, ...]  # the FAQ ids shown, then the others that came closest
 
 
 def asked_question(connection: Connection, *, team: str, channel: str, reply_ts: str,

@@ -66,7 +66,8 @@ questions = Table("faqbot_questions", metadata,
                   Column("text_hash", String(64), nullable=False),
                   Column("decision", String(16), nullable=False),
                   Column("direct", Boolean, nullable=False),
-                  Column("candidates", JSON, nullable=False),  # [{"id": …, "score": …}], best first
+                  # [{"id": …, "score": …}]: the FAQs shown, then the others closest.
+                  Column("candidates", JSON, nullable=False),
                   Column("latency_ms", Float, nullable=False),
                   # The bot's reply, so a click on it leads back to the question it answered.
                   Column("reply_ts", String, nullable=True),

@@ -39,7 +39,7 @@ if TYPE_CHECKING:
     from sqlalchemy import URL, Engine
 
     from bot.config import Settings
-    from bot.faq.policy import Answer
+    from bot.faq.policy import Answer, Hit
 
 log = logging.getLogger(__name__)
 
@@ -154,7 +154,7 @@ class Store:
             "text_hash": text_hash(team, text), "decision": str(answer.decision),
             "direct": direct,
             "candidates": [{"id": hit.id, "score": round(hit.score, 4)}
-                           for hit in answer.candidates],
+                           for hit in _offered(answer)],
             "latency_ms": float(latency_ms), "reply_ts": reply_ts})
 
     def log_vote(self, *, team: str, channel: str, message_ts: str, user: str, faq_id: str,
@@ -325,3 +325,12 @@ def open_store(settings: Settings) -> Store:
     return Store.from_url(settings.database_url or None,
                           log_question_text=settings.log_question_text,
                           lease_seconds=settings.claim_lease_seconds)
+
+
+def _offered(answer: Answer) -> list[Hit]:
+    """What the asker was shown (the answer, or the choices), then the other FAQs closest by
+    cosine: every FAQ a click on the reply, or on what follows a 👎, may name."""
+    offered: dict[str, Hit] = {}
+    for hit in (*answer.shown, *answer.candidates):
+        offered.setdefault(hit.id, hit)
+    return list(offered.values())

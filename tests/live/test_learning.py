@@ -16,11 +16,12 @@ from tests.live.conftest import fresh_answerer
 ASKED = "How can Medicare help me?"  # the sample offers three choices for this
 
 
-def asked(store: Store, *, user: str, text: str = ASKED, reply_ts: str = "2.000001",
+def asked(live: LiveFaq, *, user: str, text: str = ASKED, reply_ts: str = "2.000001",
           channel: str = "C1") -> str:
-    store.log_question(team="T1", channel=channel, ts="1.000001", user=user, text=text,
-                       answer=logged_answer("choices", ("a", 0.6)), latency_ms=5,
-                       reply_ts=reply_ts)
+    """``user`` asked ``text`` and the bot replied with ``reply_ts``, logged as the bot logs
+    it: with what it offered."""
+    live.store.log_question(team="T1", channel=channel, ts="1.000001", user=user, text=text,
+                            answer=live.answerer.ask(text), latency_ms=5, reply_ts=reply_ts)
     return reply_ts
 
 
@@ -30,7 +31,7 @@ def test_the_askers_pick_becomes_a_suggestion_and_acceptance_a_single_answer(two
     assert offered.decision == Decision.CHOICES
     picked = offered.shown[1].id
     learner = Learner(a)
-    reply = asked(a.store, user="U1")
+    reply = asked(a, user="U1")
     suggestion = learner.confirmed(team="T1", channel="C1", reply_ts=reply, user="U1",
                                    faq_id=picked)
     assert suggestion is not None and suggestion.users == 1 and suggestion.text == ASKED
@@ -46,7 +47,7 @@ def test_the_askers_pick_becomes_a_suggestion_and_acceptance_a_single_answer(two
 
 def test_someone_elses_click_teaches_nothing(two) -> None:
     a, _ = two
-    reply = asked(a.store, user="U1")
+    reply = asked(a, user="U1")
     learner = Learner(a)
     assert learner.confirmed(team="T1", channel="C1", reply_ts=reply, user="U2",
                              faq_id="premium-help") is None
@@ -59,12 +60,12 @@ def test_auto_learn_counts_distinct_users(two) -> None:
     a, _ = two
     learner = Learner(a, auto_accept=2)
     target = a.answerer.ask(ASKED).shown[0].id
-    first = asked(a.store, user="U1", reply_ts="2.000001")
+    first = asked(a, user="U1", reply_ts="2.000001")
     for _ in range(2):  # one user clicking twice is one confirmation
         learner.confirmed(team="T1", channel="C1", reply_ts=first, user="U1", faq_id=target)
     (pending,) = a.store.suggestions()
     assert pending.users == 1 and pending.status == "pending"
-    second = asked(a.store, user="U2", reply_ts="3.000001")
+    second = asked(a, user="U2", reply_ts="3.000001")
     learner.confirmed(team="T1", channel="C1", reply_ts=second, user="U2", faq_id=target)
     assert a.store.suggestion(pending.id).status == ACCEPTED
     assert ASKED in a.faq.by_id(target).alternates
@@ -74,9 +75,9 @@ def test_a_phrasing_nearer_another_faq_is_never_accepted_by_itself(two) -> None:
     a, _ = two
     learner = Learner(a, auto_accept=1)
     text = "How do I get a replacement Medicare card?"  # an existing FAQ's own question
-    other = next(r.id for r in a.faq.rows if r.question != text)
+    other = next(h.id for h in a.answerer.ask(text).candidates if h.question != text)
     assert learner.too_close(text, other)
-    reply = asked(a.store, user="U1", text=text)
+    reply = asked(a, user="U1", text=text)
     learner.confirmed(team="T1", channel="C1", reply_ts=reply, user="U1", faq_id=other)
     (pending,) = a.store.suggestions()
     assert pending.status == "pending"
@@ -89,22 +90,21 @@ def test_a_held_back_phrasing_is_accepted_once_its_faq_has_moved(two) -> None:
     learner = Learner(a, auto_accept=1)
     text = "How do I get a replacement Medicare card?"
     rival = next(r.id for r in a.faq.rows if r.question == text)
-    faq, scores = a.answerer.faq_scores(a.answerer.embed_query(text))
-    runner_up = next(faq.rows[i].id for i in scores.argsort()[::-1] if faq.rows[i].id != rival)
+    runner_up = next(h.id for h in a.answerer.ask(text).candidates if h.id != rival)
     held = learner.confirmed(team="T1", channel="C1", user="U1", faq_id=runner_up,
-                             reply_ts=asked(a.store, user="U1", text=text))
+                             reply_ts=asked(a, user="U1", text=text))
     assert a.store.suggestion(held.id).status == "pending"
     # Another FAQ's pending suggestion, left by hand (auto off): no revisit of runner_up's
     # touches it.
     elsewhere = Learner(a).confirmed(team="T1", channel="C1", user="U3", faq_id=rival,
-                                     reply_ts=asked(a.store, user="U3", text=ASKED,
+                                     reply_ts=asked(a, user="U3", text="my card is lost",
                                                     reply_ts="4.000001"))
     a.retire(rival, editor="U9")  # the FAQ it was closer to is gone: now it is the nearest
     assert not learner.too_close(text, runner_up)
     alike = "How can I get a replacement Medicare card?"
     assert not learner.too_close(alike, runner_up)
     learner.confirmed(team="T1", channel="C1", user="U2", faq_id=runner_up,
-                      reply_ts=asked(a.store, user="U2", text=alike, reply_ts="3.000001"))
+                      reply_ts=asked(a, user="U2", text=alike, reply_ts="3.000001"))
     assert alike in a.faq.by_id(runner_up).alternates
     assert a.store.suggestion(held.id).status == ACCEPTED  # looked at again after that accept
     assert text in a.faq.by_id(runner_up).alternates
@@ -114,9 +114,9 @@ def test_a_held_back_phrasing_is_accepted_once_its_faq_has_moved(two) -> None:
 def test_reject_and_unknown_ids(two) -> None:
     a, _ = two
     learner = Learner(a)
-    reply = asked(a.store, user="U1")
+    reply = asked(a, user="U1")
     suggestion = learner.confirmed(team="T1", channel="C1", reply_ts=reply, user="U1",
-                                   faq_id="premium-help")
+                                   faq_id=a.answerer.ask(ASKED).shown[0].id)
     learner.reject(suggestion.id, by="U9")
     assert a.store.suggestion(suggestion.id).status == REJECTED
     assert a.store.suggestions() == []
@@ -129,12 +129,22 @@ def test_without_question_text_nothing_is_learned(answerer, embedder, tmp_path) 
     live = LiveFaq(fresh_answerer(answerer, embedder), store)
     try:
         learner = Learner(live, auto_accept=1)
-        reply = asked(store, user="U1")
+        reply = asked(live, user="U1")
         assert not learner.enabled
         assert learner.confirmed(team="T1", channel="C1", reply_ts=reply, user="U1",
                                  faq_id="premium-help") is None
     finally:
         store.close()
+
+
+def test_a_pick_of_an_faq_the_reply_never_offered_teaches_nothing(two) -> None:
+    a, _ = two
+    reply = asked(a, user="U1")
+    offered = {hit.id for hit in a.answerer.ask(ASKED).candidates + a.answerer.ask(ASKED).shown}
+    never = next(r.id for r in a.faq.rows if r.id not in offered)
+    assert Learner(a, auto_accept=1).confirmed(team="T1", channel="C1", reply_ts=reply,
+                                               user="U1", faq_id=never) is None
+    assert a.store.suggestions() == []
 
 
 def test_alternatives_are_offered_to_the_asker_only(two) -> None:
@@ -164,10 +174,10 @@ def test_an_embedder_failure_leaves_the_suggestion_pending(two) -> None:
         def embed(self, texts):
             raise EmbeddingServiceError("the embedding service is down", "try again later")
 
+    reply = asked(a, user="U1", text="premiums help please")
     a.answerer.embedder = Down()
     a.answerer.cache = type(a.answerer.cache)()  # nothing cached: the question must be embedded
     learner = Learner(a, auto_accept=1)
-    reply = asked(a.store, user="U1", text="premiums help please")
     suggestion = learner.confirmed(team="T1", channel="C1", reply_ts=reply, user="U1",
                                    faq_id="premium-help")
     assert suggestion is not None
