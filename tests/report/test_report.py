@@ -132,3 +132,18 @@ def test_report_refuses_a_missing_log_instead_of_creating_one(capsys, monkeypatc
     assert main(["report"]) == 2
     assert "there is no question log" in capsys.readouterr().err
     assert not (tmp_path / "typo.sqlite3").exists()
+
+
+def test_an_answer_counts_for_the_faq_answered_not_the_closest_by_cosine(
+        store, database_url, capsys, monkeypatch):
+    from dataclasses import replace
+
+    # Ranked by FAQ score, "sign-up" was answered; by best phrasing, "part-b" came closer.
+    closest_first = answer("answer", ("part-b", 0.71), ("sign-up", 0.70))
+    answered = replace(closest_first, shown=closest_first.candidates[1:])
+    store.log_question(team="T1", channel="C1", ts="1.000001", user="U1", text="join?",
+                       answer=answered, latency_ms=3, reply_ts="2.000001")
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    assert main(["report", "--since", "1d", "--json"]) == 0
+    faqs = {f["id"]: f["answered"] for f in json.loads(capsys.readouterr().out)["faqs"]}
+    assert faqs == {"sign-up": 1}
