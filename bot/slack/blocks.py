@@ -6,6 +6,7 @@ from the loaded dataset instead of from whatever the original message said.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -18,6 +19,9 @@ VOTE_DOWN = "faq_vote_down"
 SHARE = "faq_share"
 EDIT = "faq_edit_open"  # the Edit button under "Saved as an FAQ"
 VOTE_NOTE_BLOCK = "faq_vote_note"
+# In a private /faq reply, each actions block's id is "asked:<key>:<n>": an ephemeral
+# message has no ts to lead a click back to its question, so the block carries the key.
+ASKED_BLOCK_PREFIX = "asked:"
 
 SECTION_LIMIT = 3000  # Block Kit's cap on a section's text
 BUTTON_LABEL_LIMIT = 75  # Block Kit's cap on a button's text
@@ -48,6 +52,14 @@ class Message:
 
     def as_kwargs(self) -> dict[str, Any]:
         return {"text": self.text, "blocks": self.blocks}
+
+
+def keyed(blocks: Sequence[Block], key: str) -> list[Block]:
+    """``blocks`` with every actions block's id naming ``key`` (see ``ASKED_BLOCK_PREFIX``);
+    numbered, since block ids are unique within a message."""
+    numbers = itertools.count()
+    return [{**block, "block_id": f"{ASKED_BLOCK_PREFIX}{key}:{next(numbers)}"}
+            if block.get("type") == "actions" else block for block in blocks]
 
 
 def escape(text: str) -> str:

@@ -16,10 +16,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from bot.slack.blocks import ASKED_BLOCK_PREFIX
 from bot.slack.ids import TEAM_OR_CHANNEL, TRIGGER, TS, USER, shaped
 from bot.slack.response_urls import ResponseUrls
 
 log = logging.getLogger(__name__)
+
+# The key a private /faq reply's block ids carry (``blocks.keyed``): the command's trigger.
+_ASKED_BLOCK = re.compile(rf"{ASKED_BLOCK_PREFIX}(command:{TRIGGER.pattern}):[0-9]{{1,3}}",
+                          re.ASCII)
 
 
 class _Refused(Exception):
@@ -36,6 +41,9 @@ class Click:
     ephemeral: bool
     trigger_id: str  # "" when absent; unique per click when present
     value: str  # the button's value, unchecked: an FAQ id only if the FAQ has it
+    # What leads back to the question the clicked reply answered: the message's ts, or in a
+    # private /faq reply the key its block id carries; "" when there is neither.
+    asked: str = ""
 
     def where(self) -> dict[str, str]:
         """The fields every feedback row carries."""
@@ -87,13 +95,16 @@ def _read(body: Mapping[str, Any], action: Mapping[str, Any], response_urls: Res
         message_ts = _shaped(message_ts, TS, "container.message_ts")
     trigger_id = body.get("trigger_id")
     value = action.get("value")
+    block_id = action.get("block_id")
+    keyed = _ASKED_BLOCK.fullmatch(block_id) if isinstance(block_id, str) else None
+    asked = (keyed.group(1) if keyed else "") if ephemeral else message_ts
     return Click(team=_shaped(_mapping(body.get("team")).get("id"), TEAM_OR_CHANNEL, "team.id"),
                  user=_shaped(_mapping(body.get("user")).get("id"), USER, "user.id"),
                  channel=channel, message_ts=message_ts or "", thread_ts=thread_ts,
                  ephemeral=ephemeral,
                  trigger_id="" if trigger_id is None else _shaped(trigger_id, TRIGGER,
                                                                   "trigger_id"),
-                 value=value if isinstance(value, str) else "")
+                 value=value if isinstance(value, str) else "", asked=asked)
 
 
 def read_click(body: Mapping[str, Any], action: Mapping[str, Any], *,

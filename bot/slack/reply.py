@@ -20,7 +20,7 @@ from bot.slack.text import clean
 # What `/faq` takes as a request for usage rather than a question.
 HELP_WORDS = frozenset({"", "help", "?"})
 
-# Posts the reply; returns its ts when it is a message clicks can lead back from.
+# Posts the reply; returns what clicks on it lead back from: its ts, or a private reply's key.
 Post = Callable[[blocks.Message], str | None]
 
 

@@ -114,8 +114,9 @@ def action_payload(call_blocks: list[dict[str, Any]], action_id: str, *, respons
                    message_ts: str | None = None, thread_ts: str | None = None,
                    channel: str = FAQ_CHANNEL, user: str = "U2") -> bytes:
     """A block_actions click by ``user`` on the button ``action_id`` in ``call_blocks``."""
-    [button] = [e for b in call_blocks if b["type"] == "actions" for e in b["elements"]
-                if e["action_id"] == action_id]
+    [(block_id, button)] = [(b.get("block_id", "b1"), e) for b in call_blocks
+                            if b["type"] == "actions" for e in b["elements"]
+                            if e["action_id"] == action_id]
     ephemeral = message_ts is None
     payload: dict[str, Any] = {
         "type": "block_actions",
@@ -127,7 +128,7 @@ def action_payload(call_blocks: list[dict[str, Any]], action_id: str, *, respons
         "channel": {"id": channel, "name": "faq"},
         "response_url": response_url,
         "trigger_id": f"{secrets.randbelow(10**9)}.trigger",
-        "actions": [{**button, "block_id": "b1", "action_ts": new_ts()}],
+        "actions": [{**button, "block_id": block_id, "action_ts": new_ts()}],
     }
     if not ephemeral:
         payload["message"] = {"type": "message", "user": BOT_USER_ID, "bot_id": BOT_ID,

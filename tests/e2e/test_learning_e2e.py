@@ -5,6 +5,7 @@ other process within 10 s, and FAQ_AUTO_LEARN=2 waits for two distinct askers.""
 from __future__ import annotations
 
 import json
+import secrets
 
 from bot.storage import schema
 from tests.conftest import clean_env, run_cli, server_env, table_rows, wait_until
@@ -19,7 +20,7 @@ from tests.e2e.conftest import (
     message,
 )
 from tests.standins.server_process import ServerProcess
-from tests.standins.slack_standin import SlackStandIn, send_signed
+from tests.standins.slack_standin import SlackStandIn, command_body, send_signed
 
 ASKED = "How can Medicare help me?"  # the sample offers three choices for this
 # The first and the second of the three choices.
@@ -147,3 +148,66 @@ def test_after_the_askers_thumbs_down_the_next_faqs_are_offered_and_a_pick_teach
                            response_url=slack_standin.response_url("other")) == 200
         [other] = slack_standin.wait_for("response_url:other")
         assert "faq_choice_" not in json.dumps(other.params["blocks"])
+
+
+def private_ask(server: ServerProcess, standin: SlackStandIn, user: str,
+                text: str) -> list[dict]:
+    """``user`` asks ``text`` with /faq; the blocks of the bot's private reply."""
+    body = command_body(text, response_url=standin.response_url(f"ask-{user}"),
+                        channel_id=FAQ_CHANNEL, user_id=user)
+    assert send_signed(server.events_url, body, SECRET)[0] == 200
+    [reply] = standin.wait_for(f"response_url:ask-{user}")
+    assert reply.params["response_type"] == "ephemeral"
+    return reply.params["blocks"]
+
+
+def private_click(server: ServerProcess, standin: SlackStandIn, user: str,
+                  shown: list[dict], action_id: str, *, value: str | None = None) -> str:
+    """``user`` clicks ``action_id`` (the one for FAQ ``value``) on a private reply showing
+    ``shown``; the name of the response_url it was given."""
+    [action_id] = [b["action_id"] for block in shown if block["type"] == "actions"
+                   for b in block["elements"] if b["action_id"].startswith(action_id)
+                   and value in (None, b["value"])]
+    name = f"click-{user}-{secrets.token_hex(3)}"
+    click = action_payload(shown, action_id, user=user, response_url=standin.response_url(name))
+    assert send_signed(server.events_url, click, SECRET)[0] == 200
+    return name
+
+
+def test_a_pick_in_a_private_faq_reply_teaches_too(slack_standin, tmp_path):
+    """/faq answers privately (no message ts); the reply's block ids lead the asker's pick
+    back to their question. Someone else's click on it, or the asker's click carrying
+    another person's command, teaches nothing."""
+    url = f"sqlite:///{tmp_path / 'learn.sqlite3'}"
+    with ServerProcess(learning_env(slack_standin, url)) as server:
+        server.wait_healthy()
+        mine = private_ask(server, slack_standin, "U1", ASKED)
+        theirs = private_ask(server, slack_standin, "U2", ASKED)
+        private_click(server, slack_standin, "U2", mine, "faq_choice_", value=SECOND)
+        [their_id] = {b["block_id"] for b in theirs if b["type"] == "actions"}
+        crossed = [{**b, "block_id": their_id} if b["type"] == "actions" else b for b in mine]
+        private_click(server, slack_standin, "U1", crossed, "faq_choice_", value=FIRST)
+        last = private_click(server, slack_standin, "U1", mine, "faq_choice_", value=SECOND)
+        wait_until(lambda: len(suggestions(url)) == 1, what="a suggestion")
+        slack_standin.wait_for(f"response_url:{last}")
+        [suggestion] = suggestions(url)
+        assert (suggestion["faq_id"], suggestion["text"]) == (SECOND, ASKED)
+        assert len(table_rows(url, schema.confirmations)) == 1
+
+
+def test_after_a_thumbs_down_on_a_private_answer_a_pick_teaches(slack_standin, tmp_path):
+    url = f"sqlite:///{tmp_path / 'learn.sqlite3'}"
+    with ServerProcess(learning_env(slack_standin, url)) as server:
+        server.wait_healthy()
+        answered = private_ask(server, slack_standin, "U1", "lost my medicare card")
+        down = private_click(server, slack_standin, "U1", answered, "faq_vote_down")
+        [updated] = slack_standin.wait_for(f"response_url:{down}")
+        assert "Was it one of these?" in json.dumps(updated.params["blocks"])
+        [button, *_] = [b for block in updated.params["blocks"] if block["type"] == "actions"
+                        for b in block["elements"] if b["action_id"].startswith("faq_choice_")]
+        private_click(server, slack_standin, "U1", updated.params["blocks"],
+                      button["action_id"], value=button["value"])
+        wait_until(lambda: len(suggestions(url)) == 1, what="a suggestion")
+        [suggestion] = suggestions(url)
+        assert (suggestion["faq_id"], suggestion["text"]) == (button["value"],
+                                                               "lost my medicare card")

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import json
 import os
+import re
 import secrets
 import signal
 import subprocess
@@ -182,7 +184,10 @@ def vote_click(reply: Call, response_url: str) -> dict[str, Any]:
 
 
 def content(call: Call) -> dict[str, Any]:
-    return {k: v for k, v in call.params.items() if k not in ("thread_ts", "ts")}
+    """What a reply says, without where it went: a private reply's block ids carry its own
+    command's trigger id, which differs between the two transports."""
+    said = {k: v for k, v in call.params.items() if k not in ("thread_ts", "ts")}
+    return json.loads(re.sub(r'"asked:command:[^":]+:', '"asked:command:…:', json.dumps(said)))
 
 
 def ask_everywhere(slack: SlackStandIn, socket_mode: SocketStandIn, http_bot: ServerProcess,

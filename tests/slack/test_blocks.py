@@ -100,3 +100,13 @@ def test_unavailable_message() -> None:
     words = "I can't reach the embedding service right now, please try again in a minute."
     assert message.text == words
     assert message.blocks == [{"type": "section", "text": {"type": "mrkdwn", "text": words}}]
+
+
+def test_keyed_names_the_key_in_every_actions_block_and_only_there() -> None:
+    entry = Hit(row=0, id="f", question="Q?", answer="A.", url="", score=0.9)
+    shown = blocks.with_other_choices(blocks.answer_message(entry).blocks, [entry])
+    keyed = blocks.keyed(shown, "command:1.2.abc")
+    ids = [b.get("block_id") for b in keyed if b["type"] == "actions"]
+    assert ids == ["asked:command:1.2.abc:0", "asked:command:1.2.abc:1"]  # unique per message
+    assert [b for b in keyed if b["type"] != "actions"] == [
+        b for b in shown if b["type"] != "actions"]

@@ -73,21 +73,25 @@ def _first_post(faq: Services, click: Click, kind: str, faq_id: str,
 
 
 def _learn(faq: Services, click: Click, faq_id: str) -> None:
-    """The asker's own pick or 👍 on the bot's reply teaches a phrasing (public replies only:
-    a private /faq answer has no message to lead back to the question)."""
-    if faq.learning is not None and click.message_ts and not click.ephemeral:
-        faq.learning.confirmed(team=click.team, channel=click.channel,
-                               reply_ts=click.message_ts, user=click.user, faq_id=faq_id)
+    """The asker's own pick or 👍 on the bot's reply (public, or private from /faq) teaches
+    a phrasing."""
+    if faq.learning is not None and click.asked:
+        faq.learning.confirmed(team=click.team, channel=click.channel, reply_ts=click.asked,
+                               user=click.user, faq_id=faq_id)
 
 
 def _alternatives(faq: Services, click: Click, faq_id: str) -> list[FaqRow]:
-    """After the asker's 👎 on a public reply, the next closest FAQs (none for anyone else)."""
-    if faq.learning is None or not click.message_ts or click.ephemeral:
+    """After the asker's 👎, the next closest FAQs (none for anyone else)."""
+    if faq.learning is None or not click.asked:
         return []
     ids = faq.learning.alternatives(team=click.team, channel=click.channel,
-                                    reply_ts=click.message_ts, user=click.user,
-                                    instead_of=faq_id)
+                                    reply_ts=click.asked, user=click.user, instead_of=faq_id)
     return [entry for entry in map(faq.entry, ids) if entry is not None]
+
+
+def _private(click: Click, shown: list[blocks.Block]) -> list[blocks.Block]:
+    """A private reply redrawn keeps its key, so later clicks on it still lead back."""
+    return blocks.keyed(shown, click.asked) if click.ephemeral and click.asked else shown
 
 
 def _choices_shown(faq: Services, body: dict[str, Any]) -> list[str]:
@@ -116,7 +120,9 @@ def handle_choice(ack: Ack, action: dict[str, Any], body: dict[str, Any], respon
         faq.recorder.log_choice(**click.where(), chosen=entry.id,
                                 shown=_choices_shown(faq, body))
     if click.ephemeral:
-        respond(replace_original=True, **blocks.answer_message(entry, shareable=True).as_kwargs())
+        shown = blocks.answer_message(entry, shareable=True)
+        respond(replace_original=True, text=shown.text, blocks=_private(click, shown.blocks))
+        _learn(faq, click, entry.id)
         return
     if _first_post(faq, click, "choice", entry.id, respond):
         client.chat_postMessage(channel=click.channel, thread_ts=click.thread_ts,
@@ -142,7 +148,8 @@ def handle_vote(ack: Ack, action: dict[str, Any], body: dict[str, Any], respond:
     if others:
         shown = blocks.with_other_choices(shown, others)
     note = blocks.vote_note(click.user, helpful)
-    respond(replace_original=True, text=note, blocks=blocks.with_vote_note(shown, note))
+    respond(replace_original=True, text=note,
+            blocks=_private(click, blocks.with_vote_note(shown, note)))
     if helpful:
         _learn(faq, click, entry.id)  # after the update: it waits for no learning
 

@@ -1,7 +1,9 @@
 """``/faq <question>``: ack at once, then answer privately through the response_url.
 
 A command Slack delivers again carries the same trigger id, unique per invocation; claiming
-it, like a message's ts, answers each command once across processes.
+it, like a message's ts, answers each command once across processes. A private reply has no
+ts, so ``command:<trigger id>`` stands in for one: the log keeps it as the reply's, and the
+reply's buttons carry it (``blocks.keyed``), so the asker's pick teaches as in a channel.
 """
 
 from __future__ import annotations
@@ -39,11 +41,15 @@ def handle_faq(ack: Ack, command: dict[str, Any], respond: Respond, context: Bol
         logger.info("a /faq command (trigger %s) was answered already: not again", trigger_id)
         return
 
-    def post(message: blocks.Message) -> None:
-        respond(response_type="ephemeral", **message.as_kwargs())  # private: no ts to keep
+    key = f"command:{trigger_id}"
+
+    def post(message: blocks.Message) -> str:
+        respond(response_type="ephemeral", text=message.text,
+                blocks=blocks.keyed(message.blocks, key))
+        return key
 
     asked = Asked(team=team, channel=str(command.get("channel_id", "")),
-                  ts=f"command:{trigger_id}",
+                  ts=key,
                   user=str(command.get("user_id", "")), text=command.get("text") or "",
                   asked_directly=True, via_command=True)
     answer(asked, faq, post, logger)

@@ -20,8 +20,10 @@ from slack_bolt.request import BoltRequest
 from bot.config import Settings
 from bot.slack import blocks
 from bot.slack.app import create_app
+from bot.slack.clicks import read_click
 from bot.slack.listeners.actions import handle_choice, handle_share, handle_vote
 from bot.slack.listeners.commands import handle_faq
+from bot.slack.response_urls import ResponseUrls
 from bot.slack.services import Services
 from bot.storage import LocalClaims
 from tests.slack.listeners.click_fakes import (
@@ -39,6 +41,8 @@ from tests.slack.listeners.click_fakes import (
 )
 from tests.slack.listeners.conftest import FakeRecorder
 from tests.standins.slack_standin import (
+    BOT_ID,
+    BOT_USER_ID,
     TEAM_ID,
     SlackStandIn,
     interaction_body,
@@ -324,3 +328,21 @@ def test_through_bolt_a_foreign_response_url_is_never_posted_to(answerer: Any) -
         assert send(genuine) == 200
         slack.wait_for("response_url:genuine")
         assert elsewhere.calls() == []
+
+
+@pytest.mark.parametrize(("ephemeral", "block_id", "asked"), [
+    (False, "b1", MESSAGE),  # a public reply leads back by its ts
+    (True, "asked:command:7.7.abc:0", "command:7.7.abc"),  # a private one by its key
+    (True, "b1", ""),
+    (True, "asked:command:7.7.abc", ""),  # not the shape keyed() writes
+    (True, "asked:command:<@U1>:0", ""),
+    (True, ["asked:command:7.7.abc:0"], ""),
+])
+def test_a_click_leads_back_to_its_question_only_by_what_the_bot_wrote(
+        ephemeral: bool, block_id: object, asked: str) -> None:
+    body = payload("faq_vote_up", "replacement-card", ephemeral=ephemeral)
+    body["actions"][0]["block_id"] = block_id
+    found = read_click(body, body["actions"][0],
+                       response_urls=ResponseUrls.for_api_url("https://slack.com/api/"),
+                       bot_user_id=BOT_USER_ID, bot_id=BOT_ID)
+    assert found is not None and found.asked == asked
