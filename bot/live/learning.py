@@ -18,8 +18,9 @@ import numpy as np
 
 from bot.errors import UserError
 from bot.faq.edits import same_words
+from bot.faq.policy import Decision
 from bot.faq.question import clean_question
-from bot.storage import ACCEPTED, PENDING, REJECTED, Suggestion
+from bot.storage import ACCEPTED, PENDING, REJECTED, AskedQuestion, Suggestion
 
 if TYPE_CHECKING:
     from bot.faq.sources import FaqRow
@@ -51,7 +52,7 @@ class Learner:
             return None
         asked = self.store.asked_question(team=team, channel=channel, reply_ts=reply_ts,
                                           user=user)
-        if asked is None or asked.text is None or faq_id not in asked.candidates:
+        if asked is None or asked.text is None or faq_id not in _offerable(asked):
             return None  # not their question, no text kept, or an FAQ it was never offered
         text = asked.text
         row = self.live.faq.by_id(faq_id)
@@ -153,3 +154,12 @@ class Learner:
     @staticmethod
     def _is_phrasing(row: FaqRow, text: str) -> bool:
         return same_words(text) in {same_words(p) for p in row.phrasings}
+
+
+def _offerable(asked: AskedQuestion) -> tuple[str, ...]:
+    """The FAQs a reply to ``asked`` could have put before its asker: what it showed (logged
+    first), and the next closest ``alternatives`` offers after a 👎. None for a reply that
+    showed no FAQ at all."""
+    if asked.decision == Decision.NONE:
+        return ()
+    return asked.candidates[:CHOICES + 1]

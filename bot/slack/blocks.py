@@ -7,6 +7,7 @@ from the loaded dataset instead of from whatever the original message said.
 from __future__ import annotations
 
 import itertools
+import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -19,8 +20,9 @@ VOTE_DOWN = "faq_vote_down"
 SHARE = "faq_share"
 EDIT = "faq_edit_open"  # the Edit button under "Saved as an FAQ"
 VOTE_NOTE_BLOCK = "faq_vote_note"
-# In a private /faq reply, each actions block's id is "asked:<key>:<n>": an ephemeral
-# message has no ts to lead a click back to its question, so the block carries the key.
+# In a private /faq reply, each actions block's id is "asked:<key>:<tag>.<n>": an ephemeral
+# message has no ts to lead a click back to its question, so the block carries the key. The
+# tag is new on every drawing, since Slack wants new block ids when a message is updated.
 ASKED_BLOCK_PREFIX = "asked:"
 
 SECTION_LIMIT = 3000  # Block Kit's cap on a section's text
@@ -57,8 +59,8 @@ class Message:
 def keyed(blocks: Sequence[Block], key: str) -> list[Block]:
     """``blocks`` with every actions block's id naming ``key`` (see ``ASKED_BLOCK_PREFIX``);
     numbered, since block ids are unique within a message."""
-    numbers = itertools.count()
-    return [{**block, "block_id": f"{ASKED_BLOCK_PREFIX}{key}:{next(numbers)}"}
+    tag, numbers = secrets.token_hex(3), itertools.count()
+    return [{**block, "block_id": f"{ASKED_BLOCK_PREFIX}{key}:{tag}.{next(numbers)}"}
             if block.get("type") == "actions" else block for block in blocks]
 
 

@@ -23,8 +23,8 @@ from bot.slack.response_urls import ResponseUrls
 log = logging.getLogger(__name__)
 
 # The key a private /faq reply's block ids carry (``blocks.keyed``): the command's trigger.
-_ASKED_BLOCK = re.compile(rf"{ASKED_BLOCK_PREFIX}(command:{TRIGGER.pattern}):[0-9]{{1,3}}",
-                          re.ASCII)
+_ASKED_BLOCK = re.compile(
+    rf"{ASKED_BLOCK_PREFIX}(command:{TRIGGER.pattern}):[0-9a-f]{{6}}\.[0-9]{{1,3}}", re.ASCII)
 
 
 class _Refused(Exception):
@@ -46,9 +46,10 @@ class Click:
     asked: str = ""
 
     def where(self) -> dict[str, str]:
-        """The fields every feedback row carries."""
-        return {"team": self.team, "channel": self.channel, "message_ts": self.message_ts,
-                "user": self.user}
+        """The fields every feedback row carries; a private reply's is its key, so its votes
+        and choices are tied to the question as a public reply's are."""
+        return {"team": self.team, "channel": self.channel,
+                "message_ts": self.asked or self.message_ts, "user": self.user}
 
 
 def _mapping(value: object) -> Mapping[str, Any]:

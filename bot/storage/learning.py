@@ -37,6 +37,7 @@ class AskedQuestion:
 
     text: str | None  # None under LOG_QUESTION_TEXT=false
     candidates: tuple[str, ...]  # the FAQ ids shown, then the others that came closest
+    decision: str  # what the reply was: "answer", "choices" or "none"
 
 
 def asked_question(connection: Connection, *, team: str, channel: str, reply_ts: str,
@@ -44,7 +45,8 @@ def asked_question(connection: Connection, *, team: str, channel: str, reply_ts:
     """The question the bot's message ``reply_ts`` answered, if ``user`` asked it."""
     questions = schema.questions
     row = connection.execute(
-        select(questions.c.text, questions.c.user_hash, questions.c.candidates)
+        select(questions.c.text, questions.c.user_hash, questions.c.candidates,
+               questions.c.decision)
         .where(questions.c.channel == storable_text(channel),
                questions.c.reply_ts == storable_text(reply_ts))
         .order_by(questions.c.id.desc()).limit(1)).first()
@@ -52,7 +54,7 @@ def asked_question(connection: Connection, *, team: str, channel: str, reply_ts:
         return None
     candidates = tuple(str(c.get("id")) for c in row.candidates or ()
                        if isinstance(c, dict) and c.get("id"))
-    return AskedQuestion(text=row.text, candidates=candidates)
+    return AskedQuestion(text=row.text, candidates=candidates, decision=str(row.decision))
 
 
 def confirm(connection: Connection, *, team: str, faq_id: str, text: str,

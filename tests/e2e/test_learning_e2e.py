@@ -189,10 +189,18 @@ def test_a_pick_in_a_private_faq_reply_teaches_too(slack_standin, tmp_path):
         private_click(server, slack_standin, "U1", crossed, "faq_choice_", value=FIRST)
         last = private_click(server, slack_standin, "U1", mine, "faq_choice_", value=SECOND)
         wait_until(lambda: len(suggestions(url)) == 1, what="a suggestion")
-        slack_standin.wait_for(f"response_url:{last}")
+        [redrawn] = slack_standin.wait_for(f"response_url:{last}")
         [suggestion] = suggestions(url)
         assert (suggestion["faq_id"], suggestion["text"]) == (SECOND, ASKED)
         assert len(table_rows(url, schema.confirmations)) == 1
+        # The answer drawn in its place still leads back: the asker's 👎 there is offered
+        # the next closest FAQs, as only the asker of a known question is.
+        down = private_click(server, slack_standin, "U1", redrawn.params["blocks"],
+                             "faq_vote_down")
+        [updated] = slack_standin.wait_for(f"response_url:{down}")
+        assert "Was it one of these?" in json.dumps(updated.params["blocks"])
+        [vote] = [v for v in table_rows(url, schema.votes) if v["vote"] == "down"]
+        assert vote["message_ts"].startswith("command:")  # tied to the question, not ""
 
 
 def test_after_a_thumbs_down_on_a_private_answer_a_pick_teaches(slack_standin, tmp_path):

@@ -187,7 +187,7 @@ def content(call: Call) -> dict[str, Any]:
     """What a reply says, without where it went: a private reply's block ids carry its own
     command's trigger id, which differs between the two transports."""
     said = {k: v for k, v in call.params.items() if k not in ("thread_ts", "ts")}
-    return json.loads(re.sub(r'"asked:command:[^":]+:', '"asked:command:…:', json.dumps(said)))
+    return json.loads(re.sub(r'"asked:command:[^"]+"', '"asked:command:…"', json.dumps(said)))
 
 
 def ask_everywhere(slack: SlackStandIn, socket_mode: SocketStandIn, http_bot: ServerProcess,

@@ -139,11 +139,21 @@ def test_without_question_text_nothing_is_learned(answerer, embedder, tmp_path) 
 
 def test_a_pick_of_an_faq_the_reply_never_offered_teaches_nothing(two) -> None:
     a, _ = two
+    learner = Learner(a, auto_accept=1)
     reply = asked(a, user="U1")
-    offered = {hit.id for hit in a.answerer.ask(ASKED).candidates + a.answerer.ask(ASKED).shown}
-    never = next(r.id for r in a.faq.rows if r.id not in offered)
-    assert Learner(a, auto_accept=1).confirmed(team="T1", channel="C1", reply_ts=reply,
-                                               user="U1", faq_id=never) is None
+    answer = a.answerer.ask(ASKED)
+    shown = [hit.id for hit in answer.shown]
+    # Offerable: the three shown, then one more (a 👎 on the picked answer offers the next
+    # closest); not the candidates after that.
+    offerable = list(dict.fromkeys([*shown, *(h.id for h in answer.candidates)]))[:4]
+    never = next(r.id for r in a.faq.rows if r.id not in offerable)
+    assert learner.confirmed(team="T1", channel="C1", reply_ts=reply, user="U1",
+                             faq_id=never) is None
+    silent = asked(a, user="U1", text="lol who broke the build", reply_ts="9.000001")
+    assert a.answerer.ask("lol who broke the build").decision == Decision.NONE
+    top = a.answerer.ask("lol who broke the build").candidates[0].id
+    assert learner.confirmed(team="T1", channel="C1", reply_ts=silent, user="U1",
+                             faq_id=top) is None  # a reply that showed no FAQ offers none
     assert a.store.suggestions() == []
 
 
@@ -174,11 +184,12 @@ def test_an_embedder_failure_leaves_the_suggestion_pending(two) -> None:
         def embed(self, texts):
             raise EmbeddingServiceError("the embedding service is down", "try again later")
 
-    reply = asked(a, user="U1", text="premiums help please")
+    reply = asked(a, user="U1")
+    picked = a.answerer.ask(ASKED).shown[0].id
     a.answerer.embedder = Down()
     a.answerer.cache = type(a.answerer.cache)()  # nothing cached: the question must be embedded
     learner = Learner(a, auto_accept=1)
     suggestion = learner.confirmed(team="T1", channel="C1", reply_ts=reply, user="U1",
-                                   faq_id="premium-help")
+                                   faq_id=picked)
     assert suggestion is not None
     assert a.store.suggestion(suggestion.id).status == "pending"

@@ -106,7 +106,10 @@ def test_keyed_names_the_key_in_every_actions_block_and_only_there() -> None:
     entry = Hit(row=0, id="f", question="Q?", answer="A.", url="", score=0.9)
     shown = blocks.with_other_choices(blocks.answer_message(entry).blocks, [entry])
     keyed = blocks.keyed(shown, "command:1.2.abc")
-    ids = [b.get("block_id") for b in keyed if b["type"] == "actions"]
-    assert ids == ["asked:command:1.2.abc:0", "asked:command:1.2.abc:1"]  # unique per message
+    ids = [b["block_id"] for b in keyed if b["type"] == "actions"]
+    assert [i.rsplit(".", 1)[1] for i in ids] == ["0", "1"]  # unique in the message
+    assert all(i.startswith("asked:command:1.2.abc:") for i in ids)
+    again = [b["block_id"] for b in blocks.keyed(shown, "command:1.2.abc") if "block_id" in b]
+    assert not set(again) & set(ids)  # and new on every drawing
     assert [b for b in keyed if b["type"] != "actions"] == [
         b for b in shown if b["type"] != "actions"]

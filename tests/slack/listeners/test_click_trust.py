@@ -332,11 +332,11 @@ def test_through_bolt_a_foreign_response_url_is_never_posted_to(answerer: Any) -
 
 @pytest.mark.parametrize(("ephemeral", "block_id", "asked"), [
     (False, "b1", MESSAGE),  # a public reply leads back by its ts
-    (True, "asked:command:7.7.abc:0", "command:7.7.abc"),  # a private one by its key
+    (True, "asked:command:7.7.abc:0a1b2c.0", "command:7.7.abc"),  # a private one by its key
     (True, "b1", ""),
-    (True, "asked:command:7.7.abc", ""),  # not the shape keyed() writes
+    (True, "asked:command:7.7.abc:0", ""),  # not the shape keyed() writes
     (True, "asked:command:<@U1>:0", ""),
-    (True, ["asked:command:7.7.abc:0"], ""),
+    (True, ["asked:command:7.7.abc:0a1b2c.0"], ""),
 ])
 def test_a_click_leads_back_to_its_question_only_by_what_the_bot_wrote(
         ephemeral: bool, block_id: object, asked: str) -> None:
