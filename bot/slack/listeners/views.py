@@ -51,8 +51,13 @@ def register(app: App) -> None:
     app.view_submission(modals.EDIT_CALLBACK)(handle_edit_submission)
 
 
+def _errors(problems: Mapping[str, str]) -> dict[str, Any]:
+    """The submission's answer that keeps the form open, ``problems`` under their fields."""
+    return {"response_action": "errors", "errors": modals.errors(problems)}
+
+
 def _refuse(ack: Ack, problems: Mapping[str, str]) -> None:
-    ack(response_action="errors", errors=modals.errors(problems))
+    ack(**_errors(problems))
 
 
 def handle_edit_submission(ack: Ack, body: dict[str, Any], view: dict[str, Any],
@@ -96,8 +101,7 @@ def handle_edit_submission(ack: Ack, body: dict[str, Any], view: dict[str, Any],
     finally:
         timer.cancel()
     if saved is None:
-        if not answer.now(response_action="errors",
-                          errors=modals.errors({"question": f"Not saved: {problem}"})):
+        if not answer.now(**_errors({"question": f"Not saved: {problem}"})):
             _show_failure_late(answer, client, view, typed, where, editor, problem, logger)
         return
     if not answer.now():
