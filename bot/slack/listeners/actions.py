@@ -122,9 +122,7 @@ def handle_choice(ack: Ack, action: dict[str, Any], body: dict[str, Any], respon
     if click.ephemeral:
         shown = blocks.answer_message(entry, shareable=True)
         respond(replace_original=True, text=shown.text, blocks=_private(click, shown.blocks))
-        _learn(faq, click, entry.id)
-        return
-    if _first_post(faq, click, "choice", entry.id, respond):
+    elif _first_post(faq, click, "choice", entry.id, respond):
         client.chat_postMessage(channel=click.channel, thread_ts=click.thread_ts,
                                 **blocks.answer_message(entry).as_kwargs())
     _learn(faq, click, entry.id)  # after the answer: it waits for no learning
