@@ -96,9 +96,7 @@ def _read(body: Mapping[str, Any], action: Mapping[str, Any], response_urls: Res
         message_ts = _shaped(message_ts, TS, "container.message_ts")
     trigger_id = body.get("trigger_id")
     value = action.get("value")
-    block_id = action.get("block_id")
-    keyed = _ASKED_BLOCK.fullmatch(block_id) if isinstance(block_id, str) else None
-    asked = (keyed.group(1) if keyed else "") if ephemeral else message_ts
+    asked = _asked_key(action.get("block_id")) if ephemeral else message_ts
     return Click(team=_shaped(_mapping(body.get("team")).get("id"), TEAM_OR_CHANNEL, "team.id"),
                  user=_shaped(_mapping(body.get("user")).get("id"), USER, "user.id"),
                  channel=channel, message_ts=message_ts or "", thread_ts=thread_ts,
@@ -106,6 +104,13 @@ def _read(body: Mapping[str, Any], action: Mapping[str, Any], response_urls: Res
                  trigger_id="" if trigger_id is None else _shaped(trigger_id, TRIGGER,
                                                                   "trigger_id"),
                  value=value if isinstance(value, str) else "", asked=asked)
+
+
+def _asked_key(block_id: object) -> str:
+    """The key a private reply's block id carries, if it has exactly the shape ``keyed``
+    writes; "" otherwise."""
+    keyed = _ASKED_BLOCK.fullmatch(block_id) if isinstance(block_id, str) else None
+    return keyed.group(1) if keyed else ""
 
 
 def read_click(body: Mapping[str, Any], action: Mapping[str, Any], *,
