@@ -56,7 +56,10 @@ def faq_add(args: argparse.Namespace, live: LiveFaq) -> None:
 
 
 def faq_edit(args: argparse.Namespace, live: LiveFaq) -> None:
+    """Only the fields given change: an edit landing meanwhile is merged with this one when
+    it changed other fields, and refused (exit 2, naming who and when) when the same."""
     from bot.faq.drafts import draft_row
+    from bot.faq.revisions import seen
 
     current = live.existing(args.id)
     if all(getattr(args, name) is None for name in ("question", "answer", "url", "alternates")):
@@ -72,7 +75,7 @@ def faq_edit(args: argparse.Namespace, live: LiveFaq) -> None:
                     alternates=(current.alternates if args.alternates is None
                                 else _alternates(args.alternates)),
                     faq_id=current.id, category=current.category)
-    print(live.save(row, editor=_editor(), replacing=current.id).id)
+    print(live.save(row, editor=_editor(), replacing=current.id, since=seen(current)).id)
 
 
 def faq_retire(args: argparse.Namespace, live: LiveFaq) -> None:

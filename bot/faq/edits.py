@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -35,6 +36,9 @@ class FaqEdit:
     row: FaqRow | None
     vectors: np.ndarray | None  # (phrasings, dim) unit vectors, or None to embed at merge
     model_id: str = ""
+    version: int = 0  # the change that stored it: what a later save of this FAQ must expect
+    editor: str = ""
+    at: datetime | None = None
 
 
 def problems(faq: FaqData, row: FaqRow, *, replacing: str | None = None) -> dict[str, str]:

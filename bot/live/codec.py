@@ -26,7 +26,8 @@ def decode(stored: StoredEdit) -> FaqEdit:
                  url=stored.url, alternates=tuple(stored.alternates), category=stored.category)
     return FaqEdit(id=stored.faq_id, row=None if stored.retired else row,
                    vectors=_vectors(stored.vectors, len(row.phrasings)),
-                   model_id=stored.model_id)
+                   model_id=stored.model_id, version=stored.version, editor=stored.editor,
+                   at=stored.at)
 
 
 def _vectors(raw: bytes | None, phrasings: int) -> np.ndarray | None:

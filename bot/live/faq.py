@@ -11,15 +11,20 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from bot.errors import UserError
-from bot.faq import edits
-from bot.faq.dataset import embed_phrasings
+from bot.faq import edits, revisions
+from bot.faq.dataset import embed_in_batches
 from bot.faq.edits import FaqEdit
+from bot.faq.revisions import Seen
 from bot.live.codec import decode, encode
 from bot.live.hub import branch_commit, follows_branch
+from bot.storage import StaleEdit
 
 if TYPE_CHECKING:
     from bot.config import Settings
@@ -29,6 +34,33 @@ if TYPE_CHECKING:
     from bot.storage import Store
 
 log = logging.getLogger(__name__)
+
+# A save merges again when another lands between its read and its write; it gives up (with a
+# clear error) only if that happens this many times in a row.
+SAVE_ATTEMPTS = 5
+
+
+@dataclass(frozen=True)
+class Revision:
+    """An FAQ's last change in the database: its change version (0: as in the dataset)."""
+
+    version: int = 0
+    editor: str = ""
+    at: datetime | None = None
+
+
+class EditChanged(UserError):
+    """The FAQ changed after the editor's read: ``current`` is it now, ``by`` who changed it,
+    ``fields`` the ones both changed (empty: none; ``merged`` then holds both changes)."""
+
+    def __init__(self, current: FaqRow, by: Revision, fields: tuple[str, ...], *,
+                 merged: FaqRow | None = None) -> None:
+        who = by.editor or "a new version of the dataset"
+        when = f" at {by.at:%Y-%m-%d %H:%M} UTC" if by.at else ""
+        clash = f" (both changed: {', '.join(fields)})" if fields else ""
+        super().__init__(f"FAQ {current.id!r} was changed by {who}{when} since you read it"
+                         f"{clash}", "look at it now and save your change again")
+        self.current, self.by, self.fields, self.merged = current, by, fields, merged
 
 
 class LiveFaq:
@@ -93,26 +125,81 @@ class LiveFaq:
             found["question"] = f"there is no FAQ with id {replacing!r} (retired, or never made)"
         return found
 
-    def save(self, row: FaqRow, *, editor: str, replacing: str | None = None) -> FaqRow:
+    def save(self, row: FaqRow, *, editor: str, replacing: str | None = None,
+             since: Seen | None = None, merge: bool = True) -> FaqRow:
         """Validate, embed and store ``row`` (a new FAQ, or ``replacing``'s new text), then
-        answer from it here at once; ``UserError`` names what stopped it.
+        answer from it here at once; returns what was saved. ``UserError`` names what
+        stopped it.
 
-        Checked against the FAQ as every process has it now (a refresh first), and a new id
-        is stored only if no other process stored it meanwhile."""
-        self.refresh()
-        found = self.problems(row, replacing=replacing)
-        if found:
-            field, problem = next(iter(found.items()))
-            raise UserError(f"{field}: {problem}", f"change the {field} and try again")
-        vectors = embed_phrasings(self.answerer.embedder, [row], progress=False)[0]
-        stored = self.store.save_faq_edit(
-            encode(row, vectors, model_id=self.answerer.embedder.model_id, editor=editor),
-            new=replacing is None)
-        if stored is None:
-            raise UserError(f"an FAQ with id {row.id!r} was saved elsewhere a moment ago",
-                            "look at it with `faqbot faq list`, and edit it instead")
-        self.refresh()
-        return row
+        ``since`` is what the editor started from. When the FAQ changed after that, their
+        change is merged with the newer one where the two touched different fields
+        (``merge``), else ``EditChanged`` says who changed it, and when. The write itself
+        only lands on the version it was merged with, so no concurrent save is lost: a
+        newer one makes it merge again. Checked against the FAQ as every process has it
+        now, and a new id is stored only if no other process stored it meanwhile."""
+        for _ in range(SAVE_ATTEMPTS):
+            self.refresh()
+            expected = None
+            if replacing is not None:
+                current = self.existing(replacing)
+                expected = self.revision(replacing).version
+                if since is not None and not revisions.unchanged(since, current):
+                    saved = self._merged(row, current, since, merge=merge)
+                else:
+                    saved = row
+            else:
+                saved = row
+            found = self.problems(saved, replacing=replacing)
+            if found:
+                field, problem = next(iter(found.items()))
+                raise UserError(f"{field}: {problem}", f"change the {field} and try again")
+            try:
+                stored = self.store.save_faq_edit(
+                    encode(saved, self._vectors(saved),
+                           model_id=self.answerer.embedder.model_id, editor=editor),
+                    new=replacing is None, expected=expected)
+            except StaleEdit:
+                continue  # saved by someone else since this read: merge with theirs
+            if stored is None:
+                raise UserError(f"an FAQ with id {row.id!r} was saved elsewhere a moment ago",
+                                "look at it with `faqbot faq list`, and edit it instead")
+            self.refresh()
+            return saved
+        raise UserError(f"the FAQ {replacing!r} kept changing while this was saved",
+                        "save it again")
+
+    def _merged(self, mine: FaqRow, current: FaqRow, since: Seen, *, merge: bool) -> FaqRow:
+        """``mine`` merged with what changed since the editor's read, or ``EditChanged``."""
+        changed = self.revision(current.id)
+        try:
+            merged = revisions.merge(since, mine, current)
+        except revisions.Conflict as conflict:
+            raise EditChanged(current, changed, conflict.fields) from None
+        if not merge:
+            raise EditChanged(current, changed, (), merged=merged)
+        return merged
+
+    def revision(self, faq_id: str) -> Revision:
+        """Who last changed the FAQ in the database, and the change's version (0: never)."""
+        for edit in reversed(self._edits):
+            if edit.id == faq_id:
+                return Revision(version=edit.version, editor=edit.editor, at=edit.at)
+        return Revision()
+
+    def _vectors(self, row: FaqRow) -> np.ndarray:
+        """Unit vectors for ``row``'s phrasings: the current FAQ's for the phrasings it keeps
+        (an answer fix embeds nothing, a new alternate only itself), the rest embedded in
+        batches."""
+        faq = self.faq
+        at = faq.row_of(row.id)
+        known: dict[str, np.ndarray] = {}
+        if at is not None:
+            known = dict(zip(faq.rows[at].phrasings, faq.vectors(at), strict=True))
+        missing = [p for p in dict.fromkeys(row.phrasings) if p not in known]
+        if missing:
+            fresh = embed_in_batches(self.answerer.embedder, missing, progress=False)
+            known.update(zip(missing, fresh, strict=True))
+        return np.stack([known[p] for p in row.phrasings])
 
     def existing(self, faq_id: str) -> FaqRow:
         """The FAQ with this id in the merged FAQ; ``UserError`` when there is none."""

@@ -20,6 +20,7 @@ from bot.errors import UserError
 from bot.faq.edits import same_words
 from bot.faq.policy import Decision
 from bot.faq.question import clean_question
+from bot.faq.revisions import seen
 from bot.storage import ACCEPTED, PENDING, REJECTED, AskedQuestion, Suggestion
 
 if TYPE_CHECKING:
@@ -131,7 +132,7 @@ class Learner:
                             "gone", f"reject it with `faqbot faq learn --reject {suggestion_id}`")
         if not self._is_phrasing(row, suggestion.text):
             row = self.live.save(replace(row, alternates=(*row.alternates, suggestion.text)),
-                                 editor=by, replacing=row.id)
+                                 editor=by, replacing=row.id, since=seen(row))
         self.store.decide_suggestion(suggestion_id, ACCEPTED, by=by)
         log.info("suggestion %d accepted by %s as a phrasing of %s", suggestion_id, by, row.id)
         return row

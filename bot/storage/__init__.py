@@ -6,7 +6,8 @@ outside this package comes in through here; the modules behind it are:
 
 - ``store``: ``Store``, the one object a process opens (``open_store``);
 - ``claims``: the ``ClaimStore`` protocol and ``LocalClaims``, the in-process claim set;
-- ``faq_edits``: ``StoredEdit``, the FAQ edits and the change counter processes poll;
+- ``faq_edits``: ``StoredEdit`` and ``StaleEdit``, the FAQ edits and the change counter
+  processes poll;
 - ``learning``: ``Suggestion``, phrasings learned from choice clicks and 👍 votes, and
   ``AskedQuestion``, what a reply answered;
 - ``outage``: when to retry a database that is down;
@@ -16,7 +17,7 @@ outside this package comes in through here; the modules behind it are:
 """
 
 from bot.storage.claims import ClaimStore, LocalClaims
-from bot.storage.faq_edits import StoredEdit
+from bot.storage.faq_edits import StaleEdit, StoredEdit
 from bot.storage.learning import ACCEPTED, PENDING, REJECTED, AskedQuestion, Suggestion
 from bot.storage.privacy import normalise
 from bot.storage.queries import Log, Row, read_log
@@ -24,5 +25,5 @@ from bot.storage.schema import utcnow
 from bot.storage.store import VOTES, Store, open_store
 
 __all__ = ["ACCEPTED", "PENDING", "REJECTED", "VOTES", "AskedQuestion", "ClaimStore",
-           "LocalClaims", "Log", "Row", "Store", "StoredEdit", "Suggestion", "normalise",
-           "open_store", "read_log", "utcnow"]
+           "LocalClaims", "Log", "Row", "StaleEdit", "Store", "StoredEdit", "Suggestion",
+           "normalise", "open_store", "read_log", "utcnow"]

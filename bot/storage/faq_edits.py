@@ -62,15 +62,26 @@ class IdTaken(Exception):
     """A new FAQ's id was stored by another process first; the transaction is rolled back."""
 
 
-def write_edit(connection: Connection, edit: StoredEdit, *, new: bool = False) -> int:
+class StaleEdit(Exception):
+    """The FAQ changed since the version the edit was made from; the transaction is rolled
+    back, so the caller can merge with the newer version and try again."""
+
+
+def write_edit(connection: Connection, edit: StoredEdit, *, new: bool = False,
+               expected: int | None = None) -> int:
     """Store ``edit`` as the FAQ's latest state; returns the new change version. ``new``:
     only if no edit of that id exists (else ``IdTaken``), so two processes adding the same
-    id at once can't overwrite each other (the counter's row lock orders them)."""
+    id at once can't overwrite each other (the counter's row lock orders them). ``expected``:
+    only if the FAQ's stored edit is still that version (0: none), else ``StaleEdit``; the
+    same lock makes the check and the write one step."""
     version = _bump(connection)
     table = schema.faq_edits
-    if new and connection.scalar(select(table.c.faq_id)
-                                 .where(table.c.faq_id == storable_text(edit.faq_id))):
+    stored = connection.scalar(select(table.c.version)
+                               .where(table.c.faq_id == storable_text(edit.faq_id)))
+    if new and stored is not None:
         raise IdTaken(edit.faq_id)
+    if expected is not None and int(stored or 0) != expected:
+        raise StaleEdit(edit.faq_id)
     connection.execute(delete(table).where(table.c.faq_id == edit.faq_id))
     connection.execute(insert(table), storable({
         "faq_id": edit.faq_id, "question": edit.question, "answer": edit.answer,

@@ -221,14 +221,17 @@ class Store:
         """Every stored FAQ edit, oldest change first; None while the database is down."""
         return self._or(None, faq_edits.read_edits)
 
-    def save_faq_edit(self, edit: StoredEdit, *, new: bool = False) -> int | None:
+    def save_faq_edit(self, edit: StoredEdit, *, new: bool = False,
+                      expected: int | None = None) -> int | None:
         """Store an FAQ edit and bump the change counter; returns the new version, or None
-        for a ``new`` FAQ whose id another process stored first.
+        for a ``new`` FAQ whose id another process stored first. ``expected``: the version of
+        the FAQ's stored edit the change was made from (0: none); ``StaleEdit`` when it moved.
 
         Unlike the log, an edit must not vanish quietly: a ``UserError`` says it wasn't saved.
         """
         try:
-            return self._must(lambda c: faq_edits.write_edit(c, edit, new=new),
+            return self._must(lambda c: faq_edits.write_edit(c, edit, new=new,
+                                                             expected=expected),
                               "the FAQ edit was not saved")
         except faq_edits.IdTaken:
             return None
