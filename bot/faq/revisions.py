@@ -12,10 +12,13 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, replace
+from datetime import datetime
 
+from bot.errors import UserError
 from bot.faq.sources import FaqRow
 
 TEXT_FIELDS = ("question", "answer", "url")
+AUTO_EDITOR = "auto-learn"  # the editor of a phrasing FAQ_AUTO_LEARN accepted
 HASH_CHARS = 10  # of a field's sha256: collisions between two edits of one field don't happen
 PHRASING_HASH_CHARS = 8
 
@@ -123,3 +126,26 @@ def _merge_alternates(since: Seen, mine: tuple[str, ...], theirs: tuple[str, ...
                     and _hash(a, PHRASING_HASH_CHARS) not in theirs_now)]
     added = [a for a in theirs if _hash(a, PHRASING_HASH_CHARS) not in base and a not in mine]
     return tuple(dict.fromkeys([*kept, *added]))
+
+
+@dataclass(frozen=True)
+class Revision:
+    """An FAQ's last change in the database: its change version (0: as in the dataset)."""
+
+    version: int = 0
+    editor: str = ""
+    at: datetime | None = None
+
+
+class EditChanged(UserError):
+    """The FAQ changed after the editor's read: ``current`` is it now, ``by`` who changed it,
+    ``fields`` the ones both changed (empty: none; ``merged`` then holds both changes)."""
+
+    def __init__(self, current: FaqRow, by: Revision, fields: tuple[str, ...], *,
+                 merged: FaqRow | None = None) -> None:
+        who = by.editor or "a new version of the dataset"
+        when = f" at {by.at:%Y-%m-%d %H:%M} UTC" if by.at else ""
+        clash = f" (both changed: {', '.join(fields)})" if fields else ""
+        super().__init__(f"FAQ {current.id!r} was changed by {who}{when} since you read it"
+                         f"{clash}", "look at it now and save your change again")
+        self.current, self.by, self.fields, self.merged = current, by, fields, merged

@@ -11,8 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, replace
-from datetime import datetime
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -21,7 +20,7 @@ from bot.errors import UserError
 from bot.faq import edits, revisions
 from bot.faq.dataset import embed_in_batches
 from bot.faq.edits import FaqEdit
-from bot.faq.revisions import Seen
+from bot.faq.revisions import EditChanged, Revision, Seen
 from bot.live.codec import decode, encode
 from bot.live.hub import branch_commit, follows_branch
 from bot.storage import StaleEdit
@@ -38,29 +37,6 @@ log = logging.getLogger(__name__)
 # A save merges again when another lands between its read and its write; it gives up (with a
 # clear error) only if that happens this many times in a row.
 SAVE_ATTEMPTS = 5
-
-
-@dataclass(frozen=True)
-class Revision:
-    """An FAQ's last change in the database: its change version (0: as in the dataset)."""
-
-    version: int = 0
-    editor: str = ""
-    at: datetime | None = None
-
-
-class EditChanged(UserError):
-    """The FAQ changed after the editor's read: ``current`` is it now, ``by`` who changed it,
-    ``fields`` the ones both changed (empty: none; ``merged`` then holds both changes)."""
-
-    def __init__(self, current: FaqRow, by: Revision, fields: tuple[str, ...], *,
-                 merged: FaqRow | None = None) -> None:
-        who = by.editor or "a new version of the dataset"
-        when = f" at {by.at:%Y-%m-%d %H:%M} UTC" if by.at else ""
-        clash = f" (both changed: {', '.join(fields)})" if fields else ""
-        super().__init__(f"FAQ {current.id!r} was changed by {who}{when} since you read it"
-                         f"{clash}", "look at it now and save your change again")
-        self.current, self.by, self.fields, self.merged = current, by, fields, merged
 
 
 class LiveFaq:

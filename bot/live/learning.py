@@ -20,7 +20,7 @@ from bot.errors import UserError
 from bot.faq.edits import same_words
 from bot.faq.policy import Decision
 from bot.faq.question import clean_question
-from bot.faq.revisions import seen
+from bot.faq.revisions import AUTO_EDITOR, seen
 from bot.storage import ACCEPTED, PENDING, REJECTED, AskedQuestion, Suggestion
 
 if TYPE_CHECKING:
@@ -29,7 +29,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-AUTO_EDITOR = "auto-learn"
 CHOICES = 3  # as many as a choices reply shows
 REVISIT = 20  # an FAQ's pending suggestions looked at again after it learned a phrasing
 

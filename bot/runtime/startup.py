@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import gc
 import logging
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -31,7 +31,7 @@ class Runtime:
 
     app: App
     answerer: Answerer
-    executor: ThreadPoolExecutor
+    executor: Executor
     store: Store
     watcher: Watcher
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from concurrent.futures import Executor, ThreadPoolExecutor
+from concurrent.futures import Executor
 from typing import TYPE_CHECKING
 
 from slack_bolt import App, BoltContext, BoltResponse
@@ -17,6 +17,7 @@ from bot.errors import UserError
 from bot.slack import listeners
 from bot.slack.client import web_client
 from bot.slack.credentials import BOT_TOKEN_HELP
+from bot.slack.lanes import LanedExecutor, choose_lane
 from bot.slack.services import (
     CONTEXT_KEY,
     RECEIVED_KEY,
@@ -35,8 +36,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("bot.slack")
 
-# Threads that run listeners after the ack; each mostly waits on Slack or the embedder.
-LISTENER_THREADS = 8
 # Slack gives up redelivering after about 5 minutes; keep in-process claims well beyond that.
 LOCAL_CLAIM_SECONDS = 3600.0
 
@@ -52,8 +51,8 @@ class _SkipClientTokenWarning(logging.Filter):
 log.addFilter(_SkipClientTokenWarning())
 
 
-def listener_executor() -> ThreadPoolExecutor:
-    return ThreadPoolExecutor(max_workers=LISTENER_THREADS, thread_name_prefix="faqbot-listener")
+def listener_executor() -> LanedExecutor:
+    return LanedExecutor()
 
 
 def create_app(settings: Settings, answerer: Answerer, *, client: WebClient | None = None,
@@ -100,6 +99,7 @@ def create_app(settings: Settings, answerer: Answerer, *, client: WebClient | No
                                 learning=learning, home=home,
                                 deduper=deduper or LocalClaims(ttl=LOCAL_CLAIM_SECONDS))
     app.use(_attach(faq))
+    app.use(choose_lane)
     app.error(handle_error)
     listeners.register(app)
     return app

@@ -11,11 +11,13 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from bot.faq.drafts import FIELDS
-from bot.slack.blocks import Block
-from bot.slack.ids import TEAM_OR_CHANNEL, TS, shaped
+from bot.faq.revisions import AUTO_EDITOR, EditChanged, Seen, seen
+from bot.slack.blocks import Block, escape
+from bot.slack.ids import TEAM_OR_CHANNEL, TS, USER, shaped
 
 if TYPE_CHECKING:
     from bot.faq.sources import FaqRow
@@ -45,20 +47,38 @@ _HINTS = {"question": "How people ask it; the bot matches questions to this.",
           "alternates": "One per line."}
 
 
+_KEYS = ("channel", "thread_ts", "faq_id", "seen")
+
+
 @dataclass(frozen=True)
 class Where:
     """What the modal carries in ``private_metadata``: the thread to post in once saved
-    (none when opened outside a thread), and the FAQ being edited (none for a new one)."""
+    (none when opened outside a thread), the FAQ being edited (none for a new one), and what
+    the form showed of it (``Seen``, encoded), so a save can tell what changed since."""
 
     channel: str | None = None
     thread_ts: str | None = None
     faq_id: str | None = None
+    seen: str | None = None
 
     def encode(self) -> str:
-        """Only what is set, so an empty ``Where`` is the empty string Slack allows."""
-        kept = {k: v for k, v in (("channel", self.channel), ("thread_ts", self.thread_ts),
-                                   ("faq_id", self.faq_id)) if v}
-        return json.dumps(kept, separators=(",", ":")) if kept else ""
+        """Only what is set, so an empty ``Where`` is the empty string Slack allows. Too many
+        alternates to hash one by one within Slack's cap: their list is hashed as one."""
+        kept = {k: v for k, v in zip(_KEYS, (self.channel, self.thread_ts, self.faq_id,
+                                             self.seen), strict=True) if v}
+        encoded = json.dumps(kept, separators=(",", ":")) if kept else ""
+        shown = Seen.decode(self.seen)
+        if len(encoded) > METADATA_LIMIT and shown is not None:
+            kept["seen"] = shown.encode(with_phrasings=False)
+            encoded = json.dumps(kept, separators=(",", ":"))
+        return encoded
+
+
+def editing(entry: FaqRow, *, channel: str | None = None,
+            thread_ts: str | None = None) -> Where:
+    """The ``Where`` of a form opened on ``entry`` as it is now."""
+    return Where(channel=channel, thread_ts=thread_ts, faq_id=entry.id,
+                 seen=seen(entry).encode())
 
 
 def read_where(metadata: object) -> Where | None:
@@ -72,16 +92,18 @@ def read_where(metadata: object) -> Where | None:
         found = json.loads(metadata)
     except ValueError:
         return None
-    if not isinstance(found, dict) or set(found) - {"channel", "thread_ts", "faq_id"}:
+    if not isinstance(found, dict) or set(found) - set(_KEYS):
         return None
-    channel, thread_ts, faq_id = (found.get(k) for k in ("channel", "thread_ts", "faq_id"))
+    channel, thread_ts, faq_id, shown = (found.get(k) for k in _KEYS)
     if (channel is None) != (thread_ts is None):
         return None
     if channel is not None and not (shaped(channel, TEAM_OR_CHANNEL) and shaped(thread_ts, TS)):
         return None
     if faq_id is not None and not (isinstance(faq_id, str) and faq_id.strip()):
         return None
-    return Where(channel=channel, thread_ts=thread_ts, faq_id=faq_id)
+    if shown is not None and (faq_id is None or Seen.decode(shown) is None):
+        return None
+    return Where(channel=channel, thread_ts=thread_ts, faq_id=faq_id, seen=shown)
 
 
 @dataclass(frozen=True)
@@ -122,11 +144,14 @@ def _note(text: str) -> Block:
     return {"type": "section", "text": _plain(text[:SECTION_LIMIT])}
 
 
-def edit_modal(draft: Draft, where: Where, *, problem: str = "") -> Block:
+def edit_modal(draft: Draft, where: Where, *, problem: str = "",
+               above: tuple[Block, ...] = (), below: tuple[Block, ...] = ()) -> Block:
     """The ``faq_edit`` modal, prefilled with ``draft``; a field too long to prefill in full
-    says so, since saving would cut it. ``problem``: why the last save failed, on top."""
+    says so, since saving would cut it. ``problem``: why the last save failed, on top; then
+    ``above`` the fields and ``below`` them."""
     blocks = [
         *([_note(f"⚠️ Not saved: {problem}")] if problem else []),
+        *above,
         _input("question", draft.question),
         _input("answer", draft.answer, multiline=True),
         _input("url", draft.url, optional=True),
@@ -135,6 +160,7 @@ def edit_modal(draft: Draft, where: Where, *, problem: str = "") -> Block:
     if any(len(text) > INPUT_LIMIT for text in (draft.question, draft.answer, draft.url,
                                                   draft.alternates)):
         blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": TOO_LONG}]})
+    blocks.extend(below)
     return {"type": "modal", "callback_id": EDIT_CALLBACK,
             "title": _plain("Edit FAQ" if where.faq_id else "Save as an FAQ"),
             "submit": _plain("Save"), "close": _plain("Cancel"),
@@ -192,3 +218,42 @@ def errors(problems: Mapping[str, str]) -> dict[str, str]:
         block = name if name in FIELDS else "question"
         found.setdefault(block, problem[:ERROR_LIMIT])
     return found
+
+
+def changed_modal(draft: Draft, where: Where, changed: EditChanged) -> Block:
+    """The form again after a save refused because the FAQ changed since it was opened: who
+    changed it and when on top, ``draft`` (what they typed, with the other side's changes to
+    other fields merged in) in the fields, and the FAQ as it is now below, to compare."""
+    both = ", ".join(changed.fields)
+    kept = (f"You both changed the {both}: the fields hold yours." if both else
+            "The fields hold your text, with their changes to other fields added.")
+    notice = (f"⚠️ *Not saved:* {_who(changed.by.editor)} changed this FAQ "
+              f"{_when(changed.by.at)} since you opened it. {kept} Their version is below. "
+              "Save again to keep what the fields hold.")
+    now = changed.current
+    shown = "\n".join(["Saved now:", f"Question: {now.question}", f"Answer: {now.answer}",
+                       *([f"Link: {now.url}"] if now.url else []),
+                       *(["Other ways to ask it:", *now.alternates] if now.alternates else [])])
+    return edit_modal(draft, where, above=(
+        {"type": "section", "text": {"type": "mrkdwn", "text": notice[:SECTION_LIMIT]}},),
+        below=({"type": "divider"}, _note(shown)))
+
+
+def _who(editor: str) -> str:
+    """A Slack editor as a mention; learning, the CLI or the dataset as words (escaped)."""
+    if shaped(editor, USER):
+        return f"<@{editor}>"
+    if editor == AUTO_EDITOR:
+        return "learning from use"
+    if not editor:
+        return "a new version of the dataset"
+    return escape(editor[:QUOTE_LIMIT])
+
+
+def _when(at: datetime | None) -> str:
+    """Slack's date token, shown in the reader's own time zone."""
+    if at is None:
+        return "recently"
+    at = at if at.tzinfo else at.replace(tzinfo=UTC)
+    fallback = f"{at.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
+    return f"<!date^{int(at.timestamp())}^{{date_short_pretty}} at {{time}}|{fallback}>"

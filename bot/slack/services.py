@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from bot.config import Settings
     from bot.faq.answerer import Answerer
     from bot.faq.policy import Answer
+    from bot.faq.revisions import Seen
     from bot.faq.sources import FaqRow
     from bot.storage import ClaimStore
 
@@ -47,7 +48,8 @@ class FaqEditing(Protocol):
 
     def problems(self, row: FaqRow, *, replacing: str | None = None) -> dict[str, str]: ...
 
-    def save(self, row: FaqRow, *, editor: str, replacing: str | None = None) -> FaqRow: ...
+    def save(self, row: FaqRow, *, editor: str, replacing: str | None = None,
+             since: Seen | None = None, merge: bool = True) -> FaqRow: ...
 
 
 class Learning(Protocol):

@@ -9,9 +9,8 @@ from dataclasses import replace
 
 import pytest
 
-from bot.faq.revisions import seen
+from bot.faq.revisions import EditChanged, seen
 from bot.live import Learner
-from bot.live.faq import EditChanged
 from bot.storage import ACCEPTED
 from tests.faq.test_edits import CountingEmbedder
 from tests.live.test_learning import asked

@@ -57,3 +57,18 @@ def test_alternates_shown_in_the_form_are_saved_back_the_same(alternates) -> Non
                                    alternates=alternates, category="")).alternates
     assert draft_row(question="q", answer="a", alternates=split_lines(shown)).alternates == (
         alternates)
+
+
+def test_a_form_on_an_faq_with_many_alternates_fits_slacks_metadata_cap() -> None:
+    from bot.faq.drafts import draft_row
+    from bot.faq.revisions import Seen
+
+    row = draft_row(question="Q?", answer="A.", faq_id="f",
+                    alternates=[f"way number {n}" for n in range(600)])
+    where = modals.editing(row, channel="C0FAQ", thread_ts="1700000000.000100")
+    encoded = where.encode()
+    assert len(encoded) <= modals.METADATA_LIMIT
+    back = modals.read_where(encoded)
+    assert back is not None and Seen.decode(back.seen).phrasings is None
+    few = modals.editing(draft_row(question="Q?", answer="A.", faq_id="f", alternates=["x"]))
+    assert Seen.decode(modals.read_where(few.encode()).seen).phrasings is not None

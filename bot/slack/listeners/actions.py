@@ -182,7 +182,7 @@ def handle_edit(ack: Ack, action: dict[str, Any], body: dict[str, Any], respond:
     if not click.trigger_id:  # a modal opens only on a trigger
         return
     thread = click.thread_ts or click.message_ts  # "Saved as an FAQ" is in the thread
-    where = (modals.Where(channel=click.channel, thread_ts=thread, faq_id=entry.id) if thread
-             else modals.Where(faq_id=entry.id))
+    where = (modals.editing(entry, channel=click.channel, thread_ts=thread) if thread
+             else modals.editing(entry))
     client.views_open(trigger_id=click.trigger_id,
                       view=modals.edit_modal(modals.draft_of(entry), where))

@@ -142,4 +142,4 @@ def handle_edit(ack: Ack, body: dict[str, Any], action: dict[str, Any], client: 
         publish(client, faq, click.user, bot_user_id=context.bot_user_id or "", notice=GONE)
         return
     client.views_open(trigger_id=click.trigger_id, view=modals.edit_modal(
-        modals.draft_of(entry), modals.Where(faq_id=entry.id)))
+        modals.draft_of(entry), modals.editing(entry)))

@@ -20,6 +20,7 @@ import logging
 import threading
 import time
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from slack_bolt import Ack, App, BoltContext
@@ -28,6 +29,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.errors import UserError
 from bot.faq.drafts import draft_row, split_lines
+from bot.faq.revisions import EditChanged, Seen
 from bot.slack import blocks, modals
 from bot.slack.blocks import FALLBACK_LIMIT, cap, escape
 from bot.slack.listeners.home import publish
@@ -90,24 +92,59 @@ def handle_edit_submission(ack: Ack, body: dict[str, Any], view: dict[str, Any],
     timer.daemon = True
     timer.start()
     try:
-        saved: FaqRow | None = faq.editing.save(row, editor=editor, replacing=where.faq_id)
-        problem = ""
+        saved: FaqRow | None = faq.editing.save(row, editor=editor, replacing=where.faq_id,
+                                                since=Seen.decode(where.seen), merge=False)
+    except EditChanged as changed:
+        logger.info("an FAQ edit was not saved: %s changed since the form opened",
+                    changed.current.id)
+        saved, refused = None, _Refusal(
+            modals.changed_modal(typed if changed.merged is None
+                                 else modals.draft_of(changed.merged),
+                                 modals.editing(changed.current, channel=where.channel,
+                                                thread_ts=where.thread_ts), changed),
+            "someone changed it since you opened the form.")
     except UserError as error:
         logger.warning("an FAQ edit was not saved: %s", error.problem)
-        saved, problem = None, f"{error.problem}; {error.fix}."
+        saved, refused = None, _refusal(typed, where, f"{error.problem}; {error.fix}.")
     except Exception:
         logger.exception("an FAQ edit was not saved")
-        saved, problem = None, f"{BROKEN}."
+        saved, refused = None, _refusal(typed, where, f"{BROKEN}.")
     finally:
         timer.cancel()
     if saved is None:
-        if not answer.now(**_errors({"question": f"Not saved: {problem}"})):
-            _show_failure_late(answer, client, view, typed, where, editor, problem, logger)
+        if not answer.now(**refused.response):
+            answer.wait_before_update()
+            if not _show(client, view, refused.view, logger):
+                client.chat_postMessage(channel=editor, text=cap(
+                    f"Your FAQ “{escape(typed.question)}” was not saved: "
+                    f"{escape(refused.reason)} Use the Save as FAQ shortcut to try again.",
+                    FALLBACK_LIMIT))
         return
     if not answer.now():
         answer.wait_before_update()
         _show(client, view, modals.saved_modal(saved.question), logger)
     _announce(client, context, where, saved, editor, logger)
+
+
+@dataclass(frozen=True)
+class _Refusal:
+    """A save that didn't happen: the form to show again, and why, in words for a DM."""
+
+    view: dict[str, Any]
+    reason: str
+    errors: Mapping[str, str] | None = None
+
+    @property
+    def response(self) -> dict[str, Any]:
+        """The submission's answer: errors under the fields, or the form redrawn."""
+        if self.errors is not None:
+            return _errors(self.errors)
+        return {"response_action": "update", "view": self.view}
+
+
+def _refusal(typed: modals.Draft, where: modals.Where, problem: str) -> _Refusal:
+    return _Refusal(modals.edit_modal(typed, where, problem=problem), problem,
+                    {"question": f"Not saved: {problem}"})
 
 
 class _Answer:
@@ -142,17 +179,6 @@ class _Answer:
         if self._saving_at is not None:
             time.sleep(max(0.0, self._saving_at + UPDATE_AFTER_ANSWER_SECONDS
                            - time.monotonic()))
-
-
-def _show_failure_late(answer: _Answer, client: WebClient, view: Mapping[str, Any],
-                       typed: modals.Draft, where: modals.Where, editor: str, problem: str,
-                       logger: logging.Logger) -> None:
-    """After "Saving…": the form again, as typed, saying why; by DM if it was closed."""
-    answer.wait_before_update()
-    if not _show(client, view, modals.edit_modal(typed, where, problem=problem), logger):
-        client.chat_postMessage(channel=editor, text=cap(
-            f"Your FAQ “{escape(typed.question)}” was not saved: {escape(problem)} "
-            "Use the Save as FAQ shortcut to try again.", FALLBACK_LIMIT))
 
 
 def _show(client: WebClient, view: Mapping[str, Any], shown: dict[str, Any],

@@ -15,6 +15,7 @@ from slack_sdk.web import SlackResponse
 
 from bot.faq import edits
 from bot.faq.answerer import Answerer
+from bot.faq.revisions import Seen
 from bot.faq.sources import FaqRow
 from bot.slack.services import CONTEXT_KEY, Services
 from bot.storage import LocalClaims
@@ -43,11 +44,13 @@ class FakeEditing:
         self.checked.append((row, replacing))
         return edits.problems(self.answerer.faq, row, replacing=replacing)
 
-    def save(self, row: FaqRow, *, editor: str, replacing: str | None = None) -> FaqRow:
+    def save(self, row: FaqRow, *, editor: str, replacing: str | None = None,
+             since: Seen | None = None, merge: bool = True) -> FaqRow:
         time.sleep(self.delay)
         if self.failure is not None:
             raise self.failure
-        self.saved.append({"row": row, "editor": editor, "replacing": replacing})
+        self.saved.append({"row": row, "editor": editor, "replacing": replacing,
+                           "since": since, "merge": merge})
         return row
 
 

@@ -14,6 +14,7 @@ from slack_bolt import BoltContext
 
 from bot.errors import UserError
 from bot.faq.answerer import Answerer
+from bot.faq.revisions import seen
 from bot.report.home import HomeFacts, Unanswered
 from bot.slack import blocks, home, modals
 from bot.slack.listeners.home import (
@@ -195,8 +196,9 @@ def test_edit_opens_the_modal_on_the_faq_as_it_is_now(setup: Setup,
                                                       answerer: Answerer) -> None:
     click(handle_edit, home_click(blocks.EDIT, "replacement-card"), setup)
     [opened_modal] = setup.client.sent("views.open")
+    entry = answerer.faq.by_id("replacement-card")
     assert json.loads(opened_modal["view"]["private_metadata"]) == {
-        "faq_id": "replacement-card"}
+        "faq_id": "replacement-card", "seen": seen(entry).encode()}
     assert answerer.faq.by_id("replacement-card").answer[:50] in json.dumps(
         opened_modal["view"], ensure_ascii=False)
 

@@ -7,6 +7,8 @@ from __future__ import annotations
 import json
 import logging
 import time
+from dataclasses import replace
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -14,6 +16,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.errors import UserError
 from bot.faq.answerer import Answerer
+from bot.faq.revisions import EditChanged, Revision, seen
 from bot.slack import blocks, modals
 from bot.slack.listeners import views
 from bot.slack.listeners.actions import handle_edit
@@ -367,7 +370,7 @@ def test_edit_opens_the_modal_on_the_faq_as_it_is_now(answerer: Answerer) -> Non
                              "url": current.url, "alternates": "\n".join(current.alternates)}
     where = modals.read_where(view["private_metadata"])
     assert where == modals.Where(channel="C0FAQ", thread_ts=CLICK_THREAD,
-                                 faq_id="replacement-card")
+                                 faq_id="replacement-card", seen=seen(current).encode())
 
 
 def test_edit_by_a_non_editor_is_refused_privately(answerer: Answerer) -> None:
@@ -375,3 +378,66 @@ def test_edit_by_a_non_editor_is_refused_privately(answerer: Answerer) -> None:
     assert client.sent("views.open") == []
     assert responses == [{"text": modals.NOT_AN_EDITOR, "response_type": "ephemeral",
                           "replace_original": False}]
+
+
+# -- saves against an FAQ changed since the form opened ------------------------------------------
+
+def changed_since(answerer: Answerer, *, fields: tuple[str, ...] = (),
+                  merged: bool = False) -> EditChanged:
+    current = replace(answerer.faq.by_id("replacement-card"), answer="B's newer answer.")
+    return EditChanged(current, Revision(version=7, editor="U0OTHER",
+                                         at=datetime(2026, 12, 4, 20, 31, tzinfo=UTC)),
+                       fields, merged=replace(current, alternates=("typed",)) if merged
+                       else None)
+
+
+def editing_form(answerer: Answerer) -> str:
+    return modals.editing(answerer.faq.by_id("replacement-card"), channel=CHANNEL,
+                          thread_ts=THREAD).encode()
+
+
+def test_a_save_against_a_newer_version_comes_back_with_who_when_and_both_texts(
+        answerer: Answerer) -> None:
+    typed = {**NEW, "answer": "My answer, typed before B saved."}
+    changed = changed_since(answerer, fields=("answer",))
+    client, _ = submit(answerer, submission(typed, metadata=editing_form(answerer)),
+                             editing=FakeEditing(answerer, failure=changed))
+    [ack] = client.sent("ack")
+    assert ack["response_action"] == "update"
+    view = ack["view"]
+    text = json.dumps(view["blocks"], ensure_ascii=False)
+    assert "<@U0OTHER>" in text and "<!date^1796416260^" in text
+    assert "B's newer answer." in text  # the current text, shown
+    assert initial(view)["answer"] == "My answer, typed before B saved."  # theirs, kept
+    where = modals.read_where(view["private_metadata"])
+    assert where.seen == seen(changed.current).encode()  # saving again means "keep mine"
+    assert (where.channel, where.thread_ts) == (CHANNEL, THREAD)
+    assert client.sent("chat.postMessage") == []
+
+
+def test_changes_to_other_fields_are_merged_into_the_form_shown_again(
+        answerer: Answerer) -> None:
+    changed = changed_since(answerer, merged=True)
+    client, _ = submit(answerer, submission(metadata=editing_form(answerer)),
+                       editing=FakeEditing(answerer, failure=changed))
+    [ack] = client.sent("ack")
+    assert initial(ack["view"])["alternates"] == "typed"
+    assert initial(ack["view"])["answer"] == "B's newer answer."
+
+
+def test_a_slow_save_against_a_newer_version_updates_the_form_after_saving(
+        answerer: Answerer, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(views, "ANSWER_WITHIN_SECONDS", 0.0)
+    monkeypatch.setattr(views, "UPDATE_AFTER_ANSWER_SECONDS", 0.0)
+    editing = FakeEditing(answerer, failure=changed_since(answerer), delay=0.05)
+    client, _ = submit(answerer, submission(metadata=editing_form(answerer)), editing=editing)
+    [ack] = client.sent("ack")
+    assert ack["response_action"] == "update" and ack["view"]["title"]["text"] == "Saving…"
+    [update] = client.sent("views.update")
+    assert "<@U0OTHER>" in json.dumps(update["view"]["blocks"])
+
+
+def test_a_forged_seen_is_refused_as_damaged(answerer: Answerer) -> None:
+    forged = json.dumps({"faq_id": "replacement-card", "seen": "<!channel>"})
+    client, _ = submit(answerer, submission(metadata=forged))
+    assert refusal(client) == {"question": modals.DAMAGED}
