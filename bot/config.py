@@ -11,6 +11,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from bot.errors import UserError
+from bot.experts import Experts, parse_experts
 
 DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 DEFAULT_INFERENCE_API_URL = (
@@ -31,6 +32,10 @@ DEFAULT_PORT = 3000
 # first retry of an unacknowledged event (about a minute).
 DEFAULT_LEASE_SECONDS = 30.0
 DEFAULT_REFRESH_SECONDS = 300.0
+DEFAULT_REMIND_MINUTES = 60.0
+DEFAULT_ESCALATION_REACTION = "raising_hand"
+SLACK_CHANNEL_ID = re.compile(r"^[CG][A-Z0-9]{2,}$")
+EMOJI_NAME = re.compile(r"^[a-z0-9_+'-]{1,64}$")
 SLACK_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 
 
@@ -94,6 +99,14 @@ def check_port(port: int) -> int:
     return port
 
 
+def _matching(env: Mapping[str, str], name: str, shape: re.Pattern[str], what: str,
+              default: str = "") -> str:
+    raw = env.get(name, "").strip().strip(":")
+    if raw and not shape.match(raw):
+        raise UserError(f"{name}={raw[:40]!r} is not {what}", f"set {name} to {what}, or unset it")
+    return raw or default
+
+
 def _user_ids(raw: str) -> list[str]:
     """FAQ_EDITORS: Slack user ids, checked, so a typo doesn't silently lock everyone out."""
     ids = [part.strip() for part in raw.split(",") if part.strip()]
@@ -132,6 +145,10 @@ class Settings:
     faq_editors: frozenset[str] = frozenset()
     faq_refresh_seconds: float = DEFAULT_REFRESH_SECONDS
     faq_auto_learn: int = 0
+    faq_experts: Experts = field(default_factory=Experts)
+    escalation_channel: str = ""
+    escalation_remind_minutes: float = DEFAULT_REMIND_MINUTES
+    escalation_reaction: str = DEFAULT_ESCALATION_REACTION
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -181,6 +198,14 @@ class Settings:
             faq_refresh_seconds=_float(env, "FAQ_REFRESH_SECONDS", DEFAULT_REFRESH_SECONDS,
                                        0.0, 86400.0),
             faq_auto_learn=_count(env, "FAQ_AUTO_LEARN"),
+            faq_experts=parse_experts(get("FAQ_EXPERTS")),
+            escalation_channel=_matching(env, "ESCALATION_CHANNEL", SLACK_CHANNEL_ID,
+                                         "a channel id such as C012AB3CD"),
+            escalation_remind_minutes=_float(env, "ESCALATION_REMIND_MINUTES",
+                                             DEFAULT_REMIND_MINUTES, 0.05, 7 * 24 * 60.0),
+            escalation_reaction=_matching(env, "ESCALATION_REACTION", EMOJI_NAME,
+                                          "an emoji name without colons, such as sos",
+                                          DEFAULT_ESCALATION_REACTION),
         )
 
     @property

@@ -141,3 +141,31 @@ def test_secrets_are_not_in_repr() -> None:
 def test_settings_are_frozen() -> None:
     with pytest.raises(dataclasses.FrozenInstanceError):
         Settings().port = 1  # type: ignore[misc]
+
+
+def test_faq_experts_parse_and_refuse_typos() -> None:
+    from bot.experts import parse_experts
+
+    experts = parse_experts("S0DEFAULT, C0HR=S0HR ,C0IT=U012AB|U034CD")
+    assert experts.for_channel("C0HR").mention == "<!subteam^S0HR>"
+    assert experts.for_channel("C0IT").mention == "<@U012AB> <@U034CD>"
+    assert experts.for_channel("C0ELSE").stored == "S0DEFAULT"
+    assert experts.includes("U034CD") and not experts.includes("U0NOBODY")
+    assert not parse_experts("") and parse_experts("U012AB").for_channel("C1") is not None
+    assert parse_experts("C0HR=S0HR").for_channel("C0ELSE") is None
+    for bad in ("@hr-team", "S0A,S0B", "general=S0HR", "C0HR=U1|nobody", "C0HR="):
+        with pytest.raises(UserError, match="FAQ_EXPERTS"):
+            parse_experts(bad)
+
+
+def test_escalation_settings_are_checked() -> None:
+    settings = Settings.from_env({"ESCALATION_CHANNEL": "C0TRIAGE",
+                                  "ESCALATION_REACTION": ":sos:",
+                                  "ESCALATION_REMIND_MINUTES": "30"})
+    assert (settings.escalation_channel, settings.escalation_reaction,
+            settings.escalation_remind_minutes) == ("C0TRIAGE", "sos", 30.0)
+    assert Settings.from_env({}).escalation_reaction == "raising_hand"
+    for name, bad in (("ESCALATION_CHANNEL", "#triage"), ("ESCALATION_REACTION", "🙋"),
+                      ("ESCALATION_REMIND_MINUTES", "soon")):
+        with pytest.raises(UserError, match=name):
+            Settings.from_env({name: bad})

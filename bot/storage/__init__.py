@@ -8,6 +8,7 @@ outside this package comes in through here; the modules behind it are:
 - ``claims``: the ``ClaimStore`` protocol and ``LocalClaims``, the in-process claim set;
 - ``faq_edits``: ``StoredEdit`` and ``StaleEdit``, the FAQ edits and the change counter
   processes poll;
+- ``escalations``: ``Escalation``, questions handed to a person, and what became of them;
 - ``learning``: ``Suggestion``, phrasings learned from choice clicks and 👍 votes, and
   ``AskedQuestion``, what a reply answered;
 - ``outage``: when to retry a database that is down;
@@ -17,6 +18,7 @@ outside this package comes in through here; the modules behind it are:
 """
 
 from bot.storage.claims import ClaimStore, LocalClaims
+from bot.storage.escalations import CLAIMED, OPEN, RESOLVED, Escalation
 from bot.storage.faq_edits import StaleEdit, StoredEdit
 from bot.storage.learning import ACCEPTED, PENDING, REJECTED, AskedQuestion, Suggestion
 from bot.storage.privacy import normalise
@@ -24,6 +26,7 @@ from bot.storage.queries import Log, Row, read_log
 from bot.storage.schema import utcnow
 from bot.storage.store import VOTES, Store, open_store
 
-__all__ = ["ACCEPTED", "PENDING", "REJECTED", "VOTES", "AskedQuestion", "ClaimStore",
+__all__ = ["ACCEPTED", "CLAIMED", "OPEN", "PENDING", "REJECTED", "RESOLVED", "VOTES",
+           "AskedQuestion", "ClaimStore", "Escalation",
            "LocalClaims", "Log", "Row", "StaleEdit", "Store", "StoredEdit", "Suggestion",
            "normalise", "open_store", "read_log", "utcnow"]

@@ -34,8 +34,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 
 # 2: claims carry ``done``, so a claim whose reply never went out expires;
-# 3: FAQ edits and their change counter; questions carry their reply's ts; learned phrasings.
-SCHEMA_VERSION = 3
+# 3: FAQ edits and their change counter; questions carry their reply's ts; learned phrasings;
+# 4: escalations (questions handed to a person).
+SCHEMA_VERSION = 4
 VERSION_KEY = "schema_version"
 
 metadata = MetaData()
@@ -137,6 +138,37 @@ confirmations = Table("faqbot_confirmations", metadata,
                       Column("user_hash", String(64), nullable=False),
                       Column("at", DateTime, nullable=False),
                       PrimaryKeyConstraint("suggestion_id", "user_hash"))
+
+
+# Questions handed to a person: one row per question (its message ts, or a /faq command's
+# key), so three clicks or two processes escalate it once. ``thread_*`` is where the
+# conversation with the experts lives; ``answered_*`` the first human reply there.
+escalations = Table("faqbot_escalations", metadata,
+                    Column("id", Integer, primary_key=True, autoincrement=True),
+                    Column("team", String, nullable=False),
+                    Column("channel", String, nullable=False),
+                    Column("question_key", String, nullable=False),
+                    Column("asker", String, nullable=False),
+                    Column("question", Text, nullable=True),
+                    Column("private", Boolean, nullable=False),
+                    Column("experts", Text, nullable=False),
+                    Column("status", String(16), nullable=False),
+                    Column("at", DateTime, nullable=False),
+                    Column("thread_channel", String, nullable=True),
+                    Column("thread_ts", String, nullable=True),
+                    Column("post_ts", String, nullable=True),
+                    Column("card_ts", String, nullable=True),
+                    Column("claimed_by", String, nullable=True),
+                    Column("claimed_at", DateTime, nullable=True),
+                    Column("answered_by", String, nullable=True),
+                    Column("answered_at", DateTime, nullable=True),
+                    Column("answer", Text, nullable=True),
+                    Column("resolved_by", String, nullable=True),
+                    Column("resolved_at", DateTime, nullable=True),
+                    Column("reminded_at", DateTime, nullable=True),
+                    Column("saved_as", String, nullable=True),
+                    UniqueConstraint("team", "channel", "question_key"),
+                    Index("faqbot_escalations_thread", "thread_channel", "thread_ts"))
 
 
 def utcnow() -> datetime:

@@ -25,8 +25,9 @@ from sqlalchemy.exc import DataError, IntegrityError, SQLAlchemyError
 
 from bot.config import DEFAULT_LEASE_SECONDS
 from bot.errors import UserError
-from bot.storage import faq_edits, learning, queries, schema
+from bot.storage import escalations, faq_edits, learning, queries, schema
 from bot.storage.claims import LocalClaims
+from bot.storage.escalations import Escalation
 from bot.storage.faq_edits import StoredEdit
 from bot.storage.learning import AskedQuestion, Suggestion
 from bot.storage.outage import Outage
@@ -208,6 +209,39 @@ class Store:
             raise ValueError(f"status must be accepted or rejected, not {status!r}")
         return self._must(lambda c: learning.decide(c, suggestion_id, status, by),
                           "the suggestion was not updated")
+
+    def escalate(self, *, team: str, channel: str, question_key: str, asker: str,
+                 question: str | None, private: bool,
+                 experts: str) -> tuple[Escalation, bool]:
+        """The question's escalation, made once however often it is asked for; True if this
+        call made it. ``UserError`` while the database is down: a hand-off must not vanish."""
+        text = question if self.logs_question_text else None
+        return self._must(lambda c: escalations.open_escalation(
+            c, team=team, channel=channel, question_key=question_key, asker=asker,
+            question=None if text is None else storable_text(text), private=private,
+            experts=experts), "the question was not handed to a person")
+
+    def escalation(self, escalation_id: int) -> Escalation | None:
+        return self._or(None, lambda c: escalations.read(c, escalation_id))
+
+    def escalation_in_thread(self, channel: str, thread_ts: str) -> Escalation | None:
+        return self._or(None, lambda c: escalations.in_thread(c, channel, thread_ts))
+
+    def change_escalation(self, escalation_id: int, change: str, **values: str) -> bool:
+        """One of ``escalations``' conditional changes (``placed``, ``carded``, ``claim``,
+        ``resolve``, ``reopen``, ``answered``, ``reminded``, ``saved_as``) by name; True if
+        it applied, False if the escalation was not in the state it needs."""
+        if change not in escalations.CHANGES:
+            raise ValueError(f"no escalation change {change!r}")
+        work = escalations.CHANGES[change]
+        return self._must(lambda c: work(c, escalation_id, **values),
+                          f"the escalation was not updated ({change})")
+
+    def escalations_due(self, before: datetime) -> list[Escalation]:
+        return self._or([], lambda c: escalations.due(c, before))
+
+    def escalations(self, *, since: datetime | None = None) -> list[Escalation] | None:
+        return self._or(None, lambda c: escalations.listed(c, since=since))
 
     def log_since(self, since: datetime) -> Log | None:
         """The log from ``since`` on, for the App Home; None while the database is down."""
