@@ -34,6 +34,7 @@ class Escalation:
     thread_channel: str | None = None  # where the conversation with the experts lives
     thread_ts: str | None = None
     post_ts: str | None = None  # the bot's escalation message there
+    permalink: str | None = None  # Slack's link to it (chat.getPermalink)
     card_ts: str | None = None  # its card in ESCALATION_CHANNEL
     claimed_by: str | None = None
     claimed_at: datetime | None = None
@@ -93,10 +94,11 @@ def _change(connection: Connection, escalation_id: int, *conditions, **values) -
 
 
 def placed(connection: Connection, escalation_id: int, *, thread_channel: str,
-           thread_ts: str, post_ts: str) -> bool:
+           thread_ts: str, post_ts: str, permalink: str = "") -> bool:
     """Where the escalation was posted; only the first placement counts."""
     return _change(connection, escalation_id, schema.escalations.c.post_ts.is_(None),
-                   thread_channel=thread_channel, thread_ts=thread_ts, post_ts=post_ts)
+                   thread_channel=thread_channel, thread_ts=thread_ts, post_ts=post_ts,
+                   permalink=storable_text(permalink) or None)
 
 
 def carded(connection: Connection, escalation_id: int, card_ts: str) -> bool:
