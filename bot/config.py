@@ -26,6 +26,10 @@ FALSE_WORDS = ("false", "0", "no")
 # Chosen with `faqbot eval examples/medicare/eval.csv`; see the README's answer-quality table.
 DEFAULT_MIN_SCORE = 0.51
 DEFAULT_MARGIN = 0.035
+# A miss asked directly still offers the FAQs scoring at least this ("Maybe one of these?").
+# Not fitted to a data set: below about 0.35, all-MiniLM-L6-v2 cosines are what unrelated
+# sentences score (its training pushes them towards 0), so anything above shares a topic.
+DEFAULT_NEAR_SCORE = 0.35
 DEFAULT_PORT = 3000
 # A claimed message whose reply never went out is taken again after this (see bot.storage):
 # longer than any reply takes (the embedder's live budget is 10 s), shorter than Slack's

@@ -12,9 +12,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from bot.config import DEFAULT_NEAR_SCORE
 from bot.errors import UserError
 from bot.faq.index import top_k
-from bot.faq.policy import CHOICE_COUNT, Answer, Hit, decide
+from bot.faq.policy import CHOICE_COUNT, Answer, Decision, Hit, decide, nearby
 from bot.faq.question import clean_question
 from bot.faq.scoring import best_phrasing, mix
 from bot.faq.thresholds import effective
@@ -77,6 +78,7 @@ class _Loaded:
     min_score: float
     margin: float
     typical: np.ndarray  # each FAQ's typical score (zeros without a calibration)
+    near: float  # the looser floor of "Maybe one of these?" on a miss asked directly
 
 
 class Answerer:
@@ -108,9 +110,11 @@ class Answerer:
         if calibration is None:  # the FAQ score against the fixed floor, nothing relative
             chosen = effective(faq.thresholds, *self._explicit)
             return _Loaded(faq, chosen.min_score, chosen.margin,
-                           typical=np.zeros(len(faq), np.float32))
+                           typical=np.zeros(len(faq), np.float32),
+                           near=min(DEFAULT_NEAR_SCORE, chosen.min_score))
         return _Loaded(faq, calibration.threshold, calibration.margin,
-                       typical=calibration.typical_scores([r.id for r in faq.rows]))
+                       typical=calibration.typical_scores([r.id for r in faq.rows]),
+                       near=calibration.near_floor)
 
     def swap(self, faq: FaqData) -> None:
         """Answer from ``faq`` from now on; one reference assignment, so atomic."""
@@ -192,8 +196,9 @@ class Answerer:
         loaded = self._loaded  # read once: the whole answer comes from one FAQ
         ranked, candidates = self._rank(loaded, vector)
         decision, shown = decide(ranked, min_score=loaded.min_score, margin=loaded.margin)
+        near = nearby(ranked, floor=loaded.near) if decision == Decision.NONE else ()
         return Answer(decision=decision, shown=shown, candidates=candidates,
-                      truncated=truncated, question=question)
+                      truncated=truncated, question=question, near=near)
 
     def ask(self, text: str) -> Answer:
         question, truncated = clean_question(text)

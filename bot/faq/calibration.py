@@ -33,6 +33,10 @@ RECALL = 0.95
 CHOICES = 0.40
 # When the simulation can't reach RECALL within CHOICES, aim this far below what it reaches.
 REACH_SLACK = 0.02
+# Without a learned "Maybe one of these?" floor (a card from before it), this far under the
+# silence threshold: the gap between the uncalibrated defaults (config.DEFAULT_MIN_SCORE,
+# DEFAULT_NEAR_SCORE).
+NEAR_GAP = 0.16
 # Pseudo-phrasings pulling an FAQ's typical score towards the FAQ-wide one (few alternates).
 PRIOR_WEIGHT = 3.0
 # Enough simulated questions to place two thresholds; more only costs build time.
@@ -51,6 +55,13 @@ class Calibration:
     margin: float
     typical: dict[str, float]  # FAQ id -> typical score
     default_typical: float  # for FAQs added after the build
+    near: float | None = None  # the looser floor of "Maybe one of these?" (relative score)
+
+    @property
+    def near_floor(self) -> float:
+        if self.near is None:
+            return self.threshold - NEAR_GAP
+        return min(self.near, self.threshold)
 
     def typical_scores(self, ids: Sequence[str]) -> np.ndarray:
         return np.array([self.typical.get(i, self.default_typical) for i in ids],
@@ -59,6 +70,7 @@ class Calibration:
     def to_meta(self) -> dict[str, Any]:
         return {"version": VERSION, "threshold": round(self.threshold, 4),
                 "margin": round(self.margin, 4),
+                **({} if self.near is None else {"near": round(self.near, 4)}),
                 "default_typical": round(self.default_typical, 4),
                 "typical": {k: round(v, 4) for k, v in self.typical.items()}}
 
@@ -70,8 +82,10 @@ class Calibration:
             return None
         try:
             typical = {str(k): float(v) for k, v in (meta.get("typical") or {}).items()}
+            near = meta.get("near")
             return cls(threshold=float(meta["threshold"]), margin=float(meta["margin"]),
-                       typical=typical, default_typical=float(meta["default_typical"]))
+                       typical=typical, default_typical=float(meta["default_typical"]),
+                       near=None if near is None else float(near))
         except (KeyError, TypeError, ValueError, AttributeError):
             return None
 
@@ -187,4 +201,20 @@ def learn(matrix: np.ndarray, phrase_rows: np.ndarray,
     counts = np.bincount(phrase_rows, minlength=len(ids))
     typical = {i: float(t) for i, t, c in zip(ids, sim.typical, counts, strict=True) if c > 1}
     return Calibration(threshold=threshold, margin=margin, typical=typical,
-                       default_typical=sim.overall)
+                       default_typical=sim.overall, near=near_floor(sim, threshold))
+
+
+def near_floor(sim: Simulation, threshold: float) -> float:
+    """The looser floor for offering the closest FAQs on a miss asked directly: the lower of
+    the silence threshold pushed down by the spread of the FAQ's own simulated questions
+    (their interquartile range: real misses fall below the threshold by about that much),
+    and what the typical same-domain question the FAQ doesn't answer scores (the median of
+    the simulated near-misses). Chatter from other domains scores lower still."""
+    values, rows = top_k(sim.on, CHOICE_COUNT)
+    if len(values) < MIN_SIMULATED:
+        return threshold - NEAR_GAP
+    relative = values[:, 0] - sim.typical[rows[:, 0]]
+    low, high = np.quantile(relative, [0.25, 0.75])
+    off_values, off_rows = top_k(sim.off, 1)
+    near_miss = float(np.median(off_values[:, 0] - sim.typical[off_rows[:, 0]]))
+    return min(threshold - float(high - low), near_miss)

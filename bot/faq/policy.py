@@ -65,10 +65,19 @@ class Answer:
     candidates: tuple[Hit, ...]
     truncated: bool = False
     question: str = ""  # what was asked, as the engine saw it (cleaned and capped)
+    # On a miss: the closest FAQs still above the looser floor, offered to someone who asked
+    # directly as "Maybe one of these?" (never posted unprompted in a channel).
+    near: tuple[Hit, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         return {"decision": self.decision, "shown": [h.to_json() for h in self.shown],
-                "candidates": [h.to_json() for h in self.candidates]}
+                "candidates": [h.to_json() for h in self.candidates],
+                "near": [h.to_json() for h in self.near]}
+
+
+def nearby(ranked: tuple[Hit, ...], *, floor: float) -> tuple[Hit, ...]:
+    """The best few hits at or above ``floor``: what a miss asked directly may still offer."""
+    return tuple(hit for hit in ranked[:CHOICE_COUNT] if hit.gate_score >= floor)
 
 
 def decide(ranked: tuple[Hit, ...], *, min_score: float,

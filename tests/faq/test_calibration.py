@@ -101,3 +101,29 @@ def test_warnings_name_faqs_without_alternates_and_near_duplicates():
     assert any("'f3' has no alternates" in line for line in lines)
     assert any("'f0' and 'f3' ask nearly the same question" in line for line in lines)
     assert not any("'f1' and" in line or "and 'f1'" in line for line in lines)
+
+
+def test_a_miss_offers_the_closest_faqs_above_the_learned_looser_floor():
+    centres, blocks, rng = clusters(30, 6, 1.0, seed=4)
+    faq = faq_of(blocks)
+    calibration = learn(faq.index.matrix, faq.phrase_rows, [r.id for r in faq.rows])
+    assert calibration.near is not None and calibration.near_floor < calibration.threshold
+    assert Calibration.from_meta(calibration.to_meta()).near == round(calibration.near, 4)
+    faq.calibration = calibration
+    answerer = Answerer(faq=faq, embedder=NoEmbedder())
+    # Far from their FAQ's phrasings: questions the silence threshold misses.
+    hard = [answerer.answer_vector(unit(centres[i] + 2.2 * rng.normal(size=DIM) / np.sqrt(DIM)))
+            for i in range(len(blocks))]
+    missed = [(i, a) for i, a in enumerate(hard) if a.decision == "none"]
+    assert missed
+    offered = np.mean([f"f{i}" in [h.id for h in a.near] for i, a in missed])
+    assert offered >= 0.5  # most misses still find their FAQ among "Maybe one of these?"
+    chatter = answerer.answer_vector(unit(-centres.sum(axis=0)))  # away from every FAQ
+    assert chatter.decision == "none" and chatter.near == ()
+    assert all(a.near == () for a in hard if a.decision != "none")
+
+
+def test_a_card_without_a_near_floor_takes_one_under_its_threshold():
+    old = Calibration(threshold=-0.2, margin=0.05, typical={}, default_typical=0.7)
+    assert Calibration.from_meta(old.to_meta()).near is None
+    assert old.near_floor < old.threshold

@@ -94,4 +94,5 @@ def test_decisions_are_the_json_and_log_strings() -> None:
         "shown": [{"id": "faq-0", "row": 0, "question": "Q0?", "answer": "A0.", "url": "",
                    "score": 0.1235, "decision_score": 0.1235}],
         "candidates": [{"id": "faq-0", "row": 0, "question": "Q0?", "answer": "A0.",
-                        "url": "", "score": 0.1235, "decision_score": 0.1235}]}
+                        "url": "", "score": 0.1235, "decision_score": 0.1235}],
+        "near": []}
