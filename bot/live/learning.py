@@ -158,8 +158,8 @@ class Learner:
 
 def _offerable(asked: AskedQuestion) -> tuple[str, ...]:
     """The FAQs a reply to ``asked`` could have put before its asker: what it showed (logged
-    first), and the next closest ``alternatives`` offers after a 👎. None for a reply that
-    showed no FAQ at all."""
+    first), and the next closest ``alternatives`` offers after a 👎. On a miss, what "Maybe
+    one of these?" showed, if anything."""
     if asked.decision == Decision.NONE:
-        return ()
+        return asked.near
     return asked.candidates[:CHOICES + 1]

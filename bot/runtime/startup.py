@@ -62,7 +62,7 @@ def start(settings: Settings) -> Runtime:
     try:
         learner = Learner(live, auto_accept=settings.faq_auto_learn)
         app = create_app(settings, live.answerer, executor=executor, deduper=store,
-                         recorder=store, editing=live, learning=learner,
+                         recorder=store, editing=live, learning=learner, escalations=store,
                          home=HomeReport(store=store, answerer=live.answerer,
                                          too_close=learner.too_close))
     except BaseException:

@@ -21,6 +21,7 @@ from bot.slack.lanes import LanedExecutor, choose_lane
 from bot.slack.services import (
     CONTEXT_KEY,
     RECEIVED_KEY,
+    Escalations,
     FaqEditing,
     Home,
     Learning,
@@ -58,7 +59,8 @@ def listener_executor() -> LanedExecutor:
 def create_app(settings: Settings, answerer: Answerer, *, client: WebClient | None = None,
                deduper: ClaimStore | None = None, recorder: Recorder | None = None,
                executor: Executor | None = None, editing: FaqEditing | None = None,
-               learning: Learning | None = None, home: Home | None = None) -> App:
+               learning: Learning | None = None, home: Home | None = None,
+               escalations: Escalations | None = None) -> App:
     """A Bolt ``App`` answering from ``answerer``; calls ``auth.test`` once, here.
 
     ``deduper`` and ``recorder`` are usually one ``bot.storage.Store``: claims shared by
@@ -67,7 +69,8 @@ def create_app(settings: Settings, answerer: Answerer, *, client: WebClient | No
     (``bot.live.LiveFaq``) saves FAQ edits made from Slack by FAQ_EDITORS; ``learning``
     (``bot.live.Learner``) learns phrasings from the askers' own choice clicks and 👍, and
     takes editors' decisions on them; ``home`` (``bot.report.home.HomeReport``) gathers what
-    an editor's App Home shows.
+    an editor's App Home shows; ``escalations`` (the store) keeps questions handed to a
+    person, offered when FAQ_EXPERTS is set.
 
     ``auth.test`` tells Bolt the bot's user id, which listeners use to ignore the bot's own
     messages and to spot mentions. Listeners run on ``executor`` after the ack
@@ -96,7 +99,7 @@ def create_app(settings: Settings, answerer: Answerer, *, client: WebClient | No
                         f"({type(error).__name__})",
                         "check SLACK_API_URL and the network") from None
     faq = Services.for_settings(settings, answerer=answerer, recorder=recorder, editing=editing,
-                                learning=learning, home=home,
+                                learning=learning, home=home, escalations=escalations,
                                 deduper=deduper or LocalClaims(ttl=LOCAL_CLAIM_SECONDS))
     app.use(_attach(faq))
     app.use(choose_lane)

@@ -10,10 +10,11 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 from bot.config import DEFAULT_SLACK_API_URL
+from bot.experts import Experts, Who
 from bot.slack.response_urls import ResponseUrls
 
 if TYPE_CHECKING:
@@ -22,7 +23,7 @@ if TYPE_CHECKING:
     from bot.faq.policy import Answer
     from bot.faq.revisions import Seen
     from bot.faq.sources import FaqRow
-    from bot.storage import ClaimStore
+    from bot.storage import AskedQuestion, ClaimStore, Escalation
 
 CONTEXT_KEY = "faqbot"
 RECEIVED_KEY = "faqbot_received_at"  # time.monotonic() when the request reached the app
@@ -65,6 +66,48 @@ class Learning(Protocol):
     def accept(self, suggestion_id: int, *, by: str) -> object: ...
 
     def reject(self, suggestion_id: int, *, by: str) -> object: ...
+
+
+class Escalations(Protocol):
+    """Where questions handed to a person are kept (``bot.storage.Store``): each change
+    applies once, whichever process asks first (False: it didn't apply)."""
+
+    def escalate(self, *, team: str, channel: str, question_key: str, asker: str,
+                 question: str | None, private: bool,
+                 experts: str) -> tuple[Escalation, bool]: ...
+
+    def escalation(self, escalation_id: int) -> Escalation | None: ...
+
+    def escalation_in_thread(self, channel: str, thread_ts: str) -> Escalation | None: ...
+
+    def change_escalation(self, escalation_id: int, change: str, **values: str) -> bool: ...
+
+    def escalations_due(self, before: datetime) -> list[Escalation]: ...
+
+    def asked_question(self, *, team: str, channel: str, reply_ts: str,
+                       user: str) -> AskedQuestion | None: ...
+
+
+@dataclass(frozen=True)
+class Handoff:
+    """Asking a person: where escalations are kept, who gets them (FAQ_EXPERTS), the triage
+    channel (ESCALATION_CHANNEL, "" for none), the reaction on an escalated question, and
+    when an unanswered one gets its one reminder."""
+
+    store: Escalations
+    experts: Experts
+    triage: str = ""
+    reaction: str = "raising_hand"
+    remind_minutes: float = 60.0
+
+    def experts_for(self, channel: str, *, private: bool) -> Who | None:
+        """Who a question asked in ``channel`` goes to; None when Ask a person can't be
+        offered there: nobody set for it, or a private question (``/faq``, a DM) for a
+        user group with no triage channel (a group can't be sent a direct message)."""
+        who = self.experts.for_channel(channel)
+        if who is None or (private and who.group and not self.triage):
+            return None
+        return who
 
 
 # What an editor's App Home shows, as plain read-only data (``bot.report.home`` has them):
@@ -157,17 +200,26 @@ class Services:
     editors: frozenset[str] = frozenset()  # FAQ_EDITORS
     learning: Learning | None = None  # None: clicks teach nothing
     home: Home | None = None  # None: the App Home shows editors no log
+    handoff: Handoff | None = None  # None: Ask a person isn't offered (FAQ_EXPERTS unset)
     response_urls: ResponseUrls = field(
         default_factory=lambda: ResponseUrls.for_api_url(DEFAULT_SLACK_API_URL))
 
     @classmethod
     def for_settings(cls, settings: Settings, *, answerer: Answerer, deduper: ClaimStore,
                      recorder: Recorder | None = None, editing: FaqEditing | None = None,
-                     learning: Learning | None = None, home: Home | None = None) -> Services:
-        """The services ``settings`` ask for: FAQ_CHANNELS, FAQ_EDITORS, and response URLs on
-        Slack's hosts or on SLACK_API_URL's origin."""
+                     learning: Learning | None = None, home: Home | None = None,
+                     escalations: Escalations | None = None) -> Services:
+        """The services ``settings`` ask for: FAQ_CHANNELS, FAQ_EDITORS, asking a person
+        (FAQ_EXPERTS, with ``escalations`` to keep them), and response URLs on Slack's
+        hosts or on SLACK_API_URL's origin."""
+        handoff = None
+        if escalations is not None and settings.faq_experts:
+            handoff = Handoff(store=escalations, experts=settings.faq_experts,
+                              triage=settings.escalation_channel,
+                              reaction=settings.escalation_reaction,
+                              remind_minutes=settings.escalation_remind_minutes)
         return cls(answerer=answerer, deduper=deduper, recorder=recorder, editing=editing,
-                   learning=learning, home=home,
+                   learning=learning, home=home, handoff=handoff,
                    editors=settings.faq_editors, faq_channels=frozenset(settings.faq_channels),
                    response_urls=ResponseUrls.for_api_url(settings.slack_api_url))
 

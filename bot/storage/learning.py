@@ -38,6 +38,8 @@ class AskedQuestion:
     text: str | None  # None under LOG_QUESTION_TEXT=false
     candidates: tuple[str, ...]  # the FAQ ids shown, then the others that came closest
     decision: str  # what the reply was: "answer", "choices" or "none"
+    ts: str = ""  # the question's message ts, or a /faq command's key
+    near: tuple[str, ...] = ()  # on a miss: the FAQs "Maybe one of these?" offered
 
 
 def asked_question(connection: Connection, *, team: str, channel: str, reply_ts: str,
@@ -46,7 +48,7 @@ def asked_question(connection: Connection, *, team: str, channel: str, reply_ts:
     questions = schema.questions
     row = connection.execute(
         select(questions.c.text, questions.c.user_hash, questions.c.candidates,
-               questions.c.decision)
+               questions.c.decision, questions.c.ts)
         .where(questions.c.channel == storable_text(channel),
                questions.c.reply_ts == storable_text(reply_ts))
         .order_by(questions.c.id.desc()).limit(1)).first()
@@ -54,7 +56,10 @@ def asked_question(connection: Connection, *, team: str, channel: str, reply_ts:
         return None
     candidates = tuple(str(c.get("id")) for c in row.candidates or ()
                        if isinstance(c, dict) and c.get("id"))
-    return AskedQuestion(text=row.text, candidates=candidates, decision=str(row.decision))
+    near = tuple(str(c.get("id")) for c in row.candidates or ()
+                 if isinstance(c, dict) and c.get("id") and c.get("near") is True)
+    return AskedQuestion(text=row.text, candidates=candidates, decision=str(row.decision),
+                         ts=row.ts, near=near)
 
 
 def confirm(connection: Connection, *, team: str, faq_id: str, text: str,

@@ -154,7 +154,8 @@ class Store:
             "text": text if self._log_question_text else None,
             "text_hash": text_hash(team, text), "decision": str(answer.decision),
             "direct": direct,
-            "candidates": [{"id": hit.id, "score": round(hit.score, 4)}
+            "candidates": [{"id": hit.id, "score": round(hit.score, 4),
+                            **({"near": True} if hit in answer.near else {})}
                            for hit in _offered(answer)],
             "latency_ms": float(latency_ms), "reply_ts": reply_ts})
 
@@ -365,9 +366,10 @@ def open_store(settings: Settings) -> Store:
 
 
 def _offered(answer: Answer) -> list[Hit]:
-    """What the asker was shown (the answer, or the choices), then the other FAQs closest by
-    cosine: every FAQ a click on the reply, or on what follows a 👎, may name."""
+    """What the asker was shown (the answer, the choices, or on a miss "Maybe one of these?"),
+    then the other FAQs closest by cosine: every FAQ a click on the reply, or on what follows
+    a 👎, may name."""
     offered: dict[str, Hit] = {}
-    for hit in (*answer.shown, *answer.candidates):
+    for hit in (*answer.shown, *answer.near, *answer.candidates):
         offered.setdefault(hit.id, hit)
     return list(offered.values())
