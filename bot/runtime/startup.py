@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from bot.config import Settings
     from bot.faq.answerer import Answerer
     from bot.live import Watcher
+    from bot.runtime.reminders import Reminders
     from bot.storage import Store
 
 log = logging.getLogger(__name__)
@@ -34,6 +35,7 @@ class Runtime:
     executor: Executor
     store: Store
     watcher: Watcher
+    reminders: Reminders | None = None  # None: nobody to ask (FAQ_EXPERTS unset)
 
     def describe(self) -> str:
         return f"{len(self.answerer.faq)} FAQs from {self.answerer.faq.source}"
@@ -41,6 +43,8 @@ class Runtime:
     def close(self) -> None:
         """Stop reloading, finish the replies already queued, then close the database."""
         self.watcher.stop()
+        if self.reminders is not None:
+            self.reminders.stop()
         log.info("finishing in-flight replies")
         self.executor.shutdown(wait=True)
         self.store.close()
@@ -54,7 +58,9 @@ def start(settings: Settings) -> Runtime:
     """
     from bot.live import Learner, Watcher, open_live
     from bot.report.home import HomeReport
+    from bot.runtime.reminders import Reminders
     from bot.slack.app import create_app, listener_executor
+    from bot.slack.services import handoff_for
 
     live = open_live(settings, patient=True, watched=True)
     executor = listener_executor()
@@ -72,8 +78,10 @@ def start(settings: Settings) -> Runtime:
     live.answerer.ready()  # the first health answer is fresh, not a default
     settle_heap()
     watcher = Watcher(live, settings).start()
+    handoff = handoff_for(settings, store)
+    reminders = None if handoff is None else Reminders(app.client, handoff).start()
     return Runtime(app=app, answerer=live.answerer, executor=executor, store=store,
-                   watcher=watcher)
+                   watcher=watcher, reminders=reminders)
 
 
 def settle_heap() -> None:

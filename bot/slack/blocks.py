@@ -19,6 +19,8 @@ VOTE_UP = "faq_vote_up"
 VOTE_DOWN = "faq_vote_down"
 SHARE = "faq_share"
 EDIT = "faq_edit_open"  # the Edit button under "Saved as an FAQ"
+ESCALATE = "faq_escalate"  # Ask a person
+ESCALATE_VALUE = "ask"
 VOTE_NOTE_BLOCK = "faq_vote_note"
 # In a private /faq reply, each actions block's id is "asked:<key>:<tag>.<n>": an ephemeral
 # message has no ts to lead a click back to its question, so the block carries the key. The
@@ -141,18 +143,38 @@ def _choice_buttons(entries: Sequence[Entry]) -> Block:
         for n, entry in enumerate(entries)]}
 
 
-def choices_message(entries: Sequence[Entry]) -> Message:
-    """Close runners-up: one button per FAQ question; a click reveals that answer."""
+def ask_person_button(label: str = "🙋 Ask a person") -> Block:
+    return {"type": "actions", "elements": [button(label, ESCALATE, ESCALATE_VALUE)]}
+
+
+def choices_message(entries: Sequence[Entry], *, ask_person: bool = False) -> Message:
+    """Close runners-up: one button per FAQ question; a click reveals that answer.
+    ``ask_person``: and "None of these", which hands the question to a person."""
     blocks = [
         section("A few FAQs come close. Which one do you mean?"),
         _choice_buttons(entries),
+        *([ask_person_button("None of these: ask a person")] if ask_person else []),
     ]
     text = "Did you mean: " + " / ".join(escape(entry.question) for entry in entries)
     return Message(text=cap(text, FALLBACK_LIMIT), blocks=blocks)
 
 
-def nothing_found_message(*, via_command: bool = False) -> Message:
-    """Asked directly but nothing matched: say so, and point to /faq."""
+def maybe_message(entries: Sequence[Entry], *, ask_person: bool = False) -> Message:
+    """A miss with FAQs still near it: offer them, and a person."""
+    blocks = [
+        section("I'm not sure an FAQ answers that. Maybe one of these?"),
+        _choice_buttons(entries),
+        *([ask_person_button("None of these: ask a person")] if ask_person else []),
+    ]
+    text = "Maybe one of these: " + " / ".join(escape(entry.question) for entry in entries)
+    return Message(text=cap(text, FALLBACK_LIMIT), blocks=blocks)
+
+
+def nothing_found_message(*, via_command: bool = False, ask_person: bool = False) -> Message:
+    """Asked directly but nothing matched: say so, and point to /faq, or to a person."""
+    if ask_person:
+        text = "I couldn't find an FAQ that answers that. A person can help."
+        return Message(text=text, blocks=[section(text), ask_person_button()])
     hint = ("Try rephrasing it, or type `/faq help` for examples." if via_command
             else f"Try rephrasing it, or ask privately with `{FAQ_USAGE}`.")
     text = f"I couldn't find an FAQ that answers that. {hint}"
@@ -195,9 +217,16 @@ def vote_note(user_id: str, helpful: bool) -> str:
     return f"<@{user_id}> found this {verdict}. Thanks, your vote was counted."
 
 
-def with_other_choices(blocks: Sequence[Block], entries: Sequence[Entry]) -> list[Block]:
-    """The answer someone found not helpful, followed by the next closest FAQs to pick from."""
-    return [*blocks, section("Was it one of these?"), _choice_buttons(entries)]
+def with_other_choices(blocks: Sequence[Block], entries: Sequence[Entry], *,
+                       ask_person: bool = False) -> list[Block]:
+    """The answer its asker found not helpful, followed by the next closest FAQs to pick
+    from, and (``ask_person``) a person to ask."""
+    found = [*blocks]
+    if entries:
+        found += [section("Was it one of these?"), _choice_buttons(entries)]
+    if ask_person:
+        found.append(ask_person_button())
+    return found
 
 
 def with_vote_note(blocks: Sequence[Block], note: str) -> list[Block]:
@@ -206,13 +235,16 @@ def with_vote_note(blocks: Sequence[Block], note: str) -> list[Block]:
     return [*kept, context(note, VOTE_NOTE_BLOCK)]
 
 
-def for_answer(answer: Answer, *, asked_directly: bool,
-               via_command: bool = False) -> Message | None:
-    """The reply to an ``Answer``; None means stay silent (an un-asked channel message)."""
+def for_answer(answer: Answer, *, asked_directly: bool, via_command: bool = False,
+               ask_person: bool = False) -> Message | None:
+    """The reply to an ``Answer``; None means stay silent (an un-asked channel message).
+    ``ask_person``: a miss or choices may hand the question to a person."""
     if answer.decision == Decision.ANSWER:
         return answer_message(answer.shown[0], shareable=via_command)
     if answer.decision == Decision.CHOICES:
-        return choices_message(answer.shown)
-    if asked_directly or via_command:
-        return nothing_found_message(via_command=via_command)
-    return None
+        return choices_message(answer.shown, ask_person=ask_person)
+    if not (asked_directly or via_command):
+        return None
+    if answer.near:
+        return maybe_message(answer.near, ask_person=ask_person)
+    return nothing_found_message(via_command=via_command, ask_person=ask_person)

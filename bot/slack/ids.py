@@ -14,3 +14,8 @@ TRIGGER = re.compile(r"[0-9A-Za-z._-]{1,128}", re.ASCII)
 
 def shaped(value: object, shape: re.Pattern[str]) -> TypeGuard[str]:
     return isinstance(value, str) and shape.fullmatch(value) is not None
+
+
+def is_direct_message(channel: str) -> bool:
+    """Slack's ids for direct-message conversations start with D."""
+    return channel.startswith("D")

@@ -15,13 +15,14 @@ from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from contextvars import ContextVar
 from typing import Any
 
-from bot.slack import blocks, home
+from bot.slack import blocks, handoff_blocks, home
 
 ANSWER_THREADS = 8  # each mostly waits on Slack or the embedder
 FORM_THREADS = 2  # forms check, then save; a save outlasting 3 s is answered "Saving…"
 FORM_PAYLOADS = frozenset({"view_submission", "message_action", "shortcut"})
 # Buttons whose listener opens a modal on the click's trigger_id.
-MODAL_BUTTONS = frozenset({blocks.EDIT, home.ADD})
+MODAL_BUTTONS = frozenset({blocks.EDIT, home.ADD, handoff_blocks.SAVE_REPLY,
+                           handoff_blocks.SAVE_REPLY_TO})
 
 _in_form_lane: ContextVar[bool] = ContextVar("faqbot_form_lane", default=False)
 

@@ -47,7 +47,7 @@ _HINTS = {"question": "How people ask it; the bot matches questions to this.",
           "alternates": "One per line."}
 
 
-_KEYS = ("channel", "thread_ts", "faq_id", "seen")
+_KEYS = ("channel", "thread_ts", "faq_id", "seen", "escalation")
 
 
 @dataclass(frozen=True)
@@ -60,12 +60,13 @@ class Where:
     thread_ts: str | None = None
     faq_id: str | None = None
     seen: str | None = None
+    escalation: str | None = None  # the question handed to a person this form answers
 
     def encode(self) -> str:
         """Only what is set, so an empty ``Where`` is the empty string Slack allows. Too many
         alternates to hash one by one within Slack's cap: their list is hashed as one."""
         kept = {k: v for k, v in zip(_KEYS, (self.channel, self.thread_ts, self.faq_id,
-                                             self.seen), strict=True) if v}
+                                             self.seen, self.escalation), strict=True) if v}
         encoded = json.dumps(kept, separators=(",", ":")) if kept else ""
         shown = Seen.decode(self.seen)
         if len(encoded) > METADATA_LIMIT and shown is not None:
@@ -94,7 +95,7 @@ def read_where(metadata: object) -> Where | None:
         return None
     if not isinstance(found, dict) or set(found) - set(_KEYS):
         return None
-    channel, thread_ts, faq_id, shown = (found.get(k) for k in _KEYS)
+    channel, thread_ts, faq_id, shown, escalation = (found.get(k) for k in _KEYS)
     if (channel is None) != (thread_ts is None):
         return None
     if channel is not None and not (shaped(channel, TEAM_OR_CHANNEL) and shaped(thread_ts, TS)):
@@ -103,7 +104,12 @@ def read_where(metadata: object) -> Where | None:
         return None
     if shown is not None and (faq_id is None or Seen.decode(shown) is None):
         return None
-    return Where(channel=channel, thread_ts=thread_ts, faq_id=faq_id, seen=shown)
+    if escalation is not None and not (isinstance(escalation, str)
+                                       and escalation.isascii() and escalation.isdigit()
+                                       and len(escalation) <= 12):
+        return None
+    return Where(channel=channel, thread_ts=thread_ts, faq_id=faq_id, seen=shown,
+                 escalation=escalation)
 
 
 @dataclass(frozen=True)

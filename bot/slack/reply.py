@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from bot.errors import EmbeddingServiceError
 from bot.slack import blocks
+from bot.slack.ids import is_direct_message
 from bot.slack.services import Services
 from bot.slack.text import clean
 
@@ -36,6 +37,11 @@ class Asked:
     asked_directly: bool  # a mention, DM or /faq: always gets a reply
     via_command: bool = False
 
+    @property
+    def private(self) -> bool:
+        """Asked where only the asker sees the reply: ``/faq``, or a direct message."""
+        return self.via_command or is_direct_message(self.channel)
+
 
 def answer(asked: Asked, faq: Services, post: Post, logger: logging.Logger) -> None:
     """Clean, ask, post the reply (if any) with ``post``, then log the question."""
@@ -53,7 +59,9 @@ def answer(asked: Asked, faq: Services, post: Post, logger: logging.Logger) -> N
             message = blocks.unavailable_message() if asked.asked_directly else None
         else:
             message = blocks.for_answer(result, asked_directly=asked.asked_directly,
-                                        via_command=asked.via_command)
+                                        via_command=asked.via_command,
+                                        ask_person=faq.offers_a_person(asked.channel,
+                                                                       private=asked.private))
     reply_ts = post(message) if message is not None else None
     if result is not None and faq.recorder is not None:  # after the reply: it waits for no log
         faq.recorder.log_question(

@@ -110,6 +110,15 @@ class Handoff:
         return who
 
 
+def handoff_for(settings: Settings, escalations: Escalations) -> Handoff | None:
+    """Asking a person as ``settings`` configure it; None when FAQ_EXPERTS is unset."""
+    if not settings.faq_experts:
+        return None
+    return Handoff(store=escalations, experts=settings.faq_experts,
+                   triage=settings.escalation_channel, reaction=settings.escalation_reaction,
+                   remind_minutes=settings.escalation_remind_minutes)
+
+
 # What an editor's App Home shows, as plain read-only data (``bot.report.home`` has them):
 # the gathering needs numpy and the database, which this package never imports.
 
@@ -212,12 +221,7 @@ class Services:
         """The services ``settings`` ask for: FAQ_CHANNELS, FAQ_EDITORS, asking a person
         (FAQ_EXPERTS, with ``escalations`` to keep them), and response URLs on Slack's
         hosts or on SLACK_API_URL's origin."""
-        handoff = None
-        if escalations is not None and settings.faq_experts:
-            handoff = Handoff(store=escalations, experts=settings.faq_experts,
-                              triage=settings.escalation_channel,
-                              reaction=settings.escalation_reaction,
-                              remind_minutes=settings.escalation_remind_minutes)
+        handoff = None if escalations is None else handoff_for(settings, escalations)
         return cls(answerer=answerer, deduper=deduper, recorder=recorder, editing=editing,
                    learning=learning, home=home, handoff=handoff,
                    editors=settings.faq_editors, faq_channels=frozenset(settings.faq_channels),
@@ -226,6 +230,11 @@ class Services:
     def may_edit(self, user: str) -> bool:
         """Only FAQ_EDITORS edit from Slack, and only where edits can be saved."""
         return self.editing is not None and user in self.editors
+
+    def offers_a_person(self, channel: str, *, private: bool) -> bool:
+        """Whether a reply in ``channel`` may offer Ask a person."""
+        return self.handoff is not None and self.handoff.experts_for(
+            channel, private=private) is not None
 
     def claim_for_good(self, team: str, scope: str, key: str) -> bool:
         """Claim and mark done at once: a click acts at most once, so its claim is no lease

@@ -286,6 +286,17 @@ class SlackStandIn(ThreadedHTTPStandIn):
             }
         if method in ("chat.postMessage", "chat.update", "chat.postEphemeral"):
             return self._answer_chat(method, params)
+        if method == "chat.getPermalink":
+            channel, ts = params.get("channel"), str(params.get("message_ts") or "")
+            return {"ok": True, "channel": channel,
+                    "permalink": f"https://acme.slack.com/archives/{channel}/p"
+                                 f"{ts.replace('.', '')}"}
+        if method == "conversations.open":
+            users = str(params.get("users") or "")
+            if not users:
+                return {"ok": False, "error": "users_not_found"}
+            return {"ok": True, "channel": {"id": "D" + hashlib.sha256(
+                users.encode()).hexdigest()[:10].upper()}}
         return {"ok": True}
 
     def _answer_chat(self, method: str, params: dict[str, Any]) -> dict[str, Any]:

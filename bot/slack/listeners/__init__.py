@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from slack_bolt import App
 
-from bot.slack.listeners import actions, commands, home, messages, shortcuts, views
+from bot.slack.listeners import (
+    actions,
+    commands,
+    escalations,
+    home,
+    messages,
+    shortcuts,
+    views,
+)
 
 
 def register(app: App) -> None:
@@ -12,5 +20,6 @@ def register(app: App) -> None:
     commands.register(app)
     home.register(app)  # before actions: its Edit button is the one matched on the Home
     actions.register(app)
+    escalations.register(app)
     shortcuts.register(app)
     views.register(app)

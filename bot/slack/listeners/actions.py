@@ -20,6 +20,7 @@ from slack_sdk import WebClient
 
 from bot.slack import blocks, modals
 from bot.slack.clicks import Click, read_click
+from bot.slack.ids import is_direct_message
 from bot.slack.services import Services, services
 
 if TYPE_CHECKING:
@@ -89,6 +90,13 @@ def _alternatives(faq: Services, click: Click, faq_id: str) -> list[FaqRow]:
     return [entry for entry in map(faq.entry, ids) if entry is not None]
 
 
+def asked_by(faq: Services, click: Click) -> bool:
+    """Whether the clicker asked the question the clicked reply answered."""
+    store = faq.handoff.store if faq.handoff is not None else None
+    return bool(store is not None and click.asked and store.asked_question(
+        team=click.team, channel=click.channel, reply_ts=click.asked, user=click.user))
+
+
 def _private(click: Click, shown: list[blocks.Block]) -> list[blocks.Block]:
     """A private reply redrawn keeps its key, so later clicks on it still lead back."""
     return blocks.keyed(shown, click.asked) if click.ephemeral and click.asked else shown
@@ -143,8 +151,10 @@ def handle_vote(ack: Ack, action: dict[str, Any], body: dict[str, Any], respond:
         faq.recorder.log_vote(**click.where(), faq_id=entry.id, vote="up" if helpful else "down")
     shown = blocks.answer_message(entry, shareable=click.ephemeral).blocks
     others = [] if helpful else _alternatives(faq, click, entry.id)
-    if others:
-        shown = blocks.with_other_choices(shown, others)
+    person = not helpful and asked_by(faq, click) and faq.offers_a_person(
+        click.channel, private=click.ephemeral or is_direct_message(click.channel))
+    if others or person:
+        shown = blocks.with_other_choices(shown, others, ask_person=person)
     note = blocks.vote_note(click.user, helpful)
     respond(replace_original=True, text=note,
             blocks=_private(click, blocks.with_vote_note(shown, note)))

@@ -14,6 +14,7 @@ from slack_bolt import App, BoltContext
 from slack_sdk import WebClient
 
 from bot.slack import blocks
+from bot.slack.listeners import escalations
 from bot.slack.reply import Asked, answer
 from bot.slack.routing import Route, route_mention, route_message
 from bot.slack.services import Services, services
@@ -27,6 +28,8 @@ def register(app: App) -> None:
 def handle_message(event: dict[str, Any], body: dict[str, Any], context: BoltContext,
                    client: WebClient, logger: logging.Logger) -> None:
     faq = services(context)
+    escalations.record_reply(event, _team(body, event), faq, client,
+                             bot_user_id=context.bot_user_id or "")
     route = route_message(event, bot_user_id=context.bot_user_id or "",
                           faq_channels=faq.faq_channels)
     if route is not None:

@@ -123,6 +123,8 @@ def handle_edit_submission(ack: Ack, body: dict[str, Any], view: dict[str, Any],
     if not answer.now():
         answer.wait_before_update()
         _show(client, view, modals.saved_modal(saved.question), logger)
+    if where.escalation and faq.handoff is not None:
+        faq.handoff.store.change_escalation(int(where.escalation), "saved_as", faq_id=saved.id)
     _announce(client, context, where, saved, editor, logger)
 
 
