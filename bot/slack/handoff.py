@@ -53,12 +53,13 @@ def escalate(client: WebClient, faq: Services, *, team: str, channel: str,
         return Outcome(None, False)
     escalation, _ = handoff.store.escalate(
         team=team, channel=channel, question_key=asked.ts, asker=asker, question=asked.text,
-        private=private, experts=experts.stored)
+        private=private, experts=experts.stored,
+        thread_ts=None if private else thread_ts or asked.ts)
     lease = f"escalation:{escalation.id}"
     if escalation.post_ts or not faq.deduper.claim(team, "escalation", lease):
         return Outcome(escalation, False)  # placed, or being placed by another click
     try:
-        placed = _place(client, handoff, escalation, experts, thread_ts)
+        placed = _place(client, handoff, escalation, experts)
     finally:
         faq.deduper.complete(team, "escalation", lease)
     if not private or is_direct_message(channel):
@@ -66,11 +67,11 @@ def escalate(client: WebClient, faq: Services, *, team: str, channel: str,
     return Outcome(placed, True)
 
 
-def _place(client: WebClient, handoff: Handoff, escalation: Escalation, experts: Who,
-           thread_ts: str | None) -> Escalation:
+def _place(client: WebClient, handoff: Handoff, escalation: Escalation,
+           experts: Who) -> Escalation:
     """Post the escalation where the experts answer, and its card; record both."""
     if not escalation.private:
-        where, thread = escalation.channel, thread_ts or escalation.question_key
+        where, thread = escalation.channel, str(escalation.thread_ts)
         posted = client.chat_postMessage(channel=where, thread_ts=thread,
                                          **handoff_blocks.escalation_message(
                                              escalation, experts).as_kwargs())

@@ -110,10 +110,11 @@ def card_message(escalation: Escalation, who: Who) -> Message:
 def reminder_message(escalation: Escalation, who: Who, minutes: float) -> Message:
     link = (f" <{escape(escalation.permalink)}|Open the thread.>"
             if escalation.permalink and escalation.permalink.startswith("https://") else "")
-    text = (f"⏰ {who.mention}: <@{escalation.asker}>'s question has waited "
-            f"{round(minutes)} minutes for a person.{link}")
-    return Message(text=cap(f"A question has waited {round(minutes)} minutes for a person",
-                            FALLBACK_LIMIT), blocks=[section(text)])
+    waited = f"{round(minutes)} minutes" if minutes >= 1 else f"{round(minutes * 60)} seconds"
+    text = (f"⏰ {who.mention}: <@{escalation.asker}>'s question has waited {waited} for a "
+            f"person.{link}")
+    return Message(text=cap(f"A question has waited {waited} for a person", FALLBACK_LIMIT),
+                   blocks=[section(text)])
 
 
 def relayed_message(escalation: Escalation, replier: str, text: str) -> Message:

@@ -73,8 +73,8 @@ class Escalations(Protocol):
     applies once, whichever process asks first (False: it didn't apply)."""
 
     def escalate(self, *, team: str, channel: str, question_key: str, asker: str,
-                 question: str | None, private: bool,
-                 experts: str) -> tuple[Escalation, bool]: ...
+                 question: str | None, private: bool, experts: str,
+                 thread_ts: str | None = None) -> tuple[Escalation, bool]: ...
 
     def escalation(self, escalation_id: int) -> Escalation | None: ...
 

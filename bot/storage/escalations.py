@@ -55,14 +55,17 @@ def _escalation(row) -> Escalation:
 
 
 def open_escalation(connection: Connection, *, team: str, channel: str, question_key: str,
-                    asker: str, question: str | None, private: bool,
-                    experts: str) -> tuple[Escalation, bool]:
-    """The question's escalation, and True if this call made it."""
+                    asker: str, question: str | None, private: bool, experts: str,
+                    thread_ts: str | None = None) -> tuple[Escalation, bool]:
+    """The question's escalation, and True if this call made it. ``thread_ts``: the thread
+    it will live in, when that is the question's own (known before anything is posted, so
+    a reply there counts even if it comes before the escalation's post is recorded)."""
     table = schema.escalations
     made = schema.insert_ignoring_duplicates(connection, table, storable({
         "team": team, "channel": channel, "question_key": question_key, "asker": asker,
         "question": question, "private": private, "experts": experts, "status": OPEN,
-        "at": schema.utcnow()}))
+        "at": schema.utcnow(), "thread_channel": channel if thread_ts else None,
+        "thread_ts": thread_ts}))
     row = connection.execute(select(table).where(
         table.c.team == storable_text(team), table.c.channel == storable_text(channel),
         table.c.question_key == storable_text(question_key))).first()

@@ -212,15 +212,15 @@ class Store:
                           "the suggestion was not updated")
 
     def escalate(self, *, team: str, channel: str, question_key: str, asker: str,
-                 question: str | None, private: bool,
-                 experts: str) -> tuple[Escalation, bool]:
+                 question: str | None, private: bool, experts: str,
+                 thread_ts: str | None = None) -> tuple[Escalation, bool]:
         """The question's escalation, made once however often it is asked for; True if this
         call made it. ``UserError`` while the database is down: a hand-off must not vanish."""
         text = question if self.logs_question_text else None
         return self._must(lambda c: escalations.open_escalation(
             c, team=team, channel=channel, question_key=question_key, asker=asker,
             question=None if text is None else storable_text(text), private=private,
-            experts=experts), "the question was not handed to a person")
+            experts=experts, thread_ts=thread_ts), "the question was not handed to a person")
 
     def escalation(self, escalation_id: int) -> Escalation | None:
         return self._or(None, lambda c: escalations.read(c, escalation_id))

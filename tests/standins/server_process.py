@@ -47,6 +47,9 @@ class ServerProcess(Started):
         self.closed = False  # the server's output ended: it (and its worker) exited
 
     def start(self, timeout: float = 30.0) -> ServerProcess:
+        """Start the server (again, after ``stop`` or a kill: a new process, a new port)."""
+        with self._cond:
+            self.lines, self.closed = [], False
         self.proc = subprocess.Popen(self._command, env=self._env, cwd=self._cwd, text=True,
                                      stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         threading.Thread(target=self._read, name="server-log", daemon=True).start()

@@ -175,6 +175,11 @@ class SlackStandIn(ThreadedHTTPStandIn):
                 fixed = dict(response)
                 self._overrides[method] = lambda _call: fixed
 
+    def clear_response(self, method: str) -> None:
+        """Answer ``method`` as Slack would again, after ``set_response``."""
+        with self._cond:
+            self._overrides.pop(method, None)
+
     def reset(self) -> None:
         """Forget recorded calls, pending faults and overrides (ts values stay unique)."""
         with self._cond:
