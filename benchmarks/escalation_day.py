@@ -8,9 +8,9 @@ the set's questions, shuffled, through the real engine (an ``Answerer`` on the F
 thresholds learned from its alternates, as ``faqbot build`` ships them) into a real
 ``Store`` (SQLite in a temporary folder). Every question is asked directly (a mention, DM or
 ``/faq``): the worst case for the experts, since a channel question the bot misses stays
-silent. A question the bot misses (decision ``none``, or the right FAQ not among those
-shown; an off-topic question always) is escalated by its asker, and then, on a simulated
-clock the store itself stamps with:
+silent. A question the bot misses (the right FAQ neither shown nor among the "Maybe one of
+these?" a miss offers; an off-topic question always) is escalated by its asker, and then, on
+a simulated clock the store itself stamps with:
 
 - questions arrive uniformly over an 8-hour working day (09:00 to 17:00 UTC);
 - the asker clicks Ask a person 0.5 to 3 minutes after the reply (uniform);
@@ -22,7 +22,8 @@ clock the store itself stamps with:
 - 90 % are resolved after the reply, lognormal median 5 minutes, sigma 1; the rest stay
   open (forgotten), as some do.
 
-The seed (``--seed``, default 18) fixes every draw. It prints, per set, the self-service
+The seed (``--seed``, default 18) fixes every draw. It prints, per set, the escalations
+(and in brackets how many there would be without "Maybe one of these?"), the self-service
 rate and the medians as ``faqbot report`` computes them (the same function, over the
 store's rows), the time to a human answer (median and p90), escalations per 100
 questions, reminders, and what Ask a person costs: the store time of one escalation
@@ -200,13 +201,15 @@ def replay(labelled: LabelledSet, embedder: CachedEmbedder, folder: Path, seed: 
     schema.utcnow = clock  # the store stamps every row with the simulated time
     store = Store.from_url(f"sqlite:///{folder / (labelled.name.replace(' ', '_') + '.db')}")
     day = Day(store, clock, rng)
-    off_topic = on_topic_missed = 0
+    off_topic = on_topic_missed = missed_without_near = 0
     for n, (i, second) in enumerate(zip(order, arrivals, strict=True)):
         question, expected = labelled.questions[i], labelled.expected[i]
         answer = answerer.answer_vector(vectors[i], question=question)
-        missed = expected is None or expected not in [hit.row for hit in answer.shown]
+        offered = [hit.row for hit in answer.shown + answer.near]  # near: only on a miss
+        missed = expected is None or expected not in offered
         off_topic += expected is None
         on_topic_missed += missed and expected is not None
+        missed_without_near += expected is None or expected not in [h.row for h in answer.shown]
         day.at(DAY + OPENS + timedelta(seconds=second),
                lambda n=n, q=question, a=answer, m=missed: day.ask(n, q, a, m))
     day.run()
@@ -223,6 +226,7 @@ def replay(labelled: LabelledSet, embedder: CachedEmbedder, folder: Path, seed: 
     per_escalation = statistics.median(day.timings.escalation)
     rate = summary["self_service_rate"]
     print(f"| {labelled.name} | {asked} ({off_topic} off-topic) | {summary['count']} "
+          f"({missed_without_near}) "
           f"| {100 * summary['count'] / asked:.1f} | {rate:.1%} "
           f"| {1 - on_topic_missed / (asked - off_topic):.1%} "
           f"| {statistics.median(to_human):.0f} / {percentile(to_human, 0.9):.0f} "
@@ -245,7 +249,7 @@ def main() -> int:
     embedder = CachedEmbedder(args.cache)
     print(f"A working day, every question asked directly, seed {args.seed}. Minutes of "
           "simulated time; store costs as ratios of one log_question in the same run.\n")
-    print("| set | questions | escalations (off-topic ones always) | per 100 questions "
+    print("| set | questions | escalations (without Maybe one of these?) | per 100 questions "
           "| self-service | self-service, questions the FAQ covers "
           "| human answer median / p90 (min) | resolution median (min) | reminders "
           "| left open | one escalation ÷ one log_question | added per question asked |")

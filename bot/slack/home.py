@@ -18,6 +18,7 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
 from bot.slack.blocks import EDIT, FAQ_USAGE, Block, button, cap, context, escape, section
+from bot.slack.handoff_blocks import SAVE_REPLY
 from bot.slack.ids import USER, shaped
 
 if TYPE_CHECKING:
@@ -26,8 +27,8 @@ if TYPE_CHECKING:
 ADD = "faq_home_add"  # value: the question to prefill
 ACCEPT = "faq_home_accept"  # value: the suggestion id
 REJECT = "faq_home_reject"
-SAVE_REPLY = "faq_save_reply"  # value: the escalation id; the form opens prefilled
-# Edit is the FAQ message's own button (``blocks.EDIT``, value: the FAQ id).
+# Edit is the FAQ message's own button (``blocks.EDIT``, value: the FAQ id), and Save as
+# FAQ the escalation's (``handoff_blocks.SAVE_REPLY``, value: the escalation id).
 
 MAX_BLOCKS = 100  # Block Kit's cap on a view
 LISTED = 5

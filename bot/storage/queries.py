@@ -65,7 +65,7 @@ class Waiting:
 
     open: list[Escalation]  # not resolved, oldest first: the longest waiting
     open_count: int
-    unsaved: list[Escalation]  # a person answered, no FAQ saved from it yet; latest first
+    unsaved: list[Escalation]  # a person answered in words, no FAQ saved yet; latest first
     unsaved_count: int
 
 
@@ -74,7 +74,8 @@ def waiting_escalations(connection: Connection, shown: int) -> Waiting:
     made stays in it)."""
     table = schema.escalations
     unresolved = table.c.status != RESOLVED
-    unsaved = table.c.answered_by.is_not(None) & table.c.saved_as.is_(None)
+    unsaved = (table.c.answered_by.is_not(None) & table.c.saved_as.is_(None)
+               & (table.c.answer != ""))  # a reply with no text (a file) has nothing to save
 
     def listed(condition, *order) -> list[Escalation]:
         query = select(table).where(condition).order_by(*order).limit(shown)

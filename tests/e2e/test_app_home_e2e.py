@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 
 from bot.slack import home
+from bot.slack.handoff_blocks import SAVE_REPLY
 from bot.storage import schema
 from tests.conftest import server_env, table_rows, wait_until
 from tests.e2e.conftest import (
@@ -209,7 +210,7 @@ def test_an_editors_home_lists_escalations_escaped_with_save_as_faq(
     assert "&lt;!channel&gt; &lt;@U0BOSS&gt; help" in shown
     assert "<!channel>" not in shown and "<@U0BOSS>" not in shown
     assert "claimed by <@U0EXPERT>" in shown and "Where is form B?" in shown
-    assert buttons(view, home.SAVE_REPLY) == [str(answered.id)]
+    assert buttons(view, SAVE_REPLY) == [str(answered.id)]
     assert len(view["blocks"]) < 100
 
     strangers = json.dumps(open_home(pair.first, slack, STRANGER), ensure_ascii=False)

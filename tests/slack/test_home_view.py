@@ -21,6 +21,7 @@ from bot.report.home import (
     UnsavedReply,
 )
 from bot.slack import blocks, home
+from bot.slack.handoff_blocks import SAVE_REPLY
 from bot.slack.home import home_view
 from bot.storage import Store
 from tests.conftest import logged_answer
@@ -142,8 +143,8 @@ def test_an_editor_sees_open_escalations_and_answers_to_save() -> None:
     [saved] = [t for t in shown if t.startswith("Where is form B?")]
     assert saved.startswith(f"Where is form B?\n<@U4> answered 2 d ago · <{LINK}|open the "
                             "thread>: “In the &lt;#C1&gt; wiki &lt;!channel&gt;")
-    assert (home.SAVE_REPLY, "9") in buttons(view) and home.SAVE_REPLY == "faq_save_reply"
-    assert [b for b in buttons(view) if b[0] == home.SAVE_REPLY] == [(home.SAVE_REPLY, "9")]
+    assert (SAVE_REPLY, "9") in buttons(view) and SAVE_REPLY == "faq_save_reply"
+    assert [b for b in buttons(view) if b[0] == SAVE_REPLY] == [(SAVE_REPLY, "9")]
     joined = "\n".join(shown)
     assert "*Asked a person, not resolved*: 2 questions" in joined
     assert "*Answered by a person, not yet an FAQ*: 1 answer," in joined
@@ -178,7 +179,7 @@ def test_no_escalations_no_sections_and_long_lists_say_how_many_more() -> None:
     shown = texts(view)
     assert sum("asked by" in t for t in shown) == home.LISTED
     assert "and 25 more" in shown and "and 7 more" in shown
-    assert len([b for b in buttons(view) if b[0] == home.SAVE_REPLY]) == home.LISTED
+    assert len([b for b in buttons(view) if b[0] == SAVE_REPLY]) == home.LISTED
 
 
 def test_the_last_14_days_are_drawn_with_block_characters() -> None:

@@ -30,3 +30,11 @@ def test_nothing_escalated_is_empty_not_missing(store: Store) -> None:
     waiting = store.waiting_escalations(5)
     assert waiting is not None and (waiting.open, waiting.open_count) == ([], 0)
     assert (waiting.unsaved, waiting.unsaved_count) == ([], 0)
+
+
+def test_a_reply_without_text_has_nothing_to_save(store: Store) -> None:
+    escalation, _ = store.escalate(team="T1", channel="C1", question_key="2.1", asker="U1",
+                                   question="q", private=False, experts="S0EXP")
+    store.change_escalation(escalation.id, "answered", user="U2", text="")  # a file only
+    waiting = store.waiting_escalations(5)
+    assert waiting is not None and waiting.unsaved_count == 0 and waiting.open_count == 1
