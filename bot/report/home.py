@@ -3,8 +3,10 @@
 Slack's side (``bot.slack``) may touch neither numpy nor the database, so this gathers what
 the view shows into plain, frozen data: the unanswered questions of the last 30 days grouped
 like ``faqbot report`` groups them, the pending learned phrasings, the FAQs voted 👎 most,
-and the last 14 days' questions and answer rate. Every list holds at most ``shown`` items
-plus its full count, so a view built from them has a bounded size whatever the log holds.
+the last 14 days' questions and answer rate, and the escalations waiting on someone: those
+not resolved (however old), and the people's answers not yet saved as an FAQ. Every list
+holds at most ``shown`` items plus its full count, so a view built from them has a bounded
+size whatever the log holds.
 
 A view is published on every open, so opens must be cheap: at most ``MAX_TEXTS`` distinct
 texts are embedded, through a vector cache of the Home's own (a second open embeds nothing,
@@ -31,7 +33,7 @@ from bot.storage import Row, normalise, utcnow
 
 if TYPE_CHECKING:
     from bot.faq.answerer import Answerer
-    from bot.storage import Log, Store
+    from bot.storage import Escalation, Log, Store, Waiting
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +81,31 @@ class Day:
 
 
 @dataclass(frozen=True)
+class OpenEscalation:
+    """A question handed to a person and not resolved; ``question`` None: not logged."""
+
+    id: int
+    question: str | None
+    asker: str
+    minutes: int  # since it was escalated
+    claimed_by: str | None
+    answered_by: str | None
+    permalink: str | None  # the escalation's post in Slack, once placed
+
+
+@dataclass(frozen=True)
+class UnsavedReply:
+    """A person's answer to an escalated question that no FAQ was saved from yet."""
+
+    id: int
+    question: str | None
+    answered_by: str
+    answer: str | None
+    minutes: int  # since the answer
+    permalink: str | None
+
+
+@dataclass(frozen=True)
 class HomeFacts:
     learning: bool  # phrasings are learned (LOG_QUESTION_TEXT is on)
     log_readable: bool  # False while the database is down
@@ -91,6 +118,10 @@ class HomeFacts:
     disliked: tuple[Disliked, ...] = ()
     disliked_count: int = 0
     days: tuple[Day, ...] = ()
+    open_escalations: tuple[OpenEscalation, ...] = ()  # oldest first
+    open_escalation_count: int = 0
+    unsaved_replies: tuple[UnsavedReply, ...] = ()  # latest answer first
+    unsaved_reply_count: int = 0
 
 
 class HomeReport:
@@ -120,6 +151,7 @@ class HomeReport:
         unanswered = [row for row in logged.questions if row["decision"] == Decision.NONE]
         groups = self._groups(unanswered)
         disliked = self._disliked(logged)
+        waiting = self.store.waiting_escalations(self.shown)
         return HomeFacts(
             learning=learning, log_readable=True, grouped=groups is not None,
             unanswered_questions=len(unanswered),
@@ -127,7 +159,8 @@ class HomeReport:
             unanswered_groups=len(groups or []),
             suggestions=pending, suggestion_count=len(suggestions),
             disliked=tuple(disliked[:self.shown]), disliked_count=len(disliked),
-            days=_days(logged.questions, now.date()))
+            days=_days(logged.questions, now.date()),
+            **_waiting(waiting, now))
 
     def _groups(self, rows: Sequence[Row]) -> list[Group] | None:
         """Groups of ``rows``, only the ``max_texts`` most asked texts embedded; None when
@@ -175,6 +208,39 @@ class HomeReport:
                 found.append(Disliked(faq_id=faq_id, question=row.question,
                                       down=counter["down"], up=counter["up"]))
         return sorted(found, key=lambda d: (-d.down, d.up, d.faq_id))
+
+
+def _waiting(waiting: Waiting | None, now: datetime) -> dict[str, object]:
+    """The escalation fields of ``HomeFacts``; none when the read failed (the database went
+    down since the log was read: the next open shows them)."""
+    if waiting is None:
+        return {}
+    return {
+        "open_escalations": tuple(_open(e, now) for e in waiting.open),
+        "open_escalation_count": waiting.open_count,
+        "unsaved_replies": tuple(_unsaved(e, now) for e in waiting.unsaved),
+        "unsaved_reply_count": waiting.unsaved_count,
+    }
+
+
+def _minutes(since: datetime, now: datetime) -> int:
+    return max(0, int((now - since).total_seconds() // 60))
+
+
+def _open(escalation: Escalation, now: datetime) -> OpenEscalation:
+    return OpenEscalation(id=escalation.id, question=escalation.question,
+                          asker=escalation.asker, minutes=_minutes(escalation.at, now),
+                          claimed_by=escalation.claimed_by,
+                          answered_by=escalation.answered_by,
+                          permalink=escalation.permalink)
+
+
+def _unsaved(escalation: Escalation, now: datetime) -> UnsavedReply:
+    assert escalation.answered_by is not None  # the query's condition
+    return UnsavedReply(id=escalation.id, question=escalation.question,
+                        answered_by=escalation.answered_by, answer=escalation.answer,
+                        minutes=_minutes(escalation.answered_at or escalation.at, now),
+                        permalink=escalation.permalink)
 
 
 def _unanswered(group: Group) -> Unanswered:

@@ -11,7 +11,7 @@ from bot.report.groups import EXACT_HASH
 from bot.report.inert import csv_cell, printable
 
 CSV_FIELDS = ("count", "people", "direct", "question", "examples", "closest_faq",
-              "closest_score", "last_asked", "grouped_by", "text_hash")
+              "closest_score", "last_asked", "grouped_by", "text_hash", "escalated")
 LABELS = {Decision.ANSWER: "answered", Decision.CHOICES: "choices",
           Decision.NONE: "silent"}
 
@@ -27,6 +27,8 @@ def as_text(report: dict[str, Any], since_label: str) -> str:
                   f"{len(unanswered['groups'])} groups ({_grouping(unanswered)})"]
     for group in unanswered["groups"]:
         who = f"{group['count']}× by {group['people']} people ({group['direct']} direct)"
+        if group["escalated"]:
+            who += f", {group['escalated']} asked a person"
         lines.append(f"  {who:<32}{printable(_title(group))}")
         if group["examples"]:
             lines.append("      also: " + "; ".join(f'"{printable(text)}"'
@@ -39,7 +41,34 @@ def as_text(report: dict[str, Any], since_label: str) -> str:
     for faq in report["faqs"]:
         lines.append(f"  {printable(faq['id']):<32}{faq['answered']:>9}{faq['up']:>5}"
                      f"{faq['down']:>5}{faq['chosen']:>8}{faq['lost_to_choice']:>18}")
-    return "\n".join(lines)
+    return "\n".join(lines + _escalations(report["escalations"]))
+
+
+def _escalations(escalations: dict[str, Any]) -> list[str]:
+    """How often a person was needed, and the questions still waiting for one."""
+    rate = escalations["self_service_rate"]
+    lines = ["", f"Asked a person: {escalations['count']} "
+                 f"({_share(rate)} of {escalations['direct_questions']} direct questions "
+                 "ended without one)",
+             f"  median first human reply {_duration(escalations['median_first_reply_minutes'])}"
+             f", median resolution {_duration(escalations['median_resolution_minutes'])}"]
+    for waiting in escalations["unresolved"]:
+        who = (f"claimed by {printable(waiting['claimed_by'])}" if waiting["claimed_by"]
+               else "not claimed")
+        if waiting["answered_by"]:
+            who += f", answered by {printable(waiting['answered_by'])}"
+        question = (printable(waiting["question"]) if waiting["question"] is not None
+                    else "(text not logged)")
+        lines.append(f"  {waiting['status']:<8} {waiting['asked']}  {who}: {question}")
+    return lines
+
+
+def _share(rate: float | None) -> str:
+    return "—" if rate is None else f"{rate:.0%}"
+
+
+def _duration(minutes: float | None) -> str:
+    return "—" if minutes is None else f"{minutes:g} min"
 
 
 def as_csv(report: dict[str, Any]) -> str:

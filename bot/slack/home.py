@@ -1,9 +1,11 @@
 """The App Home: a pure builder of the ``home`` view ``views.publish`` shows.
 
 Everyone sees how to ask, a few example questions and how many FAQs there are. FAQ editors
-also see what the log says needs them (``HomeFacts``): the unanswered questions with an
-**Add FAQ** button, learned phrasings to **Accept** or **Reject**, the FAQs voted 👎 most
-with **Edit**, and the last 14 days as bars. Nobody else's view holds anyone's question.
+also see what the log says needs them (``HomeFacts``): the questions handed to a person and
+not resolved (age, who claimed them, a link to the thread), the people's answers not yet an
+FAQ with **Save as FAQ**, the unanswered questions with an **Add FAQ** button, learned
+phrasings to **Accept** or **Reject**, the FAQs voted 👎 most with **Edit**, and the last
+14 days as bars. Nobody else's view holds anyone's question.
 
 A view holds at most 100 blocks and 3000 characters per text: each list shows ``LISTED``
 items and says how many more there are, and every text from the log is escaped and capped.
@@ -16,14 +18,17 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
 from bot.slack.blocks import EDIT, FAQ_USAGE, Block, button, cap, context, escape, section
+from bot.slack.handoff_blocks import SAVE_REPLY
+from bot.slack.ids import USER, shaped
 
 if TYPE_CHECKING:
-    from bot.slack.services import DayCount, HomeFacts
+    from bot.slack.services import DayCount, HomeFacts, UnsavedReply, WaitingEscalation
 
 ADD = "faq_home_add"  # value: the question to prefill
 ACCEPT = "faq_home_accept"  # value: the suggestion id
 REJECT = "faq_home_reject"
-# Edit is the FAQ message's own button (``blocks.EDIT``, value: the FAQ id).
+# Edit is the FAQ message's own button (``blocks.EDIT``, value: the FAQ id), and Save as
+# FAQ the escalation's (``handoff_blocks.SAVE_REPLY``, value: the escalation id).
 
 MAX_BLOCKS = 100  # Block Kit's cap on a view
 LISTED = 5
@@ -69,7 +74,7 @@ def _for_everyone(faqs: int, examples: Sequence[str], channels: Sequence[str],
 
 
 def _more(shown: int, total: int, what: str) -> list[Block]:
-    return [context(f"and {total - shown} more {what}")] if total > shown else []
+    return [context(f"and {total - shown} more {what}".rstrip())] if total > shown else []
 
 
 def _for_editors(facts: HomeFacts) -> list[Block]:
@@ -79,12 +84,78 @@ def _for_editors(facts: HomeFacts) -> list[Block]:
                               "down), so there is nothing from it to show. Open this tab again "
                               "in a minute."))
     else:
+        blocks += _open_escalations(facts)
+        blocks += _unsaved_replies(facts)
         blocks += _unanswered(facts)
     blocks += _suggestions(facts)
     if facts.log_readable:
         blocks += _disliked(facts)
         blocks += _days(facts.days)
     return blocks
+
+
+def _person(user: str | None) -> str:
+    """A mention, for a user id in Slack's shape only: anything else could be markup."""
+    return f"<@{user}>" if shaped(user, USER) else "someone"
+
+
+def _age(minutes: int) -> str:
+    if minutes < 60:
+        return f"{minutes} min"
+    return f"{minutes // 60} h" if minutes < 48 * 60 else f"{minutes // (24 * 60)} d"
+
+
+def _thread(permalink: str | None) -> str:
+    """A link to the escalation's thread: only an https URL, escaped, ``|`` encoded, so it
+    can neither end the link nor add markup; nothing before the escalation was posted."""
+    if not permalink or not permalink.startswith("https://"):
+        return ""
+    return f" · <{escape(permalink).replace('|', '%7C')}|open the thread>"
+
+
+def _question(question: str | None) -> str:
+    return (_shown(question) if question is not None
+            else "(the text was not logged: LOG_QUESTION_TEXT=false)")
+
+
+def _open_escalations(facts: HomeFacts) -> list[Block]:
+    """Shown only when there are some: without FAQ_EXPERTS nothing is ever escalated."""
+    if not facts.open_escalations:
+        return []
+    count = facts.open_escalation_count
+    blocks = [section(f"*Asked a person, not resolved*: {count} "
+                      f"question{'s' * (count != 1)}, the longest waiting first:")]
+    for waiting in facts.open_escalations[:LISTED]:
+        blocks.append(section(f"{_question(waiting.question)}\n{_status(waiting)}"))
+    return blocks + _more(min(len(facts.open_escalations), LISTED), count, "")
+
+
+def _status(waiting: WaitingEscalation) -> str:
+    claimed = (f"claimed by {_person(waiting.claimed_by)}" if waiting.claimed_by
+               else "*not claimed*")
+    answered = f" · answered by {_person(waiting.answered_by)}" if waiting.answered_by else ""
+    return (f"asked by {_person(waiting.asker)} {_age(waiting.minutes)} ago · {claimed}"
+            f"{answered}{_thread(waiting.permalink)}")
+
+
+def _unsaved_replies(facts: HomeFacts) -> list[Block]:
+    if not facts.unsaved_replies:
+        return []
+    count = facts.unsaved_reply_count
+    blocks = [section(f"*Answered by a person, not yet an FAQ*: {count} "
+                      f"answer{'s' * (count != 1)}, the latest first:")]
+    for reply in facts.unsaved_replies[:LISTED]:
+        block = section(f"{_question(reply.question)}\n{_answered(reply)}")
+        block["accessory"] = button("Save as FAQ", SAVE_REPLY, str(reply.id),
+                                    style="primary")
+        blocks.append(block)
+    return blocks + _more(min(len(facts.unsaved_replies), LISTED), count, "")
+
+
+def _answered(reply: UnsavedReply) -> str:
+    said = f": “{_shown(reply.answer)}”" if reply.answer else ""
+    return (f"{_person(reply.answered_by)} answered {_age(reply.minutes)} ago"
+            f"{_thread(reply.permalink)}{said}")
 
 
 def _unanswered(facts: HomeFacts) -> list[Block]:

@@ -166,6 +166,42 @@ class DayCount(Protocol):
     def answered(self) -> int: ...
 
 
+class WaitingEscalation(Protocol):
+    """A question handed to a person and not resolved yet."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def question(self) -> str | None: ...  # None: texts not logged
+    @property
+    def asker(self) -> str: ...
+    @property
+    def minutes(self) -> int: ...  # since it was escalated
+    @property
+    def claimed_by(self) -> str | None: ...
+    @property
+    def answered_by(self) -> str | None: ...
+    @property
+    def permalink(self) -> str | None: ...
+
+
+class UnsavedReply(Protocol):
+    """A person's answer to an escalated question, not yet saved as an FAQ."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def question(self) -> str | None: ...
+    @property
+    def answered_by(self) -> str: ...
+    @property
+    def answer(self) -> str | None: ...
+    @property
+    def minutes(self) -> int: ...  # since the answer
+    @property
+    def permalink(self) -> str | None: ...
+
+
 class HomeFacts(Protocol):
     """Each list holds the first few; its count says how many there are in all."""
 
@@ -191,6 +227,14 @@ class HomeFacts(Protocol):
     def disliked_count(self) -> int: ...
     @property
     def days(self) -> Sequence[DayCount]: ...
+    @property
+    def open_escalations(self) -> Sequence[WaitingEscalation]: ...
+    @property
+    def open_escalation_count(self) -> int: ...
+    @property
+    def unsaved_replies(self) -> Sequence[UnsavedReply]: ...
+    @property
+    def unsaved_reply_count(self) -> int: ...
 
 
 class Home(Protocol):

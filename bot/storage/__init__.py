@@ -14,7 +14,8 @@ outside this package comes in through here; the modules behind it are:
 - ``outage``: when to retry a database that is down;
 - ``schema``: the tables; ``url``: parsing and redacting ``DATABASE_URL``;
 - ``privacy``: pseudonyms for users and question texts;
-- ``queries``: reading the log back for ``faqbot report``.
+- ``queries``: reading the log back for ``faqbot report``, and the escalations waiting for
+  an editor (``Waiting``) for the App Home.
 """
 
 from bot.storage.claims import ClaimStore, LocalClaims
@@ -22,11 +23,11 @@ from bot.storage.escalations import CLAIMED, OPEN, RESOLVED, Escalation
 from bot.storage.faq_edits import StaleEdit, StoredEdit
 from bot.storage.learning import ACCEPTED, PENDING, REJECTED, AskedQuestion, Suggestion
 from bot.storage.privacy import normalise
-from bot.storage.queries import Log, Row, read_log
+from bot.storage.queries import Log, Row, Waiting, read_log
 from bot.storage.schema import utcnow
 from bot.storage.store import VOTES, Store, open_store
 
 __all__ = ["ACCEPTED", "CLAIMED", "OPEN", "PENDING", "REJECTED", "RESOLVED", "VOTES",
            "AskedQuestion", "ClaimStore", "Escalation",
            "LocalClaims", "Log", "Row", "StaleEdit", "Store", "StoredEdit", "Suggestion",
-           "normalise", "open_store", "read_log", "utcnow"]
+           "Waiting", "normalise", "open_store", "read_log", "utcnow"]

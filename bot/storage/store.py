@@ -32,7 +32,7 @@ from bot.storage.faq_edits import StoredEdit
 from bot.storage.learning import AskedQuestion, Suggestion
 from bot.storage.outage import Outage
 from bot.storage.privacy import text_hash, user_hash
-from bot.storage.queries import Log
+from bot.storage.queries import Log, Waiting
 from bot.storage.url import describe_error, open_engine, parse_url, redact
 from bot.storage.values import storable, storable_text
 
@@ -243,6 +243,11 @@ class Store:
 
     def escalations(self, *, since: datetime | None = None) -> list[Escalation] | None:
         return self._or(None, lambda c: escalations.listed(c, since=since))
+
+    def waiting_escalations(self, shown: int) -> Waiting | None:
+        """The open escalations and the unsaved human answers, the first ``shown`` of each
+        with their counts, for the App Home; None while the database is down."""
+        return self._or(None, lambda c: queries.waiting_escalations(c, shown))
 
     def log_since(self, since: datetime) -> Log | None:
         """The log from ``since`` on, for the App Home; None while the database is down."""

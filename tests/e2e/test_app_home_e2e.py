@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 
 from bot.slack import home
+from bot.slack.handoff_blocks import SAVE_REPLY
 from bot.storage import schema
 from tests.conftest import server_env, table_rows, wait_until
 from tests.e2e.conftest import (
@@ -184,3 +185,33 @@ def test_an_editors_accept_is_answered_by_another_server_within_10_s(
     wait_until(answered_on_the_other_server, timeout=LIVE_WITHIN_S,
                what="the accepted phrasing answered by the other server")
     assert time.monotonic() - start < LIVE_WITHIN_S
+
+
+def test_an_editors_home_lists_escalations_escaped_with_save_as_faq(
+        pair: Pair, slack: SlackStandIn) -> None:
+    """Escalations as the Ask a person flow stores them (written here through the same
+    ``Store``): the open one and the answered one reach the editor's Home, hostile text as
+    text, and no one else's."""
+    from bot.storage import Store
+
+    hostile = "<!channel> <@U0BOSS> help " + "x" * 4000
+    store = Store.from_url(pair.database_url)
+    waiting, _ = store.escalate(team=TEAM_ID, channel=FAQ_CHANNEL, question_key=new_ts(),
+                                asker=ASKER, question=hostile, private=False, experts="S0EXP")
+    answered, _ = store.escalate(team=TEAM_ID, channel=FAQ_CHANNEL, question_key=new_ts(),
+                                 asker=ASKER, question="Where is form B?", private=False,
+                                 experts="S0EXP")
+    store.change_escalation(waiting.id, "claim", user="U0EXPERT")
+    store.change_escalation(answered.id, "answered", user="U0EXPERT", text="At the desk.")
+    store.close()
+
+    view = open_home(pair.second, slack, EDITOR)
+    shown = json.dumps(view, ensure_ascii=False)
+    assert "&lt;!channel&gt; &lt;@U0BOSS&gt; help" in shown
+    assert "<!channel>" not in shown and "<@U0BOSS>" not in shown
+    assert "claimed by <@U0EXPERT>" in shown and "Where is form B?" in shown
+    assert buttons(view, SAVE_REPLY) == [str(answered.id)]
+    assert len(view["blocks"]) < 100
+
+    strangers = json.dumps(open_home(pair.first, slack, STRANGER), ensure_ascii=False)
+    assert "form B" not in strangers and "U0BOSS" not in strangers

@@ -160,3 +160,52 @@ def test_days_are_counted_in_utc_today_last(store: Store, answerer: Answerer) ->
     later = utcnow() + timedelta(days=2)
     facts = report(store, Counting(answerer)).facts(now=later)
     assert [day.questions for day in facts.days][-3:] == [1, 0, 0]
+
+
+def escalate(store: Store, key: str, question: str | None = "Who signs my form?") -> int:
+    escalation, made = store.escalate(team=TEAM, channel="C1", question_key=key, asker="U1",
+                                      question=question, private=False, experts="S0EXP")
+    assert made
+    return escalation.id
+
+
+def test_escalations_waiting_however_old_and_answers_not_yet_an_faq(
+        store: Store, answerer: Answerer) -> None:
+    old, claimed, answered, resolved, saved, done = (
+        escalate(store, f"5.{n}") for n in range(6))
+    store.change_escalation(old, "placed", thread_channel="C1", thread_ts="5.0",
+                            post_ts="6.0", permalink="https://example.slack.com/p60")
+    store.change_escalation(claimed, "claim", user="U2")
+    for eid in (answered, resolved, saved, done):
+        store.change_escalation(eid, "answered", user="U3", text=f"answer {eid}")
+    store.change_escalation(resolved, "resolve", user="U1")
+    store.change_escalation(saved, "saved_as", faq_id="form-b")
+    store.change_escalation(done, "saved_as", faq_id="form-c")
+    store.change_escalation(done, "resolve", user="U1")
+    later = utcnow() + timedelta(days=45, minutes=5)  # past the log's 30 days: still shown
+
+    facts = report(store, Counting(answerer)).facts(now=later)
+    assert [(e.id, e.claimed_by, e.answered_by) for e in facts.open_escalations] == [
+        (old, None, None), (claimed, "U2", None), (answered, None, "U3"), (saved, None, "U3")]
+    assert facts.open_escalation_count == 4
+    first = facts.open_escalations[0]
+    assert (first.question, first.asker, first.permalink) == (
+        "Who signs my form?", "U1", "https://example.slack.com/p60")
+    assert 45 * 24 * 60 <= first.minutes <= 45 * 24 * 60 + 6
+    assert [(r.id, r.answer) for r in facts.unsaved_replies] == [
+        (resolved, f"answer {resolved}"), (answered, f"answer {answered}")]  # latest first
+    assert facts.unsaved_reply_count == 2
+
+
+def test_waiting_lists_hold_the_first_few_and_count_them_all(
+        store: Store, answerer: Answerer) -> None:
+    for n in range(12):
+        eid = escalate(store, f"7.{n}", None)
+        if n % 2:
+            store.change_escalation(eid, "answered", user="U3", text="see the wiki")
+    home = HomeReport(store=store, answerer=Counting(answerer).answerer,
+                      too_close=lambda *_: False, shown=3)
+    facts = home.facts()
+    assert (len(facts.open_escalations), facts.open_escalation_count) == (3, 12)
+    assert (len(facts.unsaved_replies), facts.unsaved_reply_count) == (3, 6)
+    assert facts.open_escalations[0].question is None  # LOG_QUESTION_TEXT=false at the time

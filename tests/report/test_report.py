@@ -147,3 +147,107 @@ def test_an_answer_counts_for_the_faq_answered_not_the_closest_by_cosine(
     assert main(["report", "--since", "1d", "--json"]) == 0
     faqs = {f["id"]: f["answered"] for f in json.loads(capsys.readouterr().out)["faqs"]}
     assert faqs == {"sign-up": 1}
+
+
+HOSTILE_QUESTION = "<!channel> <@U0BOSS> \x1b[2J\u202eevil " + "x" * 4000
+
+
+def backdate(database_url: str, escalation_id: int, **minutes_after: float) -> None:
+    """Set an escalation's timestamps to its ``at`` plus so many minutes: the test's
+    clock, written straight to the database."""
+    from datetime import timedelta
+
+    from sqlalchemy import create_engine, select, update
+
+    from bot.storage import schema
+
+    table = schema.escalations
+    engine = create_engine(database_url.replace("postgresql://", "postgresql+psycopg://", 1))
+    with engine.begin() as connection:
+        at = connection.scalar(select(table.c.at).where(table.c.id == escalation_id))
+        connection.execute(update(table).where(table.c.id == escalation_id).values(
+            **{name: at + timedelta(minutes=m) for name, m in minutes_after.items()}))
+    engine.dispose()
+
+
+def escalate(store, ts: str, question: str = "where is the form?"):
+    escalation, made = store.escalate(team="T1", channel="C1", question_key=ts, asker="U1",
+                                      question=question, private=False, experts="S0EXP")
+    assert made
+    return escalation.id
+
+
+def test_report_counts_escalations_their_speed_and_the_self_service_rate(
+        store, database_url, capsys, monkeypatch):
+    seed(store)  # 2 of its questions were asked directly
+    for n in range(8):
+        store.log_question(team="T1", channel="C2", ts=f"20.{n}", user="U9", text="help me",
+                           answer=answer("none"), latency_ms=5.0, direct=True)
+    first = escalate(store, "10.0")  # one of VPN's direct questions
+    second = escalate(store, "20.0", HOSTILE_QUESTION)
+    third = escalate(store, "20.1")
+    store.change_escalation(first, "answered", user="U7", text="use the portal")
+    store.change_escalation(first, "resolve", user="U1")
+    store.change_escalation(second, "claim", user="U7")
+    store.change_escalation(third, "answered", user="U8", text="ask IT")
+    backdate(database_url, first, answered_at=12, resolved_at=40)
+    backdate(database_url, third, answered_at=30)
+    monkeypatch.setenv("DATABASE_URL", database_url)
+
+    assert main(["report", "--since", "1d", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    escalations = report["escalations"]
+    assert {k: escalations[k] for k in ("count", "median_first_reply_minutes",
+                                        "median_resolution_minutes", "self_service_rate",
+                                        "direct_questions")} == {
+        "count": 3, "median_first_reply_minutes": 21.0, "median_resolution_minutes": 40.0,
+        "self_service_rate": 0.7, "direct_questions": 10}
+    assert [(e["id"], e["status"], e["claimed_by"], e["answered_by"])
+            for e in escalations["unresolved"]] == [(second, "claimed", "U7", None),
+                                                    (third, "open", None, "U8")]
+    assert escalations["unresolved"][0]["question"] == HOSTILE_QUESTION  # JSON keeps it all
+    assert report["unanswered"]["groups"][0]["escalated"] == 1  # VPN's first question
+
+    assert main(["report", "--csv"]) == 0
+    assert capsys.readouterr().out.splitlines()[0].endswith(",text_hash,escalated")
+
+    assert main(["report"]) == 0
+    text = capsys.readouterr().out
+    assert "Asked a person: 3 (70% of 10 direct questions ended without one)" in text
+    assert "median first human reply 21 min, median resolution 40 min" in text
+    assert "9× by 9 people (2 direct), 1 asked a person" in text
+    [hostile] = [line for line in text.splitlines() if "U0BOSS" in line]
+    assert "claimed by U7" in hostile and "<!channel> <@U0BOSS> [2Jevil x" in hostile
+    assert "\x1b" not in text and "\u202e" not in text
+
+
+def test_no_escalations_and_no_direct_questions_are_nulls_not_errors(
+        store, database_url, capsys, monkeypatch):
+    store.log_question(team="T1", channel="C1", ts="1.1", user="U1", text="hi",
+                       answer=answer("none"), latency_ms=5.0)
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    assert main(["report", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["escalations"] == {
+        "count": 0, "median_first_reply_minutes": None, "median_resolution_minutes": None,
+        "self_service_rate": None, "direct_questions": 0, "unresolved": []}
+    assert main(["report"]) == 0
+    assert "Asked a person: 0 (— of 0 direct questions" in capsys.readouterr().out
+
+
+def test_a_log_from_before_escalations_reports_none(tmp_path, capsys, monkeypatch):
+    """An older faqbot's database has no escalations table; the report reads it as is."""
+    from sqlalchemy import create_engine, text
+
+    url = f"sqlite:///{tmp_path / 'old.sqlite3'}"
+    old = Store.from_url(url)
+    old.log_question(team="T1", channel="C1", ts="1.1", user="U1", text="hi",
+                     answer=answer("none"), latency_ms=5.0, direct=True)
+    old.close()
+    engine = create_engine(url)
+    with engine.begin() as connection:
+        connection.execute(text("DROP TABLE faqbot_escalations"))
+    engine.dispose()
+    monkeypatch.setenv("DATABASE_URL", url)
+    assert main(["report", "--json"]) == 0
+    escalations = json.loads(capsys.readouterr().out)["escalations"]
+    assert (escalations["count"], escalations["self_service_rate"]) == (0, 1.0)

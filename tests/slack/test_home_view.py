@@ -10,8 +10,18 @@ from typing import Any
 import pytest
 
 from bot.faq.answerer import Answerer
-from bot.report.home import Day, Disliked, HomeFacts, HomeReport, Pending, Unanswered
+from bot.report.home import (
+    Day,
+    Disliked,
+    HomeFacts,
+    HomeReport,
+    OpenEscalation,
+    Pending,
+    Unanswered,
+    UnsavedReply,
+)
 from bot.slack import blocks, home
+from bot.slack.handoff_blocks import SAVE_REPLY
 from bot.slack.home import home_view
 from bot.storage import Store
 from tests.conftest import logged_answer
@@ -107,6 +117,71 @@ def test_an_editor_sees_the_log_with_its_buttons() -> None:
     assert "Learning is off" not in shown
 
 
+HOSTILE = "<!channel> <@U0BOSS> & <https://evil.example|click> " + "x" * 4000
+LINK = "https://example.slack.com/archives/C1/p100"
+
+
+def test_an_editor_sees_open_escalations_and_answers_to_save() -> None:
+    waiting = (OpenEscalation(id=7, question=HOSTILE, asker="U1", minutes=135,
+                              claimed_by="U2", answered_by=None, permalink=LINK),
+               OpenEscalation(id=8, question=None, asker="U3", minutes=12, claimed_by=None,
+                              answered_by="U4", permalink=None))
+    replies = (UnsavedReply(id=9, question="Where is form B?", answered_by="U4",
+                            answer=f"In the <#C1> wiki {HOSTILE}", minutes=3000,
+                            permalink=LINK),)
+    view = view_for(facts(open_escalations=waiting, open_escalation_count=2,
+                          unsaved_replies=replies, unsaved_reply_count=1))
+    shown = texts(view)
+    [first, second] = [t for t in shown if "asked by" in t]
+    assert first.startswith("&lt;!channel&gt; &lt;@U0BOSS&gt; &amp; &lt;https://evil")
+    assert "<!channel>" not in first and "<@U0BOSS>" not in first and "|click>" not in first
+    assert first.endswith(f"asked by <@U1> 2 h ago · claimed by <@U2> · <{LINK}|open the "
+                          "thread>")
+    assert len(first) < 2 * home.SHOWN_TEXT  # capped
+    assert second == ("(the text was not logged: LOG_QUESTION_TEXT=false)\nasked by <@U3> "
+                      "12 min ago · *not claimed* · answered by <@U4>")  # not posted: no link
+    [saved] = [t for t in shown if t.startswith("Where is form B?")]
+    assert saved.startswith(f"Where is form B?\n<@U4> answered 2 d ago · <{LINK}|open the "
+                            "thread>: “In the &lt;#C1&gt; wiki &lt;!channel&gt;")
+    assert (SAVE_REPLY, "9") in buttons(view) and SAVE_REPLY == "faq_save_reply"
+    assert [b for b in buttons(view) if b[0] == SAVE_REPLY] == [(SAVE_REPLY, "9")]
+    joined = "\n".join(shown)
+    assert "*Asked a person, not resolved*: 2 questions" in joined
+    assert "*Answered by a person, not yet an FAQ*: 1 answer," in joined
+    assert joined.index("Asked a person") < joined.index("Unanswered in the last 30 days")
+
+
+def test_what_is_not_a_user_id_or_an_https_link_is_not_markup() -> None:
+    forged = OpenEscalation(id=1, question="q", asker="<!channel>", minutes=0,
+                            claimed_by="U1> <!here", answered_by=None,
+                            permalink="javascript:alert(1)")
+    piped = UnsavedReply(id=2, question="q", answered_by="W1", answer=None, minutes=59,
+                         permalink="https://example.slack.com/a|<!channel>")
+    shown = texts(view_for(facts(open_escalations=(forged,), open_escalation_count=1,
+                                 unsaved_replies=(piped,), unsaved_reply_count=1)))
+    [status] = [t for t in shown if "asked by" in t]
+    assert status == "q\nasked by someone 0 min ago · claimed by someone"
+    [reply] = [t for t in shown if "answered" in t and t.startswith("q")]
+    assert reply == ("q\n<@W1> answered 59 min ago · <https://example.slack.com/a%7C&lt;!channel"
+                     "&gt;|open the thread>")
+
+
+def test_no_escalations_no_sections_and_long_lists_say_how_many_more() -> None:
+    assert not any("Asked a person" in t or "not yet an FAQ" in t
+                   for t in texts(view_for(facts())))
+    many = tuple(OpenEscalation(id=n, question=f"q{n}", asker="U1", minutes=n,
+                                claimed_by=None, answered_by=None, permalink=None)
+                 for n in range(home.LISTED + 2))
+    saved = tuple(UnsavedReply(id=n, question=f"q{n}", answered_by="U2", answer="a",
+                               minutes=n, permalink=None) for n in range(home.LISTED))
+    view = view_for(facts(open_escalations=many, open_escalation_count=30,
+                          unsaved_replies=saved, unsaved_reply_count=12))
+    shown = texts(view)
+    assert sum("asked by" in t for t in shown) == home.LISTED
+    assert "and 25 more" in shown and "and 7 more" in shown
+    assert len([b for b in buttons(view) if b[0] == SAVE_REPLY]) == home.LISTED
+
+
 def test_the_last_14_days_are_drawn_with_block_characters() -> None:
     [chart] = [t for t in texts(view_for(facts())) if t.startswith("*The last 14 days*")]
     asked, share = (line.split("`")[1] for line in chart.splitlines()[1:])
@@ -153,6 +228,18 @@ def big_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
                        faq_id="replacement-card", vote="down")
         store.confirm_suggestion(team="T1", faq_id="sign-up", text=f"phrasing {n}{padding}",
                                  user=f"U{n}")
+    for n in range(300):  # 200 open (100 of them answered), 100 answered and resolved
+        escalation, _ = store.escalate(team="T1", channel="C1", question_key=f"1.{n}",
+                                       asker=f"U{n}", question=f"escalated {n}{padding}",
+                                       private=False, experts="S0EXP")
+        store.change_escalation(escalation.id, "placed", thread_channel="C1",
+                                thread_ts=f"1.{n}", post_ts=f"3.{n}",
+                                permalink=f"https://example.slack.com/archives/C1/p3{n}")
+        if n % 3:
+            store.change_escalation(escalation.id, "answered", user="U0EXPERT",
+                                    text=f"the answer {n}{padding}")
+        if n % 3 == 2:
+            store.change_escalation(escalation.id, "resolve", user="U0EXPERT")
     yield store
     store.close()
 
@@ -162,7 +249,11 @@ def test_10000_logged_questions_stay_within_block_kits_limits(big_store: Store,
     report = HomeReport(store=big_store, answerer=answerer, too_close=lambda *_: False)
     facts = report.facts()
     assert facts.unanswered_questions == 7500 and facts.suggestion_count == 50
+    assert (facts.open_escalation_count, facts.unsaved_reply_count) == (200, 200)
     view = view_for(facts)
     assert len(view["blocks"]) < 100
+    assert not [text for text in texts(view) if "<!channel>" in text]  # escaped everywhere
+    assert ("*Asked a person, not resolved*: 200 questions, the longest waiting first:"
+            in texts(view))
     assert max(len(text) for text in texts(view)) <= TEXT_LIMIT
     assert all(len(value) <= home.VALUE_LIMIT for _, value in buttons(view))
