@@ -24,7 +24,10 @@ def test_manifest_asks_for_the_minimal_scopes_and_events() -> None:
     manifest = json.loads((ROOT / "manifest.json").read_text())
     assert sorted(manifest["oauth_config"]["scopes"]["bot"]) == sorted([
         "app_mentions:read", "channels:history", "groups:history", "im:history", "chat:write",
-        "commands"])
+        "commands",
+        # Asking a person: the 🙋/✅ on the question, and a direct message to the experts
+        # (one person, or a group DM) when a private question has no triage channel.
+        "reactions:write", "im:write", "mpim:write"])
     settings = manifest["settings"]
     assert sorted(settings["event_subscriptions"]["bot_events"]) == [
         "app_home_opened", "app_mention", "message.channels", "message.groups", "message.im"]
