@@ -344,3 +344,19 @@ def test_kill_9_while_escalating_loses_nothing(pair: Pair, slack: SlackStandIn) 
     assert len([r for r in escalations(pair) if r["question_key"] == ts]) == 1
     # Besides the post the killed process had in flight, exactly one.
     assert len([c for c in escalation_post(slack, ts) if c.response["ts"] != held._ts]) == 1
+
+
+def test_the_askers_thumbs_down_offers_a_person_and_nobody_elses(
+        pair: Pair, slack: SlackStandIn) -> None:
+    event = mention("How do I get a replacement Medicare card?")
+    assert deliver(pair.a, event) == 200
+    reply = answered_once(slack, event["ts"])
+    wait_until(lambda: any(q["reply_ts"] == reply.response["ts"]
+                           for q in table_rows(pair.url, schema.questions)),
+               what="the question logged")
+    stranger = click(pair.b, slack, reply, "faq_vote_down", user=STRANGER, thread_ts=event["ts"])
+    asker = click(pair.a, slack, reply, "faq_vote_down", user=ASKER, thread_ts=event["ts"])
+    [redrawn_for_stranger] = slack.wait_for(f"response_url:{stranger}")
+    [redrawn_for_asker] = slack.wait_for(f"response_url:{asker}")
+    assert "faq_escalate" not in json.dumps(redrawn_for_stranger.params["blocks"])
+    assert "faq_escalate" in json.dumps(redrawn_for_asker.params["blocks"])

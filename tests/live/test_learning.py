@@ -193,3 +193,18 @@ def test_an_embedder_failure_leaves_the_suggestion_pending(two) -> None:
                                    faq_id=picked)
     assert suggestion is not None
     assert a.store.suggestion(suggestion.id).status == "pending"
+
+
+def test_a_pick_among_maybe_one_of_these_on_a_miss_teaches(two) -> None:
+    a, _ = two
+    missed = "is my card lost forever"
+    answer = a.answerer.ask(missed)
+    assert answer.decision == Decision.NONE and answer.near  # a miss, with FAQs near it
+    reply = asked(a, user="U1", text=missed, reply_ts="7.000001")
+    learner = Learner(a)
+    suggestion = learner.confirmed(team="T1", channel="C1", reply_ts=reply, user="U1",
+                                   faq_id=answer.near[0].id)
+    assert suggestion is not None and suggestion.text == missed
+    never = next(h.id for h in answer.candidates if h not in answer.near)
+    assert learner.confirmed(team="T1", channel="C1", reply_ts=reply, user="U1",
+                             faq_id=never) is None  # not offered on that reply

@@ -113,3 +113,28 @@ def test_keyed_names_the_key_in_every_actions_block_and_only_there() -> None:
     assert not set(again) & set(ids)  # and new on every drawing
     assert [b for b in keyed if b["type"] != "actions"] == [
         b for b in shown if b["type"] != "actions"]
+
+
+def test_a_miss_asked_directly_offers_near_faqs_and_a_person() -> None:
+    near = (hit(0), hit(1))
+    missed = Answer(decision="none", shown=(), candidates=near, near=near)
+    message = blocks.for_answer(missed, asked_directly=True, ask_person=True)
+    ids = [b["action_id"] for b in buttons(message)]
+    assert ids == ["faq_choice_0", "faq_choice_1", blocks.ESCALATE]
+    assert "Maybe one of these?" in json.dumps(message.blocks)
+    assert blocks.for_answer(missed, asked_directly=False, ask_person=True) is None
+    bare = Answer(decision="none", shown=(), candidates=near)
+    assert [b["action_id"] for b in buttons(blocks.for_answer(
+        bare, asked_directly=True, ask_person=True))] == [blocks.ESCALATE]
+    assert buttons(blocks.for_answer(bare, asked_directly=True)) == []  # nobody to ask
+    assert "/faq" in blocks.for_answer(bare, asked_directly=True).text
+
+
+def test_choices_offer_none_of_these_and_a_thumbs_down_offers_a_person() -> None:
+    choices = Answer(decision="choices", shown=(hit(0), hit(1), hit(2)), candidates=())
+    message = blocks.for_answer(choices, asked_directly=False, ask_person=True)
+    assert buttons(message)[-1]["action_id"] == blocks.ESCALATE
+    assert "None of these" in json.dumps(buttons(message)[-1])
+    after = blocks.with_other_choices([], [], ask_person=True)
+    assert [e["action_id"] for b in after if b["type"] == "actions"
+            for e in b["elements"]] == [blocks.ESCALATE]
