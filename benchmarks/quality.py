@@ -119,7 +119,8 @@ def no_typical(faq: FaqData) -> Calibration | None:
     if len(sim.labels) < 10:
         return None
     threshold, margin = choose(replace(sim, typical=np.zeros_like(sim.typical)))
-    return Calibration(threshold=threshold, margin=margin, typical={}, default_typical=0.0)
+    return Calibration(threshold=threshold, margin=margin, typical={}, default_typical=0.0,
+                       channel_threshold=threshold, channel_margin=margin)
 
 
 VARIANTS: dict[str, Callable[[FaqData], Calibration | None]] = {

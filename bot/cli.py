@@ -32,7 +32,7 @@ def _note(message: str) -> None:
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
-    """Answer one question the way the bot would in a channel."""
+    """Answer one question the way the bot would when asked, and say what a channel gets."""
     from bot.faq.policy import Decision
     from bot.faq.question import clean_question
     from bot.live import open_live
@@ -59,6 +59,10 @@ def cmd_ask(args: argparse.Namespace) -> int:
         for n, hit in enumerate(answer.shown, start=1):
             print(f"  {n}. {hit.question}  (score {hit.score:.2f})")
         print(f"\nBest match:\n{answer.shown[0].answer}")
+    if answer.decision != Decision.NONE:
+        unprompted = ("the same answer" if answer.channel_decision == Decision.ANSWER else
+                      "silence (not sure enough to answer unprompted)")
+        print(f"\nAs a top-level channel message: {unprompted}")
     else:
         best = answer.candidates[0] if answer.candidates else None
         hint = f" (closest: {best.question!r}, score {best.score:.2f})" if best else ""
@@ -124,6 +128,15 @@ def cmd_eval(args: argparse.Namespace) -> int:
         else:
             print(f"suggested: ANSWER_MIN_SCORE={suggested['min_score']} "
                   f"ANSWER_MARGIN={suggested['margin']}")
+        channel = result["channel"]
+        print(f"as top-level channel messages (one answer or silence; relative score "
+              f"{channel['min_score']}, margin {channel['margin']}):"
+              if result["calibrated"] else "as top-level channel messages (one answer or "
+              "silence, same thresholds):")
+        for name, key in (("single-answer accuracy", "single_answer_accuracy"),
+                          ("abstain precision", "abstain_precision"),
+                          ("abstain recall", "abstain_recall")):
+            print(f"  {name:<24}{channel[key]}")
         if args.by_faq:
             print("\n".join(as_lines(result["by_faq"], calibrated=result["calibrated"])))
     if card is not None:

@@ -15,7 +15,7 @@ import numpy as np
 from bot.config import DEFAULT_NEAR_SCORE
 from bot.errors import UserError
 from bot.faq.index import top_k
-from bot.faq.policy import CHOICE_COUNT, Answer, Decision, Hit, decide, nearby
+from bot.faq.policy import CHOICE_COUNT, Answer, Decision, Hit, decide, decide_unprompted, nearby
 from bot.faq.question import clean_question
 from bot.faq.scoring import best_phrasing, mix
 from bot.faq.thresholds import effective
@@ -79,6 +79,8 @@ class _Loaded:
     margin: float
     typical: np.ndarray  # each FAQ's typical score (zeros without a calibration)
     near: float  # the looser floor of "Maybe one of these?" on a miss asked directly
+    channel_min_score: float  # the stricter point for top-level channel messages
+    channel_margin: float
 
 
 class Answerer:
@@ -87,6 +89,10 @@ class Answerer:
     ``min_score`` and ``margin``: an operator's explicit setting, else (``None``) what the
     dataset stores (``faqbot eval --write``), else the defaults; resolved for every FAQ
     swapped in, so a new Hub commit's stored thresholds apply without a restart.
+
+    Each ``Answer`` carries two decisions: ``decision`` for a question asked directly, and
+    ``channel_decision`` for a top-level channel message, at the calibration's stricter
+    channel point (or, without one, at the same thresholds but never as choices).
 
     ``swap`` replaces the FAQ while questions are in flight: each question reads the loaded
     FAQ once, so it is answered wholly from the old FAQ or wholly from the new one.
@@ -111,10 +117,13 @@ class Answerer:
             chosen = effective(faq.thresholds, *self._explicit)
             return _Loaded(faq, chosen.min_score, chosen.margin,
                            typical=np.zeros(len(faq), np.float32),
-                           near=min(DEFAULT_NEAR_SCORE, chosen.min_score))
+                           near=min(DEFAULT_NEAR_SCORE, chosen.min_score),
+                           channel_min_score=chosen.min_score, channel_margin=chosen.margin)
+        channel_min_score, channel_margin = calibration.channel_point()
         return _Loaded(faq, calibration.threshold, calibration.margin,
                        typical=calibration.typical_scores([r.id for r in faq.rows]),
-                       near=calibration.near_floor)
+                       near=calibration.near_floor, channel_min_score=channel_min_score,
+                       channel_margin=channel_margin)
 
     def swap(self, faq: FaqData) -> None:
         """Answer from ``faq`` from now on; one reference assignment, so atomic."""
@@ -135,6 +144,11 @@ class Answerer:
     @property
     def margin(self) -> float:
         return self._loaded.margin
+
+    @property
+    def channel_point(self) -> tuple[float, float]:
+        """The threshold and margin a top-level channel message is held to."""
+        return self._loaded.channel_min_score, self._loaded.channel_margin
 
     def embed_query(self, question: str) -> np.ndarray:
         cached = self.cache.get(question)  # the common case, kept free of any batching
@@ -197,8 +211,11 @@ class Answerer:
         ranked, candidates = self._rank(loaded, vector)
         decision, shown = decide(ranked, min_score=loaded.min_score, margin=loaded.margin)
         near = nearby(ranked, floor=loaded.near) if decision == Decision.NONE else ()
+        channel = decide_unprompted(ranked, min_score=loaded.channel_min_score,
+                                    margin=loaded.channel_margin)
         return Answer(decision=decision, shown=shown, candidates=candidates,
-                      truncated=truncated, question=question, near=near)
+                      truncated=truncated, question=question, near=near,
+                      channel_decision=channel)
 
     def ask(self, text: str) -> Answer:
         question, truncated = clean_question(text)

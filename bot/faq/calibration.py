@@ -6,10 +6,14 @@ learned, from the FAQ's phrasings alone:
 - each FAQ's *typical score*: how close its own phrasings come to it when each is left out
   in turn. A question is judged by how far it scores above that FAQ's typical score, so an
   FAQ with short, varied phrasings is not held to the bar of one with near-identical ones;
-- the silence threshold and the choices margin, picked on simulated questions: each
-  phrasing asked with itself left out (a question the FAQ answers), and asked with its whole
-  FAQ left out (a near-miss from the same domain, in the same style, that the FAQ doesn't
-  answer: the hardest off-topic question there is).
+- two operating points (a silence threshold and a choices margin each), picked on the same
+  simulated questions: each phrasing asked with itself left out (a question the FAQ
+  answers), and asked with its whole FAQ left out (a near-miss from the same domain, in the
+  same style, that the FAQ doesn't answer: the hardest off-topic question there is).
+  The *direct* point (mentions, DMs, ``/faq``) keeps shown recall high, since someone who
+  asked is better served by choices than by silence. The *channel* point (top-level channel
+  messages, answered unprompted) only ever answers, never offers choices, and stays silent on
+  ``CHANNEL_SILENCE`` of the near-misses: a wrong answer nobody asked for gets a bot muted.
 
 An FAQ without alternates has nothing to learn from: ``learn`` returns ``None`` and the
 decision falls back to the plain cosine floor (``ANSWER_MIN_SCORE``, ``ANSWER_MARGIN``).
@@ -17,6 +21,8 @@ decision falls back to the plain cosine floor (``ANSWER_MIN_SCORE``, ``ANSWER_MA
 
 from __future__ import annotations
 
+import logging
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -26,6 +32,9 @@ import numpy as np
 from bot.faq.index import top_k
 from bot.faq.policy import CHOICE_COUNT
 from bot.faq.scoring import best_phrasing, mix, segment_starts
+from bot.faq.thresholds import MARGIN_RANGE, MIN_SCORE_RANGE
+
+log = logging.getLogger(__name__)
 
 VERSION = 1
 # Simulated shown recall to aim for, and the most on-topic questions that may get choices.
@@ -44,17 +53,29 @@ MAX_SIMULATED = 2000
 MIN_SIMULATED = 10
 CHUNK = 256
 MARGINS = np.round(np.arange(0.0, 0.2001, 0.005), 3)
+# Share of simulated near-misses a top-level channel message must leave unanswered.
+CHANNEL_SILENCE = 0.95
+# Fewer simulated near-misses than this can't show CHANNEL_SILENCE (one answered is already
+# more than 1 - CHANNEL_SILENCE of them): the FAQ is too small to be trusted unprompted.
+MIN_NEAR_MISSES = round(1 / (1 - CHANNEL_SILENCE))
+# What a card's relative scores and typical scores may hold: an FAQ score, or a difference
+# of two, stays within the cosine's range; anything else is a hand edit gone wrong.
+SCORE_RANGE = MIN_SCORE_RANGE
 
 
 @dataclass(frozen=True)
 class Calibration:
     """The learned decision: silence below ``threshold`` (a relative score), choices when
-    the top two FAQ scores are within ``margin``."""
+    the top two FAQ scores are within ``margin``; for a top-level channel message, an answer
+    only at or above ``channel_threshold`` with the runner-up at least ``channel_margin``
+    behind, else silence."""
 
     threshold: float
     margin: float
     typical: dict[str, float]  # FAQ id -> typical score
     default_typical: float  # for FAQs added after the build
+    channel_threshold: float
+    channel_margin: float
     near: float | None = None  # the looser floor of "Maybe one of these?" (relative score)
 
     @property
@@ -67,27 +88,64 @@ class Calibration:
         return np.array([self.typical.get(i, self.default_typical) for i in ids],
                         dtype=np.float32)
 
+    def channel_point(self) -> tuple[float, float]:
+        """The channel's threshold and margin, never looser than the direct ones (which
+        ``faqbot eval --write`` may have raised): what a channel answers, a direct question
+        gets answered the same way."""
+        return max(self.channel_threshold, self.threshold), max(self.channel_margin,
+                                                                  self.margin)
+
     def to_meta(self) -> dict[str, Any]:
         return {"version": VERSION, "threshold": round(self.threshold, 4),
                 "margin": round(self.margin, 4),
+                "channel": {"threshold": round(self.channel_threshold, 4),
+                            "margin": round(self.channel_margin, 4)},
                 **({} if self.near is None else {"near": round(self.near, 4)}),
                 "default_typical": round(self.default_typical, 4),
                 "typical": {k: round(v, 4) for k, v in self.typical.items()}}
 
     @classmethod
     def from_meta(cls, meta: Any) -> Calibration | None:
-        """Read a card's ``calibration`` block; ``None`` (use the defaults) when absent or
-        unreadable, so older datasets and hand-edited cards still load."""
+        """Read a card's ``calibration`` block; ``None`` (use the defaults) when absent,
+        unreadable or out of range, so older datasets and hand-edited cards still load, and
+        a bad edit (``threshold: -1000``) can't make the bot answer everything. A card from
+        before the channel point answers channel messages at the direct point."""
         if not isinstance(meta, dict) or meta.get("version") != VERSION:
             return None
         try:
             typical = {str(k): float(v) for k, v in (meta.get("typical") or {}).items()}
+            channel = meta.get("channel") or {"threshold": meta["threshold"],
+                                              "margin": meta["margin"]}
             near = meta.get("near")
-            return cls(threshold=float(meta["threshold"]), margin=float(meta["margin"]),
-                       typical=typical, default_typical=float(meta["default_typical"]),
-                       near=None if near is None else float(near))
+            found = cls(threshold=float(meta["threshold"]), margin=float(meta["margin"]),
+                        typical=typical, default_typical=float(meta["default_typical"]),
+                        channel_threshold=float(channel["threshold"]),
+                        channel_margin=float(channel["margin"]),
+                        near=None if near is None else float(near))
         except (KeyError, TypeError, ValueError, AttributeError):
+            log.warning("the dataset card's calibration is unreadable; using the fixed "
+                        "ANSWER_MIN_SCORE and ANSWER_MARGIN. Fix: rebuild it with faqbot build")
             return None
+        if (problem := found.out_of_range()) is not None:
+            log.warning("the dataset card's calibration is out of range (%s); using the fixed "
+                        "ANSWER_MIN_SCORE and ANSWER_MARGIN. Fix: rebuild it with faqbot "
+                        "build", problem)
+            return None
+        return found
+
+    def out_of_range(self) -> str | None:
+        """The first value outside what a build can learn, named; ``None`` when all fit."""
+        scores = {"threshold": self.threshold, "channel threshold": self.channel_threshold,
+                  "default_typical": self.default_typical,
+                  **({} if self.near is None else {"near": self.near}),
+                  **{f"typical of {k!r}": v for k, v in self.typical.items()}}
+        checks = [*((name, value, SCORE_RANGE) for name, value in scores.items()),
+                  ("margin", self.margin, MARGIN_RANGE),
+                  ("channel margin", self.channel_margin, MARGIN_RANGE)]
+        for name, value, (low, high) in checks:
+            if not (math.isfinite(value) and low <= value <= high):
+                return f"{name} {value} is not within [{low}, {high}]"
+        return None
 
 
 @dataclass(frozen=True)
@@ -188,6 +246,40 @@ def choose(sim: Simulation) -> tuple[float, float]:
     return best[1], best[2]
 
 
+def _just_above(value: float) -> float:
+    """The smallest value the card can store (4 decimals) that is above ``value``."""
+    return math.floor(value * 10_000 + 1) / 10_000
+
+
+def choose_channel(sim: Simulation, threshold: float, margin: float) -> tuple[float, float]:
+    """The channel's threshold and margin (at least the direct ``threshold`` and ``margin``):
+    of the pairs that leave ``CHANNEL_SILENCE`` of the simulated near-misses unanswered, the
+    one answering the most on-topic questions right. With fewer near-misses than
+    ``MIN_NEAR_MISSES`` that means answering none of them: the strictest point the
+    simulation can place."""
+    values, rows = top_k(sim.on, 2)
+    relative = values[:, 0] - sim.typical[rows[:, 0]]
+    gap = values[:, 0] - (values[:, 1] if values.shape[1] > 1 else -np.inf)
+    right = rows[:, 0] == sim.labels
+    off_values, off_rows = top_k(sim.off, 2)
+    off_relative = off_values[:, 0] - sim.typical[off_rows[:, 0]]
+    off_gap = off_values[:, 0] - (off_values[:, 1] if off_values.shape[1] > 1 else -np.inf)
+    allowed = int(np.floor((1.0 - CHANNEL_SILENCE) * len(off_relative) + 1e-9))
+    best: tuple[int, float, float] | None = None
+    for channel_margin in MARGINS[MARGINS.searchsorted(margin - 1e-9):]:
+        answered = np.sort(off_relative[off_gap >= channel_margin])[::-1]
+        floor = (_just_above(float(answered[allowed])) if allowed < len(answered)
+                 else -np.inf)
+        channel_threshold = max(threshold, floor)
+        right_answers = int((right & (relative >= channel_threshold)
+                             & (gap >= channel_margin)).sum())
+        if best is None or right_answers > best[0]:
+            best = (right_answers, channel_threshold, float(channel_margin))
+    if best is None:  # a direct margin beyond the grid: keep the direct point
+        return threshold, margin
+    return best[1], best[2]
+
+
 def learn(matrix: np.ndarray, phrase_rows: np.ndarray,
           ids: Sequence[str]) -> Calibration | None:
     """Learn the decision from an FAQ's unit phrasing vectors (rows contiguous, in order);
@@ -198,10 +290,12 @@ def learn(matrix: np.ndarray, phrase_rows: np.ndarray,
     if len(sim.labels) < MIN_SIMULATED:
         return None
     threshold, margin = choose(sim)
+    channel_threshold, channel_margin = choose_channel(sim, threshold, margin)
     counts = np.bincount(phrase_rows, minlength=len(ids))
     typical = {i: float(t) for i, t, c in zip(ids, sim.typical, counts, strict=True) if c > 1}
     return Calibration(threshold=threshold, margin=margin, typical=typical,
-                       default_typical=sim.overall, near=near_floor(sim, threshold))
+                       default_typical=sim.overall, channel_threshold=channel_threshold,
+                       channel_margin=channel_margin, near=near_floor(sim, threshold))
 
 
 def near_floor(sim: Simulation, threshold: float) -> float:
@@ -218,3 +312,9 @@ def near_floor(sim: Simulation, threshold: float) -> float:
     off_values, off_rows = top_k(sim.off, 1)
     near_miss = float(np.median(off_values[:, 0] - sim.typical[off_rows[:, 0]]))
     return min(threshold - float(high - low), near_miss)
+
+
+def near_misses(phrasing_counts: Sequence[int]) -> int:
+    """How many near-misses the simulation has: one per phrasing of an FAQ with alternates
+    (an FAQ with one phrasing has nothing to leave out), at most ``MAX_SIMULATED``."""
+    return min(MAX_SIMULATED, sum(c for c in phrasing_counts if c > 1))

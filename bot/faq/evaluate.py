@@ -1,7 +1,9 @@
 """Score the answer policy on labelled questions and suggest its two thresholds.
 
 Each question is embedded once; the grid search over ``min_score`` and ``margin`` then
-re-runs only ``decide``, so suggesting thresholds costs no extra embedding.
+re-runs only ``decide``, so suggesting thresholds costs no extra embedding. Questions asked
+directly and top-level channel messages (one answer or silence, at the channel point) are
+scored from the same cases.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import numpy as np
 from bot.errors import UserError
 from bot.faq.answerer import Answerer
 from bot.faq.confusion import analyse
-from bot.faq.policy import Decision, Hit, decide
+from bot.faq.policy import Decision, Hit, decide, decide_unprompted
 from bot.faq.question import clean_question
 
 MIN_SCORES = np.round(np.arange(0.30, 0.851, 0.01), 3)
@@ -56,13 +58,24 @@ def read_labelled(path: Path, answerer: Answerer) -> list[Case]:
     return cases
 
 
-def score(cases: list[Case], min_score: float, margin: float) -> dict[str, Any]:
+def _decided(case: Case, min_score: float, margin: float,
+             unprompted: bool) -> tuple[Decision, list[int]]:
+    """The decision and the rows shown for a question asked directly, or unprompted."""
+    if not unprompted:
+        decision, shown = decide(case.hits, min_score=min_score, margin=margin)
+        return decision, [h.row for h in shown]
+    decision = decide_unprompted(case.hits, min_score=min_score, margin=margin)
+    return decision, [case.hits[0].row] if decision == Decision.ANSWER else []
+
+
+def score(cases: list[Case], min_score: float, margin: float, *,
+          unprompted: bool = False) -> dict[str, Any]:
+    """The rates at these thresholds; ``unprompted``: as top-level channel messages."""
     on_topic = [c for c in cases if c.expected is not None]
     off_topic = [c for c in cases if c.expected is None]
     single = shown_hits = top1 = abstained_right = abstained = choices = 0
     for case in cases:
-        decision, shown = decide(case.hits, min_score=min_score, margin=margin)
-        rows = [h.row for h in shown]
+        decision, rows = _decided(case, min_score, margin, unprompted)
         if decision == Decision.NONE:
             abstained += 1
             abstained_right += case.expected is None
@@ -92,7 +105,8 @@ TARGETS = {"shown_recall": 0.95, "single_answer_accuracy": 0.80, "abstain_recall
 SAFETY_STEP = 0.02
 
 
-def suggest(cases: list[Case], floors: np.ndarray = MIN_SCORES) -> dict[str, float]:
+def suggest(cases: list[Case], floors: np.ndarray = MIN_SCORES, *,
+            unprompted: bool = False) -> dict[str, float]:
     """Thresholds that meet the quality targets, kept one step inside the feasible region.
 
     Among grid points meeting ``TARGETS`` (or, when none does, those with the best sum of
@@ -100,7 +114,7 @@ def suggest(cases: list[Case], floors: np.ndarray = MIN_SCORES) -> dict[str, flo
     floor protects against chatter the labelled set does not contain; then the median
     feasible ``margin`` at that floor.
     """
-    grid = [(score(cases, float(m), float(g)), float(m), float(g))
+    grid = [(score(cases, float(m), float(g), unprompted=unprompted), float(m), float(g))
             for m in floors for g in MARGINS]
     pool = [(m, g) for s, m, g in grid if all(s[k] >= v for k, v in TARGETS.items())]
     if not pool:
@@ -115,7 +129,8 @@ def suggest(cases: list[Case], floors: np.ndarray = MIN_SCORES) -> dict[str, flo
 
 
 def evaluate(path: Path, answerer: Answerer, *, by_faq: bool = False) -> dict[str, Any]:
-    """The rates at the answerer's thresholds and the suggested ones; with ``by_faq``, also
+    """The rates at the answerer's thresholds and the suggested ones, for questions asked
+    directly and, under ``channel``, for top-level channel messages; with ``by_faq``, also
     the confused FAQ pairs and the missed questions (``confusion``)."""
     cases = read_labelled(path, answerer)
     result = score(cases, answerer.min_score, answerer.margin)
@@ -124,6 +139,12 @@ def evaluate(path: Path, answerer: Answerer, *, by_faq: bool = False) -> dict[st
     result["calibrated"] = answerer.calibration is not None
     floors = MIN_SCORES if answerer.calibration is None else RELATIVE_MIN_SCORES
     result["suggested"] = suggest(cases, floors)
+    channel_min_score, channel_margin = answerer.channel_point
+    channel = score(cases, channel_min_score, channel_margin, unprompted=True)
+    channel.update(min_score=channel_min_score, margin=channel_margin,
+                   calibrated=result["calibrated"],
+                   suggested=suggest(cases, floors, unprompted=True))
+    result["channel"] = channel
     if by_faq:
         result["by_faq"] = analyse(cases, [r.id for r in answerer.faq.rows],
                                    min_score=answerer.min_score, margin=answerer.margin)

@@ -6,11 +6,14 @@ calibrated dataset (see ``calibration``) the decision score is the FAQ score rel
 that FAQ's typical score and both thresholds were learned at build; without one, the
 decision score is the FAQ score itself (the plain cosine for an FAQ with one phrasing) and
 the thresholds are ``ANSWER_MIN_SCORE``/``ANSWER_MARGIN``.
+
+A top-level channel message, answered unprompted, gets ``decide_unprompted``: one answer or
+silence, at the channel's (stricter) thresholds. Three guesses nobody asked for are noise.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Any
 
@@ -68,9 +71,19 @@ class Answer:
     # On a miss: the closest FAQs still above the looser floor, offered to someone who asked
     # directly as "Maybe one of these?" (never posted unprompted in a channel).
     near: tuple[Hit, ...] = ()
+    # What a top-level channel message gets: ANSWER (the same hit as ``shown``) or NONE.
+    channel_decision: Decision = Decision.NONE
+
+    def unprompted(self) -> Answer:
+        """This answer as a top-level channel message gets it: the channel decision, and
+        nothing "near" (that is offered only to someone who asked)."""
+        answered = self.channel_decision == Decision.ANSWER
+        return replace(self, decision=self.channel_decision,
+                       shown=self.shown[:1] if answered else (), near=())
 
     def to_json(self) -> dict[str, Any]:
-        return {"decision": self.decision, "shown": [h.to_json() for h in self.shown],
+        return {"decision": self.decision, "channel_decision": self.channel_decision,
+                "shown": [h.to_json() for h in self.shown],
                 "candidates": [h.to_json() for h in self.candidates],
                 "near": [h.to_json() for h in self.near]}
 
@@ -88,3 +101,11 @@ def decide(ranked: tuple[Hit, ...], *, min_score: float,
     if len(ranked) > 1 and ranked[0].rank_score - ranked[1].rank_score < margin:
         return Decision.CHOICES, ranked[:CHOICE_COUNT]
     return Decision.ANSWER, ranked[:1]
+
+
+def decide_unprompted(ranked: tuple[Hit, ...], *, min_score: float,
+                      margin: float) -> Decision:
+    """ANSWER (the best hit) or NONE for a message nobody asked the bot: choices at these
+    thresholds mean the bot isn't sure, and then it says nothing."""
+    decision, _ = decide(ranked, min_score=min_score, margin=margin)
+    return Decision.ANSWER if decision == Decision.ANSWER else Decision.NONE

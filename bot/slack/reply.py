@@ -58,6 +58,8 @@ def answer(asked: Asked, faq: Services, post: Post, logger: logging.Logger) -> N
                            asked.channel, error.problem)
             message = blocks.unavailable_message() if asked.asked_directly else None
         else:
+            if not asked.asked_directly:  # unprompted: the stricter channel decision
+                result = result.unprompted()
             message = blocks.for_answer(result, asked_directly=asked.asked_directly,
                                         via_command=asked.via_command,
                                         ask_person=faq.offers_a_person(asked.channel,

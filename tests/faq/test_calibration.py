@@ -86,7 +86,8 @@ def test_a_tight_faq_is_held_to_a_higher_bar_than_a_loose_one():
 
 def test_calibration_round_trips_and_bad_metadata_means_defaults():
     calibration = Calibration(threshold=-0.2, margin=0.05, typical={"a": 0.8},
-                              default_typical=0.75)
+                              default_typical=0.75, channel_threshold=-0.1,
+                              channel_margin=0.08)
     assert Calibration.from_meta(calibration.to_meta()) == calibration
     assert calibration.typical_scores(["a", "new"]).tolist() == pytest.approx([0.8, 0.75])
     for meta in (None, {}, {"version": 99}, {"version": 1, "threshold": "x"}, "text"):

@@ -88,9 +88,10 @@ def test_decisions_are_the_json_and_log_strings() -> None:
     assert [d.value for d in Decision] == ["answer", "choices", "none"]
     assert Decision("choices") is Decision.CHOICES and Decision.NONE == "none"
     shown = hits(0.123456)
-    answer = Answer(decision=Decision.ANSWER, shown=shown, candidates=shown)
+    answer = Answer(decision=Decision.ANSWER, shown=shown, candidates=shown,
+                    channel_decision=Decision.NONE)
     assert json.loads(json.dumps(answer.to_json())) == {
-        "decision": "answer",
+        "decision": "answer", "channel_decision": "none",
         "shown": [{"id": "faq-0", "row": 0, "question": "Q0?", "answer": "A0.", "url": "",
                    "score": 0.1235, "decision_score": 0.1235}],
         "candidates": [{"id": "faq-0", "row": 0, "question": "Q0?", "answer": "A0.",

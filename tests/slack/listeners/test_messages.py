@@ -117,11 +117,22 @@ def test_a_dm_is_answered_in_the_conversation(slack: FakeSlack, context: BoltCon
     assert nothing["thread_ts"] is None and "couldn't find" in nothing["text"]
 
 
-def test_close_matches_offer_three_choices(slack: FakeSlack, context: BoltContext) -> None:
-    message(slack, context, event("How can Medicare help me?", "7.1"))
+def test_close_matches_offer_three_choices_when_asked(slack: FakeSlack,
+                                                     context: BoltContext) -> None:
+    mention(slack, context, event(f"<@{BOT_USER_ID}> How can Medicare help me?", "7.1"))
     [post] = slack.sent("chat.postMessage")
     assert buttons(post) == [("faq_choice_0", "premium-help"), ("faq_choice_1", "what-is-medicare"),
                              ("faq_choice_2", "sign-up")]
+
+
+def test_a_top_level_message_gets_one_sure_answer_or_silence(slack: FakeSlack,
+                                                             context: BoltContext) -> None:
+    """Unprompted, three guesses are noise: the channel point answers or stays silent."""
+    message(slack, context, event("How can Medicare help me?", "7.2"))  # choices if asked
+    assert slack.sent("chat.postMessage") == []
+    message(slack, context, event(CARD_QUESTION, "7.3"))
+    [post] = slack.sent("chat.postMessage")
+    assert post["thread_ts"] == "7.3" and buttons(post)[0][0] != "faq_choice_0"
 
 
 def test_questions_are_logged(slack: FakeSlack, answerer: Answerer, recorder: Store,

@@ -177,9 +177,11 @@ def in_thread(ts: str):
 
 
 def choices_posted(server: ServerProcess, standin: SlackStandIn) -> tuple[str, Call]:
-    """Ask a question that gets three choices; the question's ts and the bot's reply."""
+    """Ask the bot a question that gets three choices (asked directly: a top-level message
+    would get silence); the question's ts and the bot's reply."""
     ts = new_ts()
-    event = {"type": "message", "channel": FAQ_CHANNEL, "user": "U1", "text": "medicare part b",
+    event = {"type": "message", "channel": FAQ_CHANNEL, "user": "U1",
+             "text": f"<@{BOT_USER_ID}> medicare part b",
              "ts": ts, "channel_type": "channel"}
     assert send_signed(server.events_url, event_body(event), SECRET)[0] == 200
     [reply] = standin.wait_for("chat.postMessage", where=in_thread(ts), timeout=10)
