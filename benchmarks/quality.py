@@ -6,6 +6,9 @@ questions answered with choices, and the run time; then plain cosine's oracle fr
 
 Sets:
 - Medicare: ``examples/medicare/faq.csv`` with ``eval.csv`` and ``holdout.csv``;
+- office: the 5-entry office FAQ with 2 alternates each of ``tests/faq/office`` (issue 19's
+  small FAQ), with paraphrases and office near-misses such as "what time does the office
+  open?";
 - BANKING77 and HWU64 from ``DATASETS`` (default ``../shared/datasets``; see its README),
   each turned into the FAQ a team would write: one FAQ per intent, its first training
   utterance as the question and the next K as alternates (K = 0, 5, 20), every 4th intent
@@ -16,7 +19,10 @@ Variants (the ablation; each adds one step to the one before):
    the fixed defaults ``ANSWER_MIN_SCORE``/``ANSWER_MARGIN`` (what a dataset with too few
    alternates to learn from gets; plain cosine is the frontier below);
 2. ``+ learned thresholds``: threshold and margin learned from the FAQ's own alternates;
-3. ``+ typical scores`` (shipped): each FAQ judged against its own typical score.
+3. ``+ typical scores`` (shipped): each FAQ judged against its own typical score; for
+   questions asked directly (mentions, DMs, ``/faq``);
+4. ``channel point (shipped)``: the same calibration's strict point, as top-level channel
+   messages get it: one answer or silence (shown recall is then the single answers).
 
 The frontier is plain cosine with one threshold and one margin (up to 0.14) oracle-tuned on
 the test questions themselves: the best silence it reaches at >= 90 % shown recall.
@@ -47,14 +53,19 @@ from bot.faq.evaluate import Case, score
 from bot.faq.sources import FaqRow, read_source
 
 MEDICARE = ROOT / "examples" / "medicare"
+OFFICE = ROOT / "tests" / "faq" / "office"
 KS = (0, 5, 20)
 FRONTIER_RECALL = 0.90
 FRONTIER_MARGINS = np.round(np.arange(0.0, 0.1401, 0.005), 3)
-TARGETS = {  # shown recall, single-answer accuracy, silence, most choices; from issue 10
-    "medicare": (0.95, 0.80, 0.95, 1.0),
-    "banking77 K=5": (0.90, 0.50, 0.40, 0.45),
-    "hwu64 K=5": (0.90, 0.50, 0.50, 0.45),
+TARGETS = {  # shown recall, single-answer accuracy, silence, most choices; from issue 19
+    "medicare": (0.95, 0.85, 0.95, 1.0),
+    "banking77 K=5": (0.90, 0.60, 0.40, 0.40),
+    "hwu64 K=5": (0.90, 0.55, 0.35, 0.40),
 }
+# The small FAQ's targets: shown recall asked directly; single answers and silence in channels.
+CHANNEL_TARGETS = {"office": (0.90, 0.80, 0.90)}
+SHIPPED = "+ typical scores (shipped)"
+CHANNEL = "channel point (shipped)"
 
 
 @dataclass(frozen=True)
@@ -107,6 +118,14 @@ def intent_set(folder: Path, k: int) -> LabelledSet:
                        [index.get(r["category"]) for r in test])
 
 
+def office_set() -> LabelledSet:
+    rows = read_source(str(OFFICE / "faq.csv"))
+    index = {r.id: i for i, r in enumerate(rows)}
+    records = read_csv(OFFICE / "questions.csv")
+    return LabelledSet("office", rows, [r["question"] for r in records],
+                       [index[r["expected"]] if r["expected"] else None for r in records])
+
+
 def faq_data(rows: list[FaqRow], embedder: CachedEmbedder) -> FaqData:
     flat = embedder.embed([p for r in rows for p in r.phrasings])
     ends = np.cumsum([len(r.phrasings) for r in rows])
@@ -126,19 +145,20 @@ def no_typical(faq: FaqData) -> Calibration | None:
 VARIANTS: dict[str, Callable[[FaqData], Calibration | None]] = {
     "FAQ score, fixed floor": lambda faq: None,
     "+ learned thresholds": no_typical,
-    "+ typical scores (shipped)": lambda faq: learn(faq.index.matrix, faq.phrase_rows,
-                                                    [r.id for r in faq.rows]),
+    SHIPPED: lambda faq: learn(faq.index.matrix, faq.phrase_rows, [r.id for r in faq.rows]),
 }
 
 
 def run_variant(faq: FaqData, vectors: np.ndarray, labelled: LabelledSet,
-                calibration: Calibration | None) -> dict[str, float]:
+                calibration: Calibration | None, *, unprompted: bool = False) -> dict[str, float]:
+    """The rates as questions asked directly, or (``unprompted``) as top-level messages."""
     answerer = Answerer(faq=replace(faq, calibration=calibration), embedder=None,
                         min_score=DEFAULT_MIN_SCORE, margin=DEFAULT_MARGIN)
     start = time.perf_counter()
     cases = [Case(q, e, answerer.rank(v)[0])
              for q, e, v in zip(labelled.questions, labelled.expected, vectors, strict=True)]
-    result = score(cases, answerer.min_score, answerer.margin)
+    point = answerer.channel_point if unprompted else (answerer.min_score, answerer.margin)
+    result = score(cases, *point, unprompted=unprompted)
     result["ms_per_question"] = 1000 * (time.perf_counter() - start) / len(cases)
     return result
 
@@ -170,13 +190,30 @@ def frontier(faq: FaqData, vectors: np.ndarray, expected: list[int | None]) -> s
     return f"{best[0]:.1%} silence (threshold {best[1]:.3f}, margin {best[2]:.3f})"
 
 
+def target_met(name: str, variant: str, r: dict[str, float]) -> str:
+    """"yes"/"no" against the issue's targets for this set's shipped rows, else "—"."""
+    target = TARGETS.get(name)
+    if target and variant == SHIPPED:
+        return "yes" if (r["shown_recall"] >= target[0]
+                         and r["single_answer_accuracy"] >= target[1]
+                         and r["abstain_recall"] >= target[2]
+                         and r["choices_rate"] <= target[3]) else "no"
+    small = CHANNEL_TARGETS.get(name)
+    if small and variant == SHIPPED:
+        return "yes" if r["shown_recall"] >= small[0] else "no"
+    if small and variant == CHANNEL:
+        return "yes" if (r["single_answer_accuracy"] >= small[1]
+                         and r["abstain_recall"] >= small[2]) else "no"
+    return "—"
+
+
 def main() -> int:
     args = arguments(__doc__.splitlines()[0], holding="banking77/ and hwu64/",
                      cache_name="faqbot-quality-cache")
     if (failed := missing_sets(args.datasets, ("banking77", "hwu64"))) is not None:
         return failed
     embedder = CachedEmbedder(args.cache)
-    sets = [medicare_set()] + [intent_set(args.datasets / n, k)
+    sets = [office_set(), medicare_set()] + [intent_set(args.datasets / n, k)
                                for n in ("banking77", "hwu64") for k in KS]
     print("| set | variant | shown recall | single answer | silence off-topic | choices "
           "| ms/question | target met |")
@@ -185,19 +222,13 @@ def main() -> int:
     for labelled in sets:
         faq = faq_data(labelled.rows, embedder)
         vectors = embedder.embed(labelled.questions)
-        for variant, make in VARIANTS.items():
+        for variant, make in [*VARIANTS.items(), (CHANNEL, VARIANTS[SHIPPED])]:
             start = time.perf_counter()
             calibration = make(faq)
             learned = time.perf_counter() - start
-            r = run_variant(faq, vectors, labelled, calibration)
+            r = run_variant(faq, vectors, labelled, calibration, unprompted=variant == CHANNEL)
             silence = percent(r["abstain_recall"]) if None in labelled.expected else "—"
-            target = TARGETS.get(labelled.name)
-            met = "—"
-            if target and variant.endswith("(shipped)"):
-                met = "yes" if (r["shown_recall"] >= target[0]
-                                and r["single_answer_accuracy"] >= target[1]
-                                and r["abstain_recall"] >= target[2]
-                                and r["choices_rate"] <= target[3]) else "no"
+            met = target_met(labelled.name, variant, r)
             fixed = variant.endswith("fixed floor")
             note = "" if calibration is not None or fixed else " (no alternates)"
             print(f"| {labelled.name} | {variant}{note} | {percent(r['shown_recall'])} "
