@@ -38,6 +38,7 @@ from tests.e2e.conftest import (
 from tests.standins.server_process import ServerProcess
 from tests.standins.slack_standin import (
     APP_ID,
+    BOT_USER_ID,
     TEAM_ID,
     SlackStandIn,
     interaction_body,
@@ -47,7 +48,8 @@ from tests.standins.slack_standin import (
 EDITOR = "U0EDITOR"
 STRANGER = "U0STRANGER"
 ASKER = "U1"  # who message() asks as
-WITH_CHOICES = "How can Medicare help me?"  # the sample answers it with three choices
+# Asked directly, the sample answers it with three choices (in a channel: silence).
+WITH_CHOICES = f"<@{BOT_USER_ID}> How can Medicare help me?"
 LIVE_WITHIN_S = 10.0
 
 

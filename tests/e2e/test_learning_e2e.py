@@ -20,9 +20,9 @@ from tests.e2e.conftest import (
     message,
 )
 from tests.standins.server_process import ServerProcess
-from tests.standins.slack_standin import SlackStandIn, command_body, send_signed
+from tests.standins.slack_standin import BOT_USER_ID, SlackStandIn, command_body, send_signed
 
-ASKED = "How can Medicare help me?"  # the sample offers three choices for this
+ASKED = "How can Medicare help me?"  # asked directly, the sample offers three choices
 # The first and the second of the three choices.
 FIRST, SECOND = "premium-help", "what-is-medicare"
 
@@ -35,7 +35,7 @@ def learning_env(standin: SlackStandIn, database_url: str, **extra: str) -> dict
 def ask_and_pick(server: ServerProcess, standin: SlackStandIn, user: str, picked: str,
                  clicks: int = 1) -> None:
     """``user`` asks, gets the choices, and picks ``picked`` ``clicks`` times."""
-    event = message(ASKED, user=user)
+    event = message(f"<@{BOT_USER_ID}> {ASKED}", user=user)
     assert deliver(server, event) == 200
     reply = answered_once(standin, event["ts"])
     [action_id] = [b["action_id"] for block in reply.params["blocks"]
@@ -47,7 +47,7 @@ def ask_and_pick(server: ServerProcess, standin: SlackStandIn, user: str, picked
 
 
 def single_answer(server: ServerProcess, standin: SlackStandIn, faq_id: str) -> bool:
-    event = message(ASKED, user="U7")
+    event = message(f"<@{BOT_USER_ID}> {ASKED}", user="U7")
     assert deliver(server, event) == 200
     blocks = json.dumps(answered_once(standin, event["ts"]).params["blocks"])
     return "faq_choice_" not in blocks and faq_id in blocks

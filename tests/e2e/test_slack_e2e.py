@@ -163,9 +163,9 @@ def test_off_topic_chatter_gets_no_reply(server: ServerProcess, slack: SlackStan
     assert all(posts_for(slack, e["ts"]) == [] for e in chatter)
 
 
-def test_close_matches_get_three_choices_and_a_click_answers_in_thread(
+def test_close_matches_asked_get_three_choices_and_a_click_answers_in_thread(
         server: ServerProcess, slack: SlackStandIn) -> None:
-    event = message("medicare part b")
+    event = message(f"<@{BOT_USER_ID}> medicare part b")
     deliver(server, event)
     choices = answered_once(slack, event["ts"])
     ids = faq_ids(choices)
@@ -178,6 +178,24 @@ def test_close_matches_get_three_choices_and_a_click_answers_in_thread(
     [_choices, second] = slack.wait_for("chat.postMessage", 2, where=in_thread(event["ts"]))
     assert faq_ids(second) == [ids[1], ids[1]]
     assert second.params["channel"] == FAQ_CHANNEL
+
+
+def test_a_top_level_message_is_answered_only_when_the_channel_point_is_sure(
+        server: ServerProcess, slack: SlackStandIn) -> None:
+    """Unprompted, the strict channel point: one sure answer or silence. The same questions
+    asked directly get the direct point: an answer, or choices."""
+    unsure = [message("medicare part b"), message("how much is the part b premium?")]
+    sure = message("what does medicare part b cost per month?")
+    for event in (*unsure, sure):
+        assert deliver(server, event) == 200
+    assert faq_ids(answered_once(slack, sure["ts"]))[0] == "part-b-premium"
+    settle(server, slack)
+    assert all(posts_for(slack, e["ts"]) == [] for e in unsure)
+    asked = [mention(e["text"]) for e in unsure]
+    for event in asked:
+        assert deliver(server, event) == 200
+    choices, answer = (answered_once(slack, e["ts"]) for e in asked)
+    assert len(faq_ids(choices)) == 3 and faq_ids(answer)[0] == "part-b-premium"
 
 
 def test_unlisted_channel_needs_a_mention(server: ServerProcess, slack: SlackStandIn) -> None:
@@ -209,7 +227,7 @@ def test_message_and_app_mention_pair_and_retries_get_one_reply(
 
 def test_retried_delivery_of_a_channel_question_gets_one_reply(
         server: ServerProcess, slack: SlackStandIn) -> None:
-    body = event_body(message("how much is the part b premium?"))
+    body = event_body(message("what does medicare part b cost per month?"))
     ts = json.loads(body)["event"]["ts"]
     assert send_signed(server.events_url, body, SECRET)[0] == 200
     assert send_signed(server.events_url, body, SECRET, retry_num=1)[0] == 200

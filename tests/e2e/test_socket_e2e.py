@@ -230,7 +230,8 @@ def redeliver_unacked(socket_mode: SocketStandIn, envelopes: list[str]) -> int:
 def test_events_are_acked_in_time_and_answered_as_over_http(
         bot: SocketProcess, http_bot: ServerProcess, slack: SlackStandIn,
         socket_mode: SocketStandIn) -> None:
-    for text in (CARD_QUESTION, "how much is the part b premium?", "medicare part b"):
+    for text in (CARD_QUESTION, f"<@{BOT_USER_ID}> how much is the part b premium?",
+                 f"<@{BOT_USER_ID}> medicare part b"):  # asked: an answer, then choices
         over_socket, over_http, envelope = ask_everywhere(slack, socket_mode, http_bot, text)
         acked_in_time(socket_mode, envelope, "ack, events_api")
         assert content(over_socket) == content(over_http)
