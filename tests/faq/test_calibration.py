@@ -125,6 +125,7 @@ def test_a_miss_offers_the_closest_faqs_above_the_learned_looser_floor():
 
 
 def test_a_card_without_a_near_floor_takes_one_under_its_threshold():
-    old = Calibration(threshold=-0.2, margin=0.05, typical={}, default_typical=0.7)
+    old = Calibration(threshold=-0.2, margin=0.05, typical={}, default_typical=0.7,
+                      channel_threshold=-0.2, channel_margin=0.05)
     assert Calibration.from_meta(old.to_meta()).near is None
     assert old.near_floor < old.threshold
