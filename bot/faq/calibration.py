@@ -55,6 +55,9 @@ CHUNK = 256
 MARGINS = np.round(np.arange(0.0, 0.2001, 0.005), 3)
 # Share of simulated near-misses a top-level channel message must leave unanswered.
 CHANNEL_SILENCE = 0.95
+# Share of the FAQ's own held-out phrasings a channel answer must score like: all but the
+# lowest quarter (the interquartile range's lower end).
+CHANNEL_TYPICAL = 0.75
 # Fewer simulated near-misses than this can't show CHANNEL_SILENCE (one answered is already
 # more than 1 - CHANNEL_SILENCE of them): the FAQ is too small to be trusted unprompted.
 MIN_NEAR_MISSES = round(1 / (1 - CHANNEL_SILENCE))
@@ -256,9 +259,17 @@ def choose_channel(sim: Simulation, threshold: float, margin: float) -> tuple[fl
     of the pairs that leave ``CHANNEL_SILENCE`` of the simulated near-misses unanswered, the
     one answering the most on-topic questions right. With fewer near-misses than
     ``MIN_NEAR_MISSES`` that means answering none of them: the strictest point the
-    simulation can place."""
+    simulation can place.
+
+    The threshold is also at least what ``CHANNEL_TYPICAL`` of the FAQ's own held-out
+    phrasings reach against their own FAQ: a bar from the on-topic side alone, which still
+    holds where the near-misses are unrepresentative. In a small FAQ the few topics lie far
+    apart, so another FAQ's phrasing is much easier to tell apart than a real question that
+    shares a word or two with one FAQ."""
     values, rows = top_k(sim.on, 2)
     relative = values[:, 0] - sim.typical[rows[:, 0]]
+    own = sim.on[np.arange(len(sim.labels)), sim.labels] - sim.typical[sim.labels]
+    typical_floor = float(np.quantile(own, 1.0 - CHANNEL_TYPICAL)) if len(own) else -np.inf
     gap = values[:, 0] - (values[:, 1] if values.shape[1] > 1 else -np.inf)
     right = rows[:, 0] == sim.labels
     off_values, off_rows = top_k(sim.off, 2)
@@ -270,7 +281,7 @@ def choose_channel(sim: Simulation, threshold: float, margin: float) -> tuple[fl
         answered = np.sort(off_relative[off_gap >= channel_margin])[::-1]
         floor = (_just_above(float(answered[allowed])) if allowed < len(answered)
                  else -np.inf)
-        channel_threshold = max(threshold, floor)
+        channel_threshold = max(threshold, floor, typical_floor)
         right_answers = int((right & (relative >= channel_threshold)
                              & (gap >= channel_margin)).sum())
         if best is None or right_answers > best[0]:
