@@ -5,17 +5,20 @@ from __future__ import annotations
 
 import csv
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from bot.cli import main
+from bot.faq.advice import too_small
 from bot.faq.answerer import Answerer
-from bot.faq.calibration import CHANNEL_SILENCE, learn, simulate
+from bot.faq.calibration import CHANNEL_SILENCE, CHANNEL_TYPICAL, learn, simulate
 from bot.faq.dataset import build, load_faq
 from bot.faq.evaluate import evaluate
 from bot.faq.index import top_k
+from bot.faq.sources import read_source
 from tests.faq.test_calibration import DIM, NoEmbedder, clusters, faq_of, unit
 
 OFFICE = Path(__file__).parent / "office"  # 5 FAQs, 2 alternates each, and questions for it
@@ -37,6 +40,17 @@ def test_the_channel_point_is_stricter_and_silences_the_simulated_near_misses():
     answered = ((values[:, 0] - sim.typical[rows[:, 0]] >= cal.channel_threshold)
                 & (values[:, 0] - values[:, 1] >= cal.channel_margin))
     assert answered.mean() <= 1 - CHANNEL_SILENCE
+
+
+def test_far_apart_topics_still_hold_a_channel_answer_to_its_faqs_own_phrasings():
+    """Five tight, distant topics: no near-miss comes close, so the bar comes from the FAQ's
+    own held-out phrasings (all but their lowest quarter), not from the direct point."""
+    _, blocks, _ = clusters(5, 3, 1.5, seed=5)
+    faq = learned(blocks)
+    cal = faq.calibration
+    sim = simulate(faq.index.matrix, faq.phrase_rows)
+    own = sim.on[np.arange(len(sim.labels)), sim.labels] - sim.typical[sim.labels]
+    assert cal.channel_threshold >= np.quantile(own, 1 - CHANNEL_TYPICAL) > cal.threshold
 
 
 def test_a_channel_answer_is_always_the_direct_answer_and_never_choices():
@@ -89,6 +103,16 @@ def test_a_5_entry_office_faq_is_answered_directly_and_right_when_unprompted(off
 def test_building_the_office_faq_says_it_is_too_small_and_what_to_add(office):
     [small] = [w for w in office.warnings if "too small to be trusted unprompted" in w]
     assert "15 simulated near-misses" in small and "one more alternate to every FAQ" in small
+
+
+def test_the_advice_counts_what_to_add():
+    rows = read_source(str(OFFICE / "faq.csv"))
+    lonely = [replace(r, alternates=()) for r in rows[:2]] + rows[2:]  # 9 near-misses
+    advice = too_small(lonely)
+    assert "9 simulated near-misses" in advice
+    assert "two alternates to each of the 2 FAQs without any" in advice  # +6: 15
+    assert "one more alternate to every FAQ" in advice  # +5: 20
+    assert too_small([replace(r, alternates=(*r.alternates, "x?")) for r in rows]) is None
 
 
 def test_cli_json_carries_both_decisions(office, monkeypatch, capsys):
