@@ -22,7 +22,7 @@ from tests.e2e.conftest import (
     posts_for,
 )
 from tests.standins.server_process import ServerProcess
-from tests.standins.slack_standin import SlackStandIn
+from tests.standins.slack_standin import BOT_USER_ID, SlackStandIn
 
 QUESTIONS = [CARD_QUESTION, "how do i sign up for medicare?", "what is tricare?",
              "will my medicare premiums be higher because of my income?"]
@@ -40,7 +40,8 @@ def test_questions_votes_and_choices_are_logged_and_reported(slack_standin, tmp_
         assert click_reply(server, reply, "faq_vote_up", thread_ts=event["ts"],
                            response_url=slack_standin.response_url("vote")) == 200
         slack_standin.wait_for("response_url:vote")
-        choices, offer = asked(server, slack_standin, "How can Medicare help me?")
+        choices, offer = asked(server, slack_standin,  # asked: choices, not silence
+                               f"<@{BOT_USER_ID}> How can Medicare help me?")
         assert click_reply(server, offer, "faq_choice_1", thread_ts=choices["ts"],
                            response_url=slack_standin.response_url("pick")) == 200
         slack_standin.wait_for("chat.postMessage", count=3)
