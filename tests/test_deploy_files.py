@@ -26,11 +26,13 @@ def test_manifest_asks_for_the_minimal_scopes_and_events() -> None:
         "app_mentions:read", "channels:history", "groups:history", "im:history", "chat:write",
         "commands",
         # Asking a person: the 🙋/✅ on the question, and a direct message to the experts
-        # (one person, or a group DM) when a private question has no triage channel.
-        "reactions:write", "im:write", "mpim:write"])
+        # (one person, or a group DM, whose replies it reads) when a private question has
+        # no triage channel.
+        "reactions:write", "im:write", "mpim:write", "mpim:history"])
     settings = manifest["settings"]
     assert sorted(settings["event_subscriptions"]["bot_events"]) == [
-        "app_home_opened", "app_mention", "message.channels", "message.groups", "message.im"]
+        "app_home_opened", "app_mention", "message.channels", "message.groups", "message.im",
+        "message.mpim"]
     [command] = manifest["features"]["slash_commands"]
     assert command["command"] == COMMAND
     urls = [command["url"], settings["event_subscriptions"]["request_url"],
@@ -48,7 +50,6 @@ def test_manifest_offers_save_as_faq_on_messages_without_more_scopes() -> None:
     assert (shortcut["type"], shortcut["callback_id"]) == ("message", SAVE_SHORTCUT)
     assert shortcut["name"] == "Save as FAQ"
     assert 0 < len(shortcut["description"]) <= 80  # Slack's cap on a shortcut's description
-    assert "mpim:history" not in manifest["oauth_config"]["scopes"]["bot"]  # no mpim routing
 
 
 def test_manifest_shows_the_app_home_without_more_scopes() -> None:

@@ -77,6 +77,8 @@ def route_message(event: Mapping[str, Any], *, bot_user_id: str,
                      thread_ts=str(thread_ts) if thread_ts else None, text=text, user=user)
     if mentions(text, bot_user_id):
         return _mention_route(event)
+    if event.get("channel_type") == "mpim":
+        return None  # a group DM (experts talking over an escalation): only mentions
     broadcast = event.get("subtype") == THREAD_BROADCAST
     if thread_ts and thread_ts != ts and not broadcast:
         return None  # a thread reply that doesn't mention the bot

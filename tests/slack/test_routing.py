@@ -84,3 +84,13 @@ def test_app_mention_routes_like_its_message_twin() -> None:
     twin = route(text=f"<@{BOT}> how?")
     assert route_mention(mention, bot_user_id=BOT) == twin
     assert route_mention({**mention, "bot_id": "B9"}, bot_user_id=BOT) is None
+
+
+def test_a_group_dm_is_answered_only_when_the_bot_is_mentioned() -> None:
+    from bot.slack.routing import route_message
+
+    event = {"type": "message", "channel": "G0EXPERTS", "channel_type": "mpim", "user": "U1",
+             "text": "how do I reset my password?", "ts": "1700000000.000100"}
+    assert route_message(event, bot_user_id="U0BOT") is None
+    asked = {**event, "text": "<@U0BOT> how do I reset my password?"}
+    assert route_message(asked, bot_user_id="U0BOT") is not None
