@@ -27,8 +27,8 @@ def test_manifest_asks_for_the_minimal_scopes_and_events() -> None:
         "commands",
         # Asking a person: the 🙋/✅ on the question, and a direct message to the experts
         # (one person, or a group DM, whose replies it reads) when a private question has
-        # no triage channel.
-        "reactions:write", "im:write", "mpim:write", "mpim:history"])
+        # no triage channel; who is in an expert user group, to claim or resolve.
+        "reactions:write", "im:write", "mpim:write", "mpim:history", "usergroups:read"])
     settings = manifest["settings"]
     assert sorted(settings["event_subscriptions"]["bot_events"]) == [
         "app_home_opened", "app_mention", "message.channels", "message.groups", "message.im",

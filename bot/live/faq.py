@@ -117,8 +117,10 @@ class LiveFaq:
             self.refresh()
             expected = None
             if replacing is not None:
-                current = self.existing(replacing)
+                # The version first: a swap between the two reads then only makes the write
+                # stale (and merged again), never lets a stale read pass as current.
                 expected = self.revision(replacing).version
+                current = self.existing(replacing)
                 if since is not None and not revisions.unchanged(since, current):
                     saved = self._merged(row, current, since, merge=merge)
                 else:

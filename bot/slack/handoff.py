@@ -9,6 +9,8 @@ is logged and the rest goes on: the escalation itself is already safe in the dat
 from __future__ import annotations
 
 import logging
+import threading
+import time
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING
@@ -31,6 +33,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 ALREADY_REACTED = frozenset({"already_reacted", "no_reaction"})
+GROUP_MEMBERS_SECONDS = 60.0
 
 
 @dataclass(frozen=True)
@@ -55,13 +58,13 @@ def escalate(client: WebClient, faq: Services, *, team: str, channel: str,
         team=team, channel=channel, question_key=asked.ts, asker=asker, question=asked.text,
         private=private, experts=experts.stored,
         thread_ts=None if private else thread_ts or asked.ts)
-    lease = f"escalation:{escalation.id}"
-    if escalation.post_ts or not faq.deduper.claim(team, "escalation", lease):
+    if escalation.post_ts or not handoff.store.take_escalation_placement(escalation.id):
         return Outcome(escalation, False)  # placed, or being placed by another click
     try:
         placed = _place(client, handoff, escalation, experts)
-    finally:
-        faq.deduper.complete(team, "escalation", lease)
+    except BaseException:
+        handoff.store.change_escalation(escalation.id, "release")  # the next click retries
+        raise
     if not private or is_direct_message(channel):
         _react(client, channel, asked.ts, handoff.reaction, add=True)
     return Outcome(placed, True)
@@ -155,10 +158,50 @@ def settle_reaction(client: WebClient, handoff: Handoff, escalation: Escalation)
     _react(client, channel, ts, handoff_blocks.SOLVED_REACTION, add=resolved)
 
 
-def may_resolve(faq: Services, escalation: Escalation, user: str) -> bool:
-    """The asker, whoever claimed or answered it, a named expert, or an FAQ editor."""
-    return (user in (escalation.asker, escalation.claimed_by, escalation.answered_by)
-            or who(escalation.experts).includes(user) or user in faq.editors)
+def is_expert(client: WebClient, escalation: Escalation, user: str) -> bool:
+    """Whether ``user`` is one of the escalation's experts: named, or in its user group."""
+    experts = who(escalation.experts)
+    return experts.includes(user) or (bool(experts.group)
+                                      and user in _members.of(client, experts.group))
+
+
+def may_claim(client: WebClient, faq: Services, escalation: Escalation, user: str) -> bool:
+    """Its experts, or an FAQ editor."""
+    return user in faq.editors or is_expert(client, escalation, user)
+
+
+def may_resolve(client: WebClient, faq: Services, escalation: Escalation, user: str) -> bool:
+    """The asker, its experts, or an FAQ editor: not whoever merely replied or claimed."""
+    return user == escalation.asker or may_claim(client, faq, escalation, user)
+
+
+class _GroupMembers:
+    """User groups' members (``usergroups.users.list``), kept a minute: a click asks at most
+    once a minute per group. A group Slack won't list has no members, so only editors act."""
+
+    def __init__(self) -> None:
+        self._known: dict[str, tuple[float, frozenset[str]]] = {}
+        self._lock = threading.Lock()
+
+    def of(self, client: WebClient, group: str) -> frozenset[str]:
+        now = time.monotonic()
+        with self._lock:
+            known = self._known.get(group)
+        if known is not None and known[0] > now:
+            return known[1]
+        try:
+            users = client.usergroups_users_list(usergroup=group).get("users") or []
+        except SlackApiError as error:
+            log.warning("could not read the members of an expert user group: %s",
+                        error.response.get("error"))
+            users = []
+        members = frozenset(u for u in users if isinstance(u, str))
+        with self._lock:
+            self._known[group] = (now + GROUP_MEMBERS_SECONDS, members)
+        return members
+
+
+_members = _GroupMembers()
 
 
 def record_reply(client: WebClient, faq: Services, escalation: Escalation, *, user: str,
@@ -171,10 +214,15 @@ def record_reply(client: WebClient, faq: Services, escalation: Escalation, *, us
     if user == escalation.asker:
         return
     channel, thread_ts = str(escalation.thread_channel), str(escalation.thread_ts)
+    first = handoff.store.change_escalation(escalation.id, "answered", user=user, text=text)
     if escalation.private:
         relayed = handoff_blocks.relayed_message(escalation, user, text)
-        client.chat_postMessage(channel=escalation.asker, **relayed.as_kwargs())
-    if not handoff.store.change_escalation(escalation.id, "answered", user=user, text=text):
+        try:
+            client.chat_postMessage(channel=escalation.asker, **relayed.as_kwargs())
+        except SlackApiError as error:
+            log.warning("could not pass an expert's reply on to the asker: %s",
+                        error.response.get("error"))
+    if not first:
         return
     answered = handoff.store.escalation(escalation.id) or escalation
     redraw(client, handoff, answered)
@@ -217,8 +265,9 @@ def remind_due(client: WebClient, handoff: Handoff, now: datetime) -> int:
                                     **message.as_kwargs())
             sent += 1
         except SlackApiError as error:
-            log.warning("could not remind about an escalation: %s",
+            log.warning("could not remind about an escalation (it is owed again): %s",
                         error.response.get("error"))
+            handoff.store.change_escalation(escalation.id, "unremind")
     return sent
 
 

@@ -36,10 +36,23 @@ QUOTE_LIMIT = 1500  # of a question quoted in a post or card
 SOLVED_REACTION = "white_check_mark"
 
 
+def escaped(text: str, limit: int) -> str:
+    """``text`` escaped, then capped at ``limit`` characters without cutting an entity in
+    two: capping first would let escaping grow it up to four times past its cap."""
+    out = escape(text)
+    if len(out) <= limit:
+        return out
+    cut = out[:limit - 1]
+    amp = cut.rfind("&")
+    if amp != -1 and ";" not in cut[amp:]:
+        cut = cut[:amp]
+    return cut.rstrip() + "…"
+
+
 def _quote(text: str | None) -> str:
     if not text:
         return "_(the question's text is not kept: LOG_QUESTION_TEXT=false)_"
-    return "\n".join(f"> {line}" for line in escape(cap(text, QUOTE_LIMIT)).splitlines())
+    return "\n".join(f"> {line}" for line in escaped(text, QUOTE_LIMIT).splitlines())
 
 
 def _when(at: datetime) -> str:
@@ -82,9 +95,9 @@ def escalation_message(escalation: Escalation, who: Who) -> Message:
     the triage channel or a direct message to the experts, with the question quoted."""
     asker = f"<@{escalation.asker}>"
     if escalation.private:
-        head = (f"{asker} asked {_where_asked(escalation)} and would like a person to "
-                f"answer:\n{_quote(escalation.question)}\n{who.mention}, please reply in this "
-                f"thread: {asker} gets your replies by direct message.")
+        head = (f"{who.mention}: {asker} asked {_where_asked(escalation)} and would like a "
+                f"person to answer. Please reply in this thread: {asker} gets your replies by "
+                f"direct message.\n{_quote(escalation.question)}")
     else:
         head = (f"{asker} would like a person to answer this question. {who.mention}, can "
                 "you help? Reply in this thread.")
@@ -119,8 +132,8 @@ def reminder_message(escalation: Escalation, who: Who, minutes: float) -> Messag
 
 def relayed_message(escalation: Escalation, replier: str, text: str) -> Message:
     """An expert's reply in a private escalation's thread, sent to the asker."""
-    asked = f"\n{_quote(escalation.question)}" if escalation.question else ""
-    body = f"<@{replier}> answered your question:{asked}\n\n{escape(cap(text, QUOTE_LIMIT))}"
+    asked = f"\n\nYou asked:\n{_quote(escalation.question)}" if escalation.question else ""
+    body = f"<@{replier}> answered your question:\n{escaped(text, QUOTE_LIMIT)}{asked}"
     return Message(text=cap(f"<@{replier}> answered your question", FALLBACK_LIMIT),
                    blocks=[section(body)])
 

@@ -18,7 +18,9 @@ from typing import Any
 from bot.slack import blocks, handoff_blocks, home
 
 ANSWER_THREADS = 8  # each mostly waits on Slack or the embedder
-FORM_THREADS = 2  # forms check, then save; a save outlasting 3 s is answered "Saving…"
+# Forms check, then save (a save outlasting 2 s is answered "Saving…"): enough that a few
+# saves held by a slow embedder leave a thread for the next form's refusal.
+FORM_THREADS = 4
 FORM_PAYLOADS = frozenset({"view_submission", "message_action", "shortcut"})
 # Buttons whose listener opens a modal on the click's trigger_id.
 MODAL_BUTTONS = frozenset({blocks.EDIT, home.ADD, handoff_blocks.SAVE_REPLY,

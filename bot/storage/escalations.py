@@ -9,9 +9,9 @@ so two processes racing on one escalation can't both win.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, or_, select, update
 
 from bot.storage import schema
 from bot.storage.values import storable, storable_text
@@ -34,6 +34,7 @@ class Escalation:
     thread_channel: str | None = None  # where the conversation with the experts lives
     thread_ts: str | None = None
     post_ts: str | None = None  # the bot's escalation message there
+    placing_at: datetime | None = None  # when a process took the right to post it
     permalink: str | None = None  # Slack's link to it (chat.getPermalink)
     card_ts: str | None = None  # its card in ESCALATION_CHANNEL
     claimed_by: str | None = None
@@ -96,6 +97,21 @@ def _change(connection: Connection, escalation_id: int, *conditions, **values) -
     return result.rowcount == 1
 
 
+def take_placement(connection: Connection, escalation_id: int, lease: timedelta) -> bool:
+    """The right to post the escalation, for one caller at a time: a lease, so a process
+    that dies while posting holds it no longer than ``lease``."""
+    table, now = schema.escalations, schema.utcnow()
+    return _change(connection, escalation_id, table.c.post_ts.is_(None),
+                   or_(table.c.placing_at.is_(None), table.c.placing_at < now - lease),
+                   placing_at=now)
+
+
+def release(connection: Connection, escalation_id: int) -> bool:
+    """Posting it failed: the next click may try again at once."""
+    table = schema.escalations
+    return _change(connection, escalation_id, table.c.post_ts.is_(None), placing_at=None)
+
+
 def placed(connection: Connection, escalation_id: int, *, thread_channel: str,
            thread_ts: str, post_ts: str, permalink: str = "") -> bool:
     """Where the escalation was posted; only the first placement counts."""
@@ -141,6 +157,12 @@ def reminded(connection: Connection, escalation_id: int) -> bool:
                    reminded_at=schema.utcnow())
 
 
+def unremind(connection: Connection, escalation_id: int) -> bool:
+    """The reminder taken could not be sent: it is owed again."""
+    return _change(connection, escalation_id, schema.escalations.c.reminded_at.is_not(None),
+                   reminded_at=None)
+
+
 def saved_as(connection: Connection, escalation_id: int, faq_id: str) -> bool:
     return _change(connection, escalation_id, saved_as=storable_text(faq_id))
 
@@ -168,4 +190,4 @@ def listed(connection: Connection, *, since: datetime | None = None) -> list[Esc
 # What ``Store.change_escalation`` may do, by name.
 CHANGES = {"placed": placed, "carded": carded, "claim": claim, "resolve": resolve,
            "reopen": reopen, "answered": answered, "reminded": reminded,
-           "saved_as": saved_as}
+           "unremind": unremind, "saved_as": saved_as, "release": release}

@@ -157,6 +157,7 @@ escalations = Table("faqbot_escalations", metadata,
                     Column("thread_channel", String, nullable=True),
                     Column("thread_ts", String, nullable=True),
                     Column("post_ts", String, nullable=True),
+                    Column("placing_at", DateTime, nullable=True),  # a process posting it
                     Column("permalink", Text, nullable=True),
                     Column("card_ts", String, nullable=True),
                     Column("claimed_by", String, nullable=True),

@@ -238,6 +238,12 @@ class Store:
         return self._must(lambda c: work(c, escalation_id, **values),
                           f"the escalation was not updated ({change})")
 
+    def take_escalation_placement(self, escalation_id: int) -> bool:
+        """The right to post the escalation (one caller at a time, for at most the claim
+        lease, so a crash mid-post doesn't hold it for ever)."""
+        return self._must(lambda c: escalations.take_placement(c, escalation_id, self._lease),
+                          "the question was not handed to a person")
+
     def escalations_due(self, before: datetime) -> list[Escalation]:
         return self._or([], lambda c: escalations.due(c, before))
 

@@ -121,6 +121,8 @@ class SlackStandIn(ThreadedHTTPStandIn):
     ) -> None:
         self.invalid_token = invalid_token
         self.token_prefixes = token_prefixes
+        # usergroups.users.list: a user group id -> its members (unknown groups: none)
+        self.group_members: dict[str, tuple[str, ...]] = {}
         self._cond = threading.Condition()
         self._calls: list[Call] = []
         self._faults: dict[str, list[_Fault]] = {}
@@ -296,6 +298,9 @@ class SlackStandIn(ThreadedHTTPStandIn):
             return {"ok": True, "channel": channel,
                     "permalink": f"https://acme.slack.com/archives/{channel}/p"
                                  f"{ts.replace('.', '')}"}
+        if method == "usergroups.users.list":
+            return {"ok": True, "users": list(self.group_members.get(
+                str(params.get("usergroup") or ""), ()))}
         if method == "conversations.open":
             users = str(params.get("users") or "")
             if not users:

@@ -15,12 +15,14 @@ from typing import TYPE_CHECKING, Any
 
 from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 
 from bot.errors import UserError
 from bot.slack import blocks, handoff, handoff_blocks, modals
 from bot.slack.clicks import Click, from_home, read_click, read_home_click
 from bot.slack.ids import TS, USER, shaped
 from bot.slack.services import Services, services
+from bot.slack.text import plain
 
 if TYPE_CHECKING:
     from bot.storage import Escalation
@@ -31,8 +33,8 @@ ONLY_ASKER = "Only the person who asked can do that."
 ASKED_ALREADY = "A person has been asked already; their answer will come in the thread."
 NOBODY = "Nobody is set to answer questions from here (FAQ_EXPERTS), so I can't ask a person."
 NOT_THIS = "That button doesn't belong to this question any more."
-MAY_NOT_RESOLVE = ("Only the person who asked, whoever took or answered it, its experts or "
-                   "an FAQ editor can do that.")
+MAY_NOT_RESOLVE = "Only the person who asked, its experts or an FAQ editor can do that."
+MAY_NOT_CLAIM = "Only the experts this question went to, or an FAQ editor, can take it."
 # Messages that count as someone's reply in a thread; others (joins, edits, bots) don't.
 REPLY_SUBTYPES = frozenset({None, "file_share", "thread_broadcast"})
 
@@ -81,8 +83,10 @@ def handle_escalate(ack: Ack, action: dict[str, Any], body: dict[str, Any],
     try:
         outcome = handoff.escalate(client, faq, team=click.team, channel=click.channel,
                                    asked=asked, asker=click.user, thread_ts=click.thread_ts)
-    except UserError as error:
-        log.warning("a question was not handed to a person: %s", error.problem)
+    except (UserError, SlackApiError) as error:
+        log.warning("a question was not handed to a person: %s",
+                    error.problem if isinstance(error, UserError)
+                    else error.response.get("error"))
         _tell(respond, "I couldn't ask a person just now; please try again in a minute.")
         return
     if outcome.escalation is None:
@@ -124,6 +128,9 @@ def handle_claim(ack: Ack, action: dict[str, Any], body: dict[str, Any], respond
     if click.user == escalation.asker:
         _tell(respond, "You asked this one: one of the experts will take it.")
         return
+    if not handoff.may_claim(client, faq, escalation, click.user):
+        _tell(respond, MAY_NOT_CLAIM)
+        return
     if not faq.handoff.store.change_escalation(escalation.id, "claim", user=click.user):
         now = faq.handoff.store.escalation(escalation.id) or escalation
         _tell(respond, f"<@{now.claimed_by}> took it already." if now.claimed_by
@@ -141,7 +148,7 @@ def _settle(action: dict[str, Any], body: dict[str, Any], respond: Respond,
         return
     faq, click, escalation = found
     assert faq.handoff is not None
-    if not handoff.may_resolve(faq, escalation, click.user):
+    if not handoff.may_resolve(client, faq, escalation, click.user):
         _tell(respond, MAY_NOT_RESOLVE)
         return
     values = {"user": click.user} if change == "resolve" else {}
@@ -240,22 +247,28 @@ def handle_save_reply_to(ack: Ack, action: dict[str, Any], body: dict[str, Any],
 
 
 def record_reply(event: Mapping[str, Any], team: str, faq: Services, client: WebClient,
-                 *, bot_user_id: str) -> None:
-    """A person's reply in a thread: if the thread is an escalation's, it may answer it."""
+                 *, bot_user_id: str) -> bool:
+    """A person's reply in a thread: if the thread is an escalation's, it may answer it.
+    True when it is in an escalation's thread: a conversation among people, which the bot
+    answers only when mentioned (in a DM with the experts it would otherwise answer all)."""
     if faq.handoff is None:
-        return
+        return False
     thread_ts, ts, user = event.get("thread_ts"), event.get("ts"), event.get("user")
     if (event.get("subtype") not in REPLY_SUBTYPES or event.get("bot_id")
             or not shaped(user, USER) or user == bot_user_id
             or not (shaped(thread_ts, TS) and shaped(ts, TS)) or thread_ts == ts):
-        return
+        return False
     channel = str(event.get("channel") or "")
     escalation = faq.handoff.store.escalation_in_thread(channel, thread_ts)
-    if escalation is None or not faq.claim_for_good(team, "escalation-reply",
-                                                    f"{channel}:{ts}"):
-        return  # most threads: one indexed read, nothing written
+    if escalation is None:
+        return False  # most threads: one indexed read, nothing written
+    if not faq.claim_for_good(team, "escalation-reply", f"{channel}:{ts}"):
+        return True
     try:
         handoff.record_reply(client, faq, escalation, user=user,
-                             text=str(event.get("text") or ""))
-    except UserError as error:
-        log.warning("a reply to an escalated question was not recorded: %s", error.problem)
+                             text=plain(str(event.get("text") or "")))
+    except (UserError, SlackApiError) as error:
+        log.warning("a reply to an escalated question was not fully recorded: %s",
+                    error.problem if isinstance(error, UserError)
+                    else error.response.get("error"))
+    return True

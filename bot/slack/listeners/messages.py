@@ -18,6 +18,7 @@ from bot.slack.listeners import escalations
 from bot.slack.reply import Asked, answer
 from bot.slack.routing import Route, route_mention, route_message
 from bot.slack.services import Services, services
+from bot.slack.text import mentions
 
 
 def register(app: App) -> None:
@@ -28,10 +29,12 @@ def register(app: App) -> None:
 def handle_message(event: dict[str, Any], body: dict[str, Any], context: BoltContext,
                    client: WebClient, logger: logging.Logger) -> None:
     faq = services(context)
-    escalations.record_reply(event, _team(body, event), faq, client,
-                             bot_user_id=context.bot_user_id or "")
-    route = route_message(event, bot_user_id=context.bot_user_id or "",
-                          faq_channels=faq.faq_channels)
+    bot_user_id = context.bot_user_id or ""
+    if (escalations.record_reply(event, _team(body, event), faq, client,
+                                 bot_user_id=bot_user_id)
+            and not mentions(str(event.get("text") or ""), bot_user_id)):
+        return  # people talking over an escalated question: not a question for the bot
+    route = route_message(event, bot_user_id=bot_user_id, faq_channels=faq.faq_channels)
     if route is not None:
         reply(route, _team(body, event), faq, client, logger)
 

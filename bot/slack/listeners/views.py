@@ -20,7 +20,7 @@ import logging
 import threading
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from slack_bolt import Ack, App, BoltContext
@@ -100,8 +100,10 @@ def handle_edit_submission(ack: Ack, body: dict[str, Any], view: dict[str, Any],
         saved, refused = None, _Refusal(
             modals.changed_modal(typed if changed.merged is None
                                  else modals.draft_of(changed.merged),
-                                 modals.editing(changed.current, channel=where.channel,
-                                                thread_ts=where.thread_ts), changed),
+                                 replace(modals.editing(changed.current,
+                                                        channel=where.channel,
+                                                        thread_ts=where.thread_ts),
+                                         escalation=where.escalation), changed),
             "someone changed it since you opened the form.")
     except UserError as error:
         logger.warning("an FAQ edit was not saved: %s", error.problem)
