@@ -261,7 +261,7 @@ def load_answerer(settings: Settings, *, embedder: Embedder | None = None,
 
     if embedder is None:
         embedder = create_embedder(settings)
-        loader = (create_embedder(settings, for_build=True)
+        loader = (create_embedder(settings, for_build=True, dataset_model=True)
                   if patient and settings.resolved_backend == "api" else embedder)
     else:
         loader = embedder
