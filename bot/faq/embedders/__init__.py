@@ -52,7 +52,10 @@ def create_embedder(settings: Settings, *, for_build: bool = False,
             settings, for_build=for_build, model_id=carried.model_id if carried else "")
     from bot.faq.embedders.local import LocalEmbedder
 
-    if carried is not None and not settings.embedding_model_dir:
-        return LocalEmbedder(model_id=carried.model_id, model_dir=str(carried.directory),
-                             carried=carried.relative)
+    if carried is not None:  # EMBEDDING_MODEL_DIR may stand in; its fingerprint decides
+        own = not settings.embedding_model_dir
+        return LocalEmbedder(model_id=carried.model_id,
+                             model_dir=str(carried.directory) if own else
+                             settings.embedding_model_dir,
+                             carried=carried.relative if own else "")
     return LocalEmbedder.from_settings(settings)
