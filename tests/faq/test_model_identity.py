@@ -82,3 +82,21 @@ def test_a_tei_server_serving_another_model_is_refused(stock_dataset: Path, embe
         assert (done.returncode == 0) is ok, done.stderr
         if not ok:
             assert "serves BAAI/bge-small-en-v1.5" in done.stderr
+
+
+def test_check_shows_the_recorded_and_the_used_fingerprint(stock_dataset: Path,
+                                                           tmp_path: Path) -> None:
+    from bot.check import _dataset
+    from bot.config import Settings
+
+    result, _ = _dataset(Settings.from_env({"FAQ_DATASET": str(stock_dataset),
+                                            "EMBEDDING_BACKEND": "local"}))
+    fingerprint = parse_card_file(stock_dataset)["model_sha256"][:12]
+    assert result.ok
+    assert f"vectors made by model {fingerprint}" in result.detail
+    assert f"model in use {fingerprint} from offline packages" in result.detail
+    other = _model_copy(tmp_path / "other", altered=True)
+    result, _ = _dataset(Settings.from_env({"FAQ_DATASET": str(stock_dataset),
+                                            "EMBEDDING_BACKEND": "local",
+                                            "EMBEDDING_MODEL_DIR": str(other)}))
+    assert not result.ok and "fingerprint" in result.detail
