@@ -175,3 +175,42 @@ def test_faqbot_tune_retunes_the_merged_faq(tuned, tmp_path: Path) -> None:
     done = run_cli("ask", "--json", "refund status", env=env)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["candidates"][0]["question"] == "where is my refund"
+
+
+def test_answering_from_a_tuned_dataset_never_imports_torch(tuned) -> None:
+    import subprocess
+    import sys
+
+    _, out = tuned
+    script = ("import sys; from bot.cli import main; code = main(['ask', 'forgot my pin']); "
+              "assert 'torch' not in sys.modules, 'torch imported'; sys.exit(code)")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          env=clean_env(FAQ_DATASET=str(out), EMBEDDING_BACKEND="local"),
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+
+
+def test_a_hub_dataset_brings_its_model_at_the_same_revision(tuned, local_hub,
+                                                             tmp_path: Path) -> None:
+    """The model is fetched from the dataset repo at the revision of the vectors; a commit
+    whose model files don't match its card is refused, never served half."""
+    from tests.faq.test_hub import hub_env
+
+    base, out = tuned
+    files = {name: out / name for name in ("README.md", "data/train-00000-of-00001.parquet",
+                                           "model/model.onnx", "model/tokenizer.json")}
+    first = local_hub.add_repo("datasets", "acme/tuned-faq", files)
+    other = _untuned(base, tmp_path / "other")
+    second = local_hub.commit("datasets", "acme/tuned-faq",
+                              {"model/model.onnx": other / "model.onnx"}, "a stray model")
+
+    def ask(revision: str):
+        return run_cli("ask", "--json", "forgot my pin", env=hub_env(
+            local_hub, tmp_path / f"hf-{revision[:6]}", FAQ_DATASET="acme/tuned-faq",
+            FAQ_DATASET_REVISION=revision, EMBEDDING_BACKEND="local"))
+
+    done = ask(first)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["candidates"][0]["id"] == "pin-reset"
+    done = ask(second)
+    assert done.returncode == 2 and "fingerprint" in done.stderr
