@@ -157,9 +157,10 @@ def test_a_tei_server_is_checked_against_the_dataset(tuned) -> None:
             assert "makes other vectors" in done.stderr and "/data/model" in done.stderr
 
 
-def test_faqbot_tune_retunes_the_merged_faq(tuned, tmp_path: Path) -> None:
-    """The CLI's re-tune needs the real starting weights; here the engine's path with the
-    tiny base: an FAQ added in the database is in the re-tuned dataset."""
+def test_export_of_a_tuned_dataset_carries_its_model_and_the_edits(tuned,
+                                                                   tmp_path: Path) -> None:
+    """An FAQ added in the database is embedded with the tuned model, and the exported
+    dataset brings that model along (`faqbot tune` itself: the slow test)."""
     _, out = tuned
     copy = tmp_path / "served"
     shutil.copytree(out, copy)

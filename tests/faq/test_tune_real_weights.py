@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, SAMPLE_SOURCE
+from tests.conftest import ROOT, SAMPLE_SOURCE, clean_env, run_cli
 
 pytest.importorskip("torch")
 pytest.importorskip("transformers")
@@ -51,3 +51,26 @@ def test_the_sample_tunes_within_budget_and_ranks_as_well(tmp_path: Path) -> Non
     build(str(SAMPLE_SOURCE), untuned, stock, progress=False)
     for after, before in zip(_scores(tuned), _scores(untuned), strict=True):
         assert after["top1_accuracy"] >= before["top1_accuracy"]
+
+
+@pytest.mark.slow
+def test_faqbot_tune_retunes_the_faq_in_use_with_its_edits(tmp_path: Path) -> None:
+    import json
+
+    from bot.faq.dataset import parse_card_file
+
+    env = clean_env(EMBEDDING_BACKEND="local", DATABASE_URL=f"sqlite:///{tmp_path / 'db'}")
+    added = run_cli("faq", "add", "--question", "Can I bring my dog to the office?",
+                    "--answer", "Yes, on Fridays.",
+                    "--alternates", "are pets allowed at work|is the office dog friendly",
+                    env=env)
+    assert added.returncode == 0, added.stderr
+    done = run_cli("tune", "--out", str(tmp_path / "tuned"), "--quiet", env=env, timeout=600)
+    assert done.returncode == 0, done.stderr
+    assert "tuned the model to 14 FAQs" in done.stderr
+    assert parse_card_file(tmp_path / "tuned")["model_dir"] == "model"
+    env["FAQ_DATASET"] = str(tmp_path / "tuned")
+    asked = run_cli("ask", "--json", "may I bring my puppy to work", env=env)
+    assert asked.returncode == 0, asked.stderr
+    assert json.loads(asked.stdout)["candidates"][0]["question"] == (
+        "Can I bring my dog to the office?")

@@ -17,10 +17,11 @@ import torch
 
 INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 OUTPUT = "last_hidden_state"
-# Largest 1 - cosine between an int8 vector and its float one for which int8 is kept. The
-# base model quantized this way (per channel) drifts 0.02 at worst, 0.007 on average, over
-# the sample FAQ; past 0.03 the ranking of close FAQs starts to move.
-MAX_INT8_DRIFT = 0.03
+# int8 is kept when, over the FAQ's own phrasings, 1 - cosine between its vectors and the
+# float model's stays under both: the mean (the ranking of close FAQs moves past ~0.01) and
+# the worst single text (a phrasing whose vector turns elsewhere).
+MAX_MEAN_DRIFT = 0.01
+MAX_WORST_DRIFT = 0.05
 OPSET = 17
 
 
@@ -60,10 +61,22 @@ def _export_float(model: Any, path: Path) -> None:
                           dynamic_axes=axes, opset_version=OPSET, dynamo=False)
 
 
+def _ffn_outputs(path: Path) -> list[str]:
+    """The feed-forward output projections (BERT's ``layer.N.output.dense``): their inputs
+    carry the large activation outliers that 8-bit activations round worst. Left in float,
+    they halve the drift for 11 MB more (all-MiniLM-L6-v2: mean 0.0065 → 0.0038)."""
+    import onnx
+
+    graph = onnx.load(str(path), load_external_data=False).graph
+    return [n.name for n in graph.node if n.op_type == "MatMul"
+            and "/output/dense/" in n.name and "/attention/" not in n.name]
+
+
 def _quantize(source: Path, target: Path) -> None:
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    quantize_dynamic(str(source), str(target), weight_type=QuantType.QInt8, per_channel=True)
+    quantize_dynamic(str(source), str(target), weight_type=QuantType.QInt8, per_channel=True,
+                     nodes_to_exclude=_ffn_outputs(source))
 
 
 def _vectors(directory: Path, texts: Sequence[str]) -> np.ndarray:
@@ -90,7 +103,7 @@ def export(model: Any, base: Path, out: Path, texts: Sequence[str]) -> Exported:
         _export_float(model, float_dir / "model.onnx")
         _quantize(float_dir / "model.onnx", int8_dir / "model.onnx")
         worst, mean = drift(float_dir, int8_dir, texts)
-        int8 = worst <= MAX_INT8_DRIFT
+        int8 = mean <= MAX_MEAN_DRIFT and worst <= MAX_WORST_DRIFT
         chosen = int8_dir if int8 else float_dir
         if out.exists():
             shutil.rmtree(out)
