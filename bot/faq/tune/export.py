@@ -5,6 +5,7 @@ the embedder), int8 where that moves the vectors little. Imports torch."""
 from __future__ import annotations
 
 import json
+import logging
 import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -75,8 +76,12 @@ def _ffn_outputs(path: Path) -> list[str]:
 def _quantize(source: Path, target: Path) -> None:
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    quantize_dynamic(str(source), str(target), weight_type=QuantType.QInt8, per_channel=True,
-                     nodes_to_exclude=_ffn_outputs(source))
+    logging.disable(logging.WARNING)  # its advice to pre-process, on the root logger
+    try:
+        quantize_dynamic(str(source), str(target), weight_type=QuantType.QInt8,
+                         per_channel=True, nodes_to_exclude=_ffn_outputs(source))
+    finally:
+        logging.disable(logging.NOTSET)
 
 
 def _vectors(directory: Path, texts: Sequence[str]) -> np.ndarray:

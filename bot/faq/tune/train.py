@@ -40,7 +40,9 @@ def load_tokenizer(path: Path, max_tokens: int) -> Tokenizer:
 
 def load_model(base: Path) -> Any:
     from transformers import AutoModel
+    from transformers.utils import logging as transformers_logging
 
+    transformers_logging.disable_progress_bar()  # the tune's own bar is the one shown
     torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
     return AutoModel.from_pretrained(str(base), attn_implementation="sdpa")
 
