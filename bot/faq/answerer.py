@@ -142,6 +142,10 @@ class Answerer:
     def embedder(self) -> Embedder:
         return self._loaded.embedder
 
+    @embedder.setter
+    def embedder(self, embedder: Embedder) -> None:
+        self.swap(self.faq, embedder)
+
     @property
     def cache(self) -> VectorCache:
         return self._loaded.cache
