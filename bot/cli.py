@@ -13,10 +13,14 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot import cli_faq, log_masking
 from bot.errors import UserError
+
+if TYPE_CHECKING:
+    from bot.config import Settings
+    from bot.faq.embedders import Embedder
 
 log = logging.getLogger("bot")
 
@@ -94,7 +98,7 @@ def cmd_build(args: argparse.Namespace) -> int:
     return 0
 
 
-def _tune_for_build(args: argparse.Namespace, settings):  # -> LocalEmbedder
+def _tune_for_build(args: argparse.Namespace, settings: Settings) -> Embedder:
     """Tune the model to the source's phrasings, into ``--out``; its embedder."""
     from bot.faq.carried_model import MODEL_DIR
     from bot.faq.dataset import prepare_out

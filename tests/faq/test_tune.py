@@ -19,7 +19,7 @@ from bot.faq.carried_model import MODEL_DIR  # noqa: E402
 from bot.faq.dataset import build, parse_card_file  # noqa: E402
 from bot.faq.sources import read_source  # noqa: E402
 from bot.faq.tune import dataset_embedder, tune  # noqa: E402
-from bot.faq.tune.train import Recipe  # noqa: E402
+from bot.faq.tune.recipe import Recipe  # noqa: E402
 
 FAQ = [  # id, question, alternates: near-duplicate wording across FAQs on purpose
     ("card-arrival", "when will my card arrive", "card arrival time|how long until my card comes"),

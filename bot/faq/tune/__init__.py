@@ -6,8 +6,8 @@ tells it. The result is exported to ONNX and saved inside the dataset (``model/`
 vectors and the model that made them travel together; serving runs it with the existing
 local embedder and never imports torch. Only this package (the ``tune`` extra) does, lazily.
 
-``pairs`` makes the training pairs, ``base`` finds the starting weights, ``train`` tunes,
-``export`` writes the ONNX model.
+``pairs`` makes the training pairs, ``base`` finds the starting weights, ``recipe`` holds
+the training settings, ``train`` tunes, ``export`` writes the ONNX model.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from bot.errors import UserError
 from bot.faq.carried_model import MODEL_DIR
 from bot.faq.sources import FaqRow
 from bot.faq.tune.pairs import batches, phrasing_pairs
+from bot.faq.tune.recipe import Recipe
 
 if TYPE_CHECKING:
     from bot.faq.embedders.local import LocalEmbedder
@@ -60,15 +61,15 @@ def _require_torch() -> None:
 
 def tune(rows: Sequence[FaqRow], model_dir: Path, *, base_model: str = DEFAULT_MODEL,
          base_dir: Path | None = None, token: str = "", progress: bool = True,
-         recipe: object | None = None) -> TuneReport:
+         recipe: Recipe | None = None) -> TuneReport:
     """Tune ``base_model`` (or the weights in ``base_dir``) to ``rows`` and write the ONNX
     model to ``model_dir``."""
     _require_torch()
     from bot.faq.tune.base import base_weights
     from bot.faq.tune.export import export
-    from bot.faq.tune.train import Recipe, load_model, load_tokenizer, train
+    from bot.faq.tune.train import load_model, load_tokenizer, train
 
-    chosen = recipe if isinstance(recipe, Recipe) else Recipe()
+    chosen = recipe or Recipe()
     pairs = phrasing_pairs(rows)
     planned = batches(pairs, chosen.batch_size, seed=chosen.seed)
     if not planned:
