@@ -23,7 +23,13 @@ from bot.faq.advice import faq_warnings
 from bot.faq.calibration import Calibration, learn
 from bot.faq.embedders.served_model import check_served
 from bot.faq.index import FaqIndex, normalize_rows
-from bot.faq.model_identity import ModelIdentity, card_fields, check_identity, identity_of
+from bot.faq.model_identity import (
+    MODEL_DIR_KEY,
+    ModelIdentity,
+    card_fields,
+    check_identity,
+    identity_of,
+)
 from bot.faq.scoring import mean_directions, segment_starts
 from bot.faq.sources import (
     FaqRow,
@@ -324,8 +330,9 @@ def push(out: Path, repo_id: str, token: str) -> str:
     import datasets
     from huggingface_hub import HfApi
 
-    if (out / "model").is_dir():  # a tuned model: vectors and model in one commit
-        return _push_with_model(out, repo_id, token)
+    carried = parse_card_file(out).get(MODEL_DIR_KEY)
+    if carried:  # a tuned model: vectors and model in one commit
+        return _push_with_model(out, repo_id, token, str(carried))
     table = datasets.load_dataset("parquet", data_files=str(out / DATA_FILE), split="train")
     try:
         table.push_to_hub(repo_id, token=token or None)
@@ -339,7 +346,7 @@ def push(out: Path, repo_id: str, token: str) -> str:
     return f"https://huggingface.co/datasets/{repo_id}"
 
 
-def _push_with_model(out: Path, repo_id: str, token: str) -> str:
+def _push_with_model(out: Path, repo_id: str, token: str, carried: str) -> str:
     """One commit holding the data, the card and the model: a server following the branch
     then never sees new vectors beside an old model, or the reverse."""
     from huggingface_hub import HfApi
@@ -348,8 +355,8 @@ def _push_with_model(out: Path, repo_id: str, token: str) -> str:
     try:
         api.create_repo(repo_id, repo_type="dataset", exist_ok=True)
         api.upload_folder(folder_path=str(out), repo_id=repo_id, repo_type="dataset",
-                          allow_patterns=[DATA_FILE, "README.md", "model/*"],
-                          delete_patterns=["model/*"],
+                          allow_patterns=[DATA_FILE, "README.md", f"{carried}/*"],
+                          delete_patterns=[f"{carried}/*"],
                           commit_message="faqbot: FAQ vectors and the model tuned to them")
     except Exception as exc:  # HTTP and auth errors from the Hub
         raise UserError(f"push to {repo_id} failed ({type(exc).__name__})",

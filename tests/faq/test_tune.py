@@ -215,3 +215,30 @@ def test_a_hub_dataset_brings_its_model_at_the_same_revision(tuned, local_hub,
     assert json.loads(done.stdout)["candidates"][0]["id"] == "pin-reset"
     done = ask(second)
     assert done.returncode == 2 and "fingerprint" in done.stderr
+
+
+def test_a_tuned_dataset_is_pushed_in_one_commit(tuned, monkeypatch) -> None:
+    """Vectors, card and model in one commit (the Hub client is the network boundary)."""
+    import huggingface_hub
+
+    from bot.faq.dataset import push
+
+    calls: list[tuple[str, dict]] = []
+
+    class RecordingApi:
+        def __init__(self, token=None) -> None:
+            pass
+
+        def create_repo(self, repo_id, **kwargs) -> None:
+            calls.append(("create_repo", {"repo_id": repo_id, **kwargs}))
+
+        def upload_folder(self, **kwargs) -> None:
+            calls.append(("upload_folder", kwargs))
+
+    monkeypatch.setattr(huggingface_hub, "HfApi", RecordingApi)
+    _, out = tuned
+    assert push(out, "acme/tuned-faq", "hf_token").endswith("datasets/acme/tuned-faq")
+    [upload] = [kwargs for name, kwargs in calls if name == "upload_folder"]
+    assert upload["folder_path"] == str(out) and upload["repo_type"] == "dataset"
+    assert set(upload["allow_patterns"]) == {"data/train-00000-of-00001.parquet", "README.md",
+                                             "model/*"}
