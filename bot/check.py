@@ -92,12 +92,30 @@ def _dataset(settings: Settings) -> tuple[Result, Answerer | None]:
         answerer = load_answerer(settings)
     except UserError as error:
         return _failed(name, error), None
-    return Result(name, True, f"{len(answerer.faq)} FAQs loaded"), answerer
+    loaded = f"{len(answerer.faq)} FAQs loaded; {_model(settings, answerer)}"
+    return Result(name, True, loaded), answerer
+
+
+def _model(settings: Settings, answerer: Answerer) -> str:
+    """Which model made the vectors (the card's fingerprint) and which one is in use: they
+    passed the load's check, so a mismatch never gets here."""
+    from bot.faq.dataset import read_card
+
+    card = read_card(settings.faq_dataset, settings.faq_dataset_revision, settings.hf_token)
+    identity = answerer.faq.model
+    in_use = (f"model in use {identity.fingerprint[:12]} from {identity.where}" if identity
+              else f"model served by {display_url(settings.inference_api_url)}")
+    recorded = card.get("model_sha256")
+    if not recorded:
+        return f"no model fingerprint recorded (built before fingerprints); {in_use}"
+    tuned = ", tuned and carried in the dataset" if card.get("model_dir") else ""
+    return f"vectors made by model {str(recorded)[:12]}{tuned}; {in_use}"
 
 
 def _embedding(settings: Settings, answerer: Answerer | None) -> Result:
     """Ask an FAQ's own question: it must come back as the top match."""
-    name = f"embedder ({settings.resolved_backend}, {settings.embedding_model})"
+    model = answerer.embedder.model_id if answerer is not None else settings.embedding_model
+    name = f"embedder ({settings.resolved_backend}, {model})"
     if answerer is None or not len(answerer.faq):
         return Result(name, False, "skipped: no FAQ loaded")
     [question] = answerer.faq.examples(1)

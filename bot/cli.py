@@ -13,10 +13,14 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot import cli_faq, log_masking
 from bot.errors import UserError
+
+if TYPE_CHECKING:
+    from bot.config import Settings
+    from bot.faq.embedders import Embedder
 
 log = logging.getLogger("bot")
 
@@ -79,7 +83,8 @@ def cmd_build(args: argparse.Namespace) -> int:
     if args.push_to_hub and not settings.hf_token:  # before the build, not after it
         raise UserError("--push-to-hub needs a Hugging Face token",
                         "set HF_TOKEN to a token with write access")
-    embedder = create_embedder(settings, for_build=True)
+    embedder = (_tune_for_build(args, settings) if args.tune
+                else create_embedder(settings, for_build=True))
     report = build(args.source, Path(args.out), embedder, revision=args.revision,
                    token=settings.hf_token, progress=not args.quiet)
     for warning in report.warnings:
@@ -91,6 +96,22 @@ def cmd_build(args: argparse.Namespace) -> int:
     if args.push_to_hub:
         _note(f"pushed to {push(report.out, args.push_to_hub, settings.hf_token)}")
     return 0
+
+
+def _tune_for_build(args: argparse.Namespace, settings: Settings) -> Embedder:
+    """Tune the model to the source's phrasings, into ``--out``; its embedder."""
+    from bot.faq.carried_model import MODEL_DIR
+    from bot.faq.dataset import prepare_out
+    from bot.faq.sources import read_source
+    from bot.faq.tune import dataset_embedder, describe, tune
+
+    out = Path(args.out)
+    rows = read_source(args.source, args.revision, settings.hf_token)
+    prepare_out(out)
+    report = tune(rows, out / MODEL_DIR, base_model=settings.embedding_model,
+                  token=settings.hf_token, progress=not args.quiet)
+    _note(describe(report))
+    return dataset_embedder(out, report.model_id)
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
@@ -220,6 +241,9 @@ _command("build", cmd_build)(lambda p: (
     p.add_argument("--push-to-hub", metavar="REPO_ID", help="also push to this Hub dataset"),
     p.add_argument("--revision", default="main", help="revision of a Hub source"),
     p.add_argument("--quiet", action="store_true", help="no progress bar"),
+    p.add_argument("--tune", action="store_true",
+                   help="tune the model to this FAQ first; the model travels in --out "
+                        "(needs faqbot[tune])"),
 ))
 _command("eval", cmd_eval)(lambda p: (
     p.add_argument("labelled", help="CSV with columns question,expected"),
@@ -233,6 +257,7 @@ _command("eval", cmd_eval)(lambda p: (
 _command("report", cmd_report)(_report_arguments)
 _command("faq", cli_faq.cmd_faq)(cli_faq.faq_arguments)
 _command("export", cli_faq.cmd_export)(cli_faq.export_arguments)
+_command("tune", cli_faq.cmd_tune)(cli_faq.tune_arguments)
 _command("serve", cmd_serve)(lambda p: (
     p.add_argument("--port", type=int,
                    help="port to listen on (default: $PORT, else 3000; 0 picks a free one)"),

@@ -165,6 +165,35 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_tune(args: argparse.Namespace) -> int:
+    """Re-tune the model to the FAQ in use (dataset, edits, accepted learned phrasings)."""
+    from bot.config import Settings
+    from bot.faq.tune import describe
+    from bot.live.export import tune_and_export
+
+    settings = Settings.from_env()
+    if args.push_to_hub and not settings.hf_token:
+        raise UserError("--push-to-hub needs a Hugging Face token",
+                        "set HF_TOKEN to a token with write access")
+    live = _open()
+    try:
+        done, report = tune_and_export(
+            live, Path(args.out), base_model=settings.embedding_model,
+            push_to=args.push_to_hub or "", token=settings.hf_token,
+            record=args.push_to_hub == settings.faq_dataset, progress=not args.quiet)
+    finally:
+        live.store.close()
+    _note(describe(report))
+    _note(f"wrote {done.rows} FAQs ({done.edited} from edits, up to change {done.version}) "
+          f"and the tuned model to {done.out}")
+    if done.pushed_to:
+        _note(f"pushed to {done.pushed_to}: servers following it swap model and vectors "
+              "together at their next check")
+    else:
+        _note(f"serve it with FAQ_DATASET={done.out} (its model comes along)")
+    return 0
+
+
 ACTIONS: dict[str, tuple[Callable[[argparse.Namespace, LiveFaq], None], str]] = {
     "add": (faq_add, "add an FAQ; prints its id"),
     "edit": (faq_edit, "change an FAQ's question, answer, url or alternates"),
@@ -206,3 +235,8 @@ def faq_arguments(parser: argparse.ArgumentParser) -> None:
 def export_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", required=True, help="directory to write (Hub dataset layout)")
     parser.add_argument("--push-to-hub", metavar="REPO_ID", help="also push to this dataset")
+
+
+def tune_arguments(parser: argparse.ArgumentParser) -> None:
+    export_arguments(parser)
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")

@@ -106,3 +106,16 @@ def test_every_package_is_described() -> None:
                       for p in PACKAGE.rglob("__init__.py"))
     undescribed = [p for p in packages if f"`{p}/`" not in text]
     assert not undescribed, f"docs/architecture.md does not describe {undescribed}"
+
+
+TRAINING_LIBRARIES = ("torch", "transformers", "onnx", "onnxruntime.quantization")
+
+
+@pytest.mark.parametrize("path", MODULES, ids=lambda p: module_name(p))
+def test_only_the_tune_package_imports_training_libraries(path: Path) -> None:
+    """Serving never needs the `tune` extra: torch and its kin stay inside bot.faq.tune."""
+    if matches(module_name(path), "bot.faq.tune"):
+        return
+    found = sorted(name for name in imports(path)
+                   if any(matches(name, lib) for lib in TRAINING_LIBRARIES))
+    assert not found, f"{module_name(path)} imports {found}"

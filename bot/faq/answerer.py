@@ -81,6 +81,9 @@ class _Loaded:
     near: float  # the looser floor of "Maybe one of these?" on a miss asked directly
     channel_min_score: float  # the stricter point for top-level channel messages
     channel_margin: float
+    # The model that made the FAQ's vectors, and its query vectors: swapped with them.
+    embedder: Embedder
+    cache: VectorCache
 
 
 class Answerer:
@@ -100,14 +103,13 @@ class Answerer:
 
     def __init__(self, *, faq: FaqData, embedder: Embedder, min_score: float | None = None,
                  margin: float | None = None, cache_size: int = 1024) -> None:
-        self.embedder = embedder
         self._explicit = (min_score, margin)
-        self._loaded = self._load(faq)
-        self.cache = VectorCache(cache_size)
+        self._cache_size = cache_size
+        self._loaded = self._load(faq, embedder, VectorCache(cache_size))
         self._health_lock = threading.Lock()
         self._health: tuple[float, bool] | None = None  # (when checked, result)
 
-    def _load(self, faq: FaqData) -> _Loaded:
+    def _load(self, faq: FaqData, embedder: Embedder, cache: VectorCache) -> _Loaded:
         """What answering from ``faq`` needs, computed here (by the loader or the watcher),
         not by the first question after a swap."""
         faq.starts  # noqa: B018  (cached on first use)
@@ -118,16 +120,35 @@ class Answerer:
             return _Loaded(faq, chosen.min_score, chosen.margin,
                            typical=np.zeros(len(faq), np.float32),
                            near=min(DEFAULT_NEAR_SCORE, chosen.min_score),
-                           channel_min_score=chosen.min_score, channel_margin=chosen.margin)
+                           channel_min_score=chosen.min_score, channel_margin=chosen.margin,
+                           embedder=embedder, cache=cache)
         channel_min_score, channel_margin = calibration.channel_point()
         return _Loaded(faq, calibration.threshold, calibration.margin,
                        typical=calibration.typical_scores([r.id for r in faq.rows]),
                        near=calibration.near_floor, channel_min_score=channel_min_score,
-                       channel_margin=channel_margin)
+                       channel_margin=channel_margin, embedder=embedder, cache=cache)
 
-    def swap(self, faq: FaqData) -> None:
-        """Answer from ``faq`` from now on; one reference assignment, so atomic."""
-        self._loaded = self._load(faq)
+    def swap(self, faq: FaqData, embedder: Embedder | None = None) -> None:
+        """Answer from ``faq`` from now on; one reference assignment, so atomic. A new
+        ``embedder`` (a re-tuned model) comes in the same assignment, with an empty cache:
+        vectors and the model that made them are never served apart."""
+        current = self._loaded
+        if embedder is None or embedder is current.embedder:
+            self._loaded = self._load(faq, current.embedder, current.cache)
+        else:
+            self._loaded = self._load(faq, embedder, VectorCache(self._cache_size))
+
+    @property
+    def embedder(self) -> Embedder:
+        return self._loaded.embedder
+
+    @embedder.setter
+    def embedder(self, embedder: Embedder) -> None:
+        self.swap(self.faq, embedder)
+
+    @property
+    def cache(self) -> VectorCache:
+        return self._loaded.cache
 
     @property
     def faq(self) -> FaqData:
@@ -150,22 +171,26 @@ class Answerer:
         """The threshold and margin a top-level channel message is held to."""
         return self._loaded.channel_min_score, self._loaded.channel_margin
 
-    def embed_query(self, question: str) -> np.ndarray:
-        cached = self.cache.get(question)  # the common case, kept free of any batching
-        return cached if cached is not None else self.embed_queries([question])[0]
+    def embed_query(self, question: str, loaded: _Loaded | None = None) -> np.ndarray:
+        loaded = loaded or self._loaded
+        cached = loaded.cache.get(question)  # the common case, kept free of any batching
+        return cached if cached is not None else self.embed_queries([question],
+                                                                    loaded=loaded)[0]
 
     def embed_queries(self, texts: Sequence[str], *, batch: int = QUERY_BATCH,
-                      cache: VectorCache | None = None) -> np.ndarray:
+                      cache: VectorCache | None = None,
+                      loaded: _Loaded | None = None) -> np.ndarray:
         """One vector per text, through ``cache`` (the questions' own by default); misses
         are embedded shortest first, in batches (a batch is padded to its longest text, so
         one long question among short ones would make the whole batch cost as much as long
         ones)."""
-        cache = self.cache if cache is None else cache
+        loaded = loaded or self._loaded
+        cache = loaded.cache if cache is None else cache
         vectors = {text: cache.get(text) for text in texts}
         missing = sorted((text for text, vector in vectors.items() if vector is None), key=len)
         for start in range(0, len(missing), batch):
             chunk = missing[start:start + batch]
-            for text, vector in zip(chunk, self.embedder.embed(chunk), strict=True):
+            for text, vector in zip(chunk, loaded.embedder.embed(chunk), strict=True):
                 if not np.isfinite(vector).all() or not np.any(vector):
                     raise UserError("the embedder returned an invalid vector (NaN, inf or "
                                     "zero)", "check EMBEDDING_BACKEND and the model files")
@@ -206,8 +231,8 @@ class Answerer:
         return loaded.faq, _scores(loaded.faq, vector)[2]
 
     def answer_vector(self, vector: np.ndarray, *, truncated: bool = False,
-                      question: str = "") -> Answer:
-        loaded = self._loaded  # read once: the whole answer comes from one FAQ
+                      question: str = "", loaded: _Loaded | None = None) -> Answer:
+        loaded = loaded or self._loaded  # read once: the whole answer comes from one FAQ
         ranked, candidates = self._rank(loaded, vector)
         decision, shown = decide(ranked, min_score=loaded.min_score, margin=loaded.margin)
         near = nearby(ranked, floor=loaded.near) if decision == Decision.NONE else ()
@@ -219,8 +244,9 @@ class Answerer:
 
     def ask(self, text: str) -> Answer:
         question, truncated = clean_question(text)
-        return self.answer_vector(self.embed_query(question), truncated=truncated,
-                                  question=question)
+        loaded = self._loaded  # one model and its vectors, even across a swap
+        return self.answer_vector(self.embed_query(question, loaded), truncated=truncated,
+                                  question=question, loaded=loaded)
 
     def ready(self) -> bool:
         """True when the embedder answered a fresh (uncached) request recently; /healthz.
@@ -261,7 +287,7 @@ def load_answerer(settings: Settings, *, embedder: Embedder | None = None,
 
     if embedder is None:
         embedder = create_embedder(settings)
-        loader = (create_embedder(settings, for_build=True)
+        loader = (create_embedder(settings, for_build=True, dataset_model=True)
                   if patient and settings.resolved_backend == "api" else embedder)
     else:
         loader = embedder

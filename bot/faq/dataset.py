@@ -21,7 +21,15 @@ import numpy as np
 from bot.errors import UserError
 from bot.faq.advice import faq_warnings
 from bot.faq.calibration import Calibration, learn
+from bot.faq.embedders.served_model import check_served
 from bot.faq.index import FaqIndex, normalize_rows
+from bot.faq.model_identity import (
+    MODEL_DIR_KEY,
+    ModelIdentity,
+    card_fields,
+    check_identity,
+    identity_of,
+)
 from bot.faq.scoring import mean_directions, segment_starts
 from bot.faq.sources import (
     FaqRow,
@@ -67,6 +75,7 @@ class FaqData:
     calibration: Calibration | None = field(default=None)
     edited: frozenset[str] = frozenset()  # ids whose row comes from a database edit
     thresholds: Thresholds | None = field(default=None)  # stored by `faqbot eval --write`
+    model: ModelIdentity | None = field(default=None)  # the model files that made the vectors
     _by_id: dict[str, int] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -119,12 +128,13 @@ class FaqData:
 # ---------------------------------------------------------------- dataset card
 
 def card_text(model_id: str, dim: int, rows: int,
-              calibration: Calibration | None = None) -> str:
+              calibration: Calibration | None = None,
+              model: ModelIdentity | None = None) -> str:
     """The dataset card; its ``faqbot:`` block carries what loading needs (and survives a
     push): the model, the dimension and, when one was learned, the calibration."""
     import yaml
 
-    block: dict[str, Any] = {"model": model_id, "dim": dim, "rows": rows}
+    block: dict[str, Any] = {"model": model_id, "dim": dim, "rows": rows, **card_fields(model)}
     if calibration is not None:
         block["calibration"] = calibration.to_meta()
     meta = yaml.safe_dump({"faqbot": block}, sort_keys=False, allow_unicode=True).rstrip()
@@ -308,7 +318,7 @@ def write_dataset(out: Path, faq: FaqData,
     try:
         table.to_parquet(str(out / DATA_FILE))
         (out / "README.md").write_text(
-            card_text(faq.model_id, dim, len(rows), calibration), encoding="utf-8")
+            card_text(faq.model_id, dim, len(rows), calibration, faq.model), encoding="utf-8")
     except OSError as exc:
         raise UserError(f"cannot write to --out {out} ({exc.strerror or type(exc).__name__})",
                         "give a directory you can write to, with free space") from None
@@ -320,6 +330,9 @@ def push(out: Path, repo_id: str, token: str) -> str:
     import datasets
     from huggingface_hub import HfApi
 
+    carried = parse_card_file(out).get(MODEL_DIR_KEY)
+    if carried:  # a tuned model: vectors and model in one commit
+        return _push_with_model(out, repo_id, token, str(carried))
     table = datasets.load_dataset("parquet", data_files=str(out / DATA_FILE), split="train")
     try:
         table.push_to_hub(repo_id, token=token or None)
@@ -327,6 +340,24 @@ def push(out: Path, repo_id: str, token: str) -> str:
             path_or_fileobj=str(out / "README.md"), path_in_repo="README.md",
             repo_id=repo_id, repo_type="dataset", commit_message="faqbot card: model and dim",
         )
+    except Exception as exc:  # HTTP and auth errors from the Hub
+        raise UserError(f"push to {repo_id} failed ({type(exc).__name__})",
+                        "check HF_TOKEN has write access and the repo id is yours") from None
+    return f"https://huggingface.co/datasets/{repo_id}"
+
+
+def _push_with_model(out: Path, repo_id: str, token: str, carried: str) -> str:
+    """One commit holding the data, the card and the model: a server following the branch
+    then never sees new vectors beside an old model, or the reverse."""
+    from huggingface_hub import HfApi
+
+    api = HfApi(token=token or None)
+    try:
+        api.create_repo(repo_id, repo_type="dataset", exist_ok=True)
+        api.upload_folder(folder_path=str(out), repo_id=repo_id, repo_type="dataset",
+                          allow_patterns=[DATA_FILE, "README.md", f"{carried}/*"],
+                          delete_patterns=[f"{carried}/*"],
+                          commit_message="faqbot: FAQ vectors and the model tuned to them")
     except Exception as exc:  # HTTP and auth errors from the Hub
         raise UserError(f"push to {repo_id} failed ({type(exc).__name__})",
                         "check HF_TOKEN has write access and the repo id is yours") from None
@@ -394,6 +425,7 @@ def load_faq(spec: str, embedder: Embedder, *, revision: str = "main", texts: st
 
     card = read_card(spec, revision, token)
     _check_model(card, embedder, spec)
+    check_identity(card, embedder, spec)
     try:
         questions = np.asarray(table.column("embedding").to_pylist(), dtype=np.float32)
     except (ValueError, TypeError):
@@ -403,6 +435,8 @@ def load_faq(spec: str, embedder: Embedder, *, revision: str = "main", texts: st
         raise UserError(f"{spec} column 'embedding' is not a list of vectors",
                         "rebuild the dataset with `faqbot build`")
     _check_dim(questions.shape[1], embedder, spec)
+    if len(rows):
+        check_served(card, embedder, spec, rows[0].question, questions[0])
     alternates = (table.column("alternate_embeddings").to_pylist()
                   if "alternate_embeddings" in columns else [[] for _ in rows])
     dim = questions.shape[1]
@@ -437,4 +471,4 @@ def assemble(rows: list[FaqRow], blocks: list[np.ndarray], embedder: Embedder,
     matrix = stacked if normalized else normalize_rows(stacked, what=f"{where} embeddings")
     return FaqData(rows=rows, index=FaqIndex(matrix, normalized=True), phrase_rows=phrase_rows,
                    model_id=embedder.model_id, source=where, calibration=calibration,
-                   edited=edited)
+                   edited=edited, model=identity_of(embedder))

@@ -6,13 +6,17 @@ Committing the result to the dataset's Hub repo makes the edits permanent; after
 
 from __future__ import annotations
 
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from bot.faq.dataset import prepare_out, push, write_dataset
+from bot.faq.carried_model import MODEL_DIR
+from bot.faq.dataset import assemble, embed_phrasings, prepare_out, push, write_dataset
 
 if TYPE_CHECKING:
+    from bot.faq.dataset import FaqData
+    from bot.faq.tune import TuneReport
     from bot.live.faq import LiveFaq
 
 
@@ -34,7 +38,45 @@ def export(live: LiveFaq, out: Path, *, push_to: str = "", token: str = "",
     live.refresh()
     faq = live.faq
     prepare_out(out)
+    _copy_carried_model(live, out)
     write_dataset(out, faq)
+    return _finish(live, out, faq, version, push_to=push_to, token=token, record=record)
+
+
+def _copy_carried_model(live: LiveFaq, out: Path) -> None:
+    """The model a tuned dataset carries goes along: the vectors mean nothing without it."""
+    files = getattr(live.answerer.embedder, "files", None)
+    if live.faq.model is None or not live.faq.model.carried or files is None:
+        return
+    source, target = files.model.parent, out / MODEL_DIR
+    if source.resolve() != target.resolve():
+        shutil.rmtree(target, ignore_errors=True)
+        shutil.copytree(source, target)
+
+
+def tune_and_export(live: LiveFaq, out: Path, *, base_model: str, push_to: str = "",
+                    token: str = "", record: bool = False,
+                    progress: bool = True) -> tuple[Exported, TuneReport]:
+    """``faqbot tune``: tune a new model to the merged FAQ (dataset, edits and accepted
+    learned phrasings), embed it with that model and write both to ``out``, like export."""
+    from bot.faq.tune import dataset_embedder, tune
+
+    version = live.store.faq_version() or 0
+    live.refresh()
+    faq = live.faq
+    prepare_out(out)
+    report = tune(faq.rows, out / MODEL_DIR, base_model=base_model, token=token,
+                  progress=progress)
+    embedder = dataset_embedder(out, report.model_id)
+    blocks = embed_phrasings(embedder, faq.rows, progress=progress)
+    tuned = assemble(faq.rows, blocks, embedder, str(out), edited=faq.edited)
+    write_dataset(out, tuned)
+    return _finish(live, out, tuned, version, push_to=push_to, token=token,
+                   record=record), report
+
+
+def _finish(live: LiveFaq, out: Path, faq: FaqData, version: int, *, push_to: str,
+            token: str, record: bool) -> Exported:
     pushed_to = ""
     if push_to:
         pushed_to = push(out, push_to, token)

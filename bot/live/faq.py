@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from bot.config import Settings
     from bot.faq.answerer import Answerer
     from bot.faq.dataset import FaqData
+    from bot.faq.embedders import Embedder
     from bot.faq.sources import FaqRow
     from bot.storage import Store
 
@@ -47,6 +48,7 @@ class LiveFaq:
         self.store = store
         self.commit = commit  # the Hub commit the dataset was loaded at, when it follows one
         self._base = answerer.faq
+        self._base_model: Embedder | None = None  # a rebase's own model (a re-tune), if any
         self._seen: int | None = None  # the change version the merged FAQ reflects
         self._edits: list[FaqEdit] = []  # as last read, for a rebase while the database is down
         self._lock = threading.Lock()
@@ -67,11 +69,14 @@ class LiveFaq:
                 return False
             return self._remerge(version)
 
-    def rebase(self, base: FaqData, *, commit: str | None = None) -> None:
+    def rebase(self, base: FaqData, *, commit: str | None = None,
+               embedder: Embedder | None = None) -> None:
         """Serve a new dataset (a new Hub commit), with the stored edits merged over it (the
-        ones last read, while the database is down: edits never vanish with a reload)."""
+        ones last read, while the database is down: edits never vanish with a reload).
+        ``embedder``: the commit's own (re-tuned) model, swapped in with its vectors."""
         with self._lock:
             self._base, self.commit = base, commit
+            self._base_model = embedder or self._base_model
             if not self._remerge(self.store.faq_version()):
                 self._merge(self._edits, self._seen)
 
@@ -83,12 +88,13 @@ class LiveFaq:
 
     def _merge(self, found: list[FaqEdit], version: int | None) -> bool:
         try:
-            merged = edits.merge(self._base, found, self.answerer.embedder)
+            model = self._base_model or self.answerer.embedder  # the one of _base's vectors
+            merged = edits.merge(self._base, found, model)
         except UserError as error:
             log.warning("FAQ edits not applied (%s); still serving the previous FAQ",
                         error.problem)
             return False
-        self.answerer.swap(merged)
+        self.answerer.swap(merged, model)
         self._seen, self._edits = version, found
         log.debug("FAQ merged: %d FAQs, %d edited (change %s)", len(merged),
                   len(merged.edited), version)

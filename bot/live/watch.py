@@ -74,14 +74,19 @@ class Watcher:
         if commit == self.live.commit:
             return False
         from bot.faq.dataset import load_faq
+        from bot.faq.embedders import create_embedder
 
+        current = self.live.answerer.embedder
         try:
-            base = load_faq(settings.faq_dataset, self.live.answerer.embedder, revision=commit,
+            fresh = create_embedder(settings, revision=commit)  # a re-tune brings its model
+            embedder = current if fresh.model_id == current.model_id else fresh
+            base = load_faq(settings.faq_dataset, embedder, revision=commit,
                             texts=settings.faq_texts, token=settings.hf_token)
         except UserError as error:
             log.warning("new commit %s of %s not loaded (%s); still serving the loaded FAQ",
                         commit[:12], settings.faq_dataset, error.problem)
             return False
-        self.live.rebase(base, commit=commit)
+        self.live.rebase(base, commit=commit,
+                         embedder=None if embedder is current else embedder)
         log.info("loaded commit %s of %s", commit[:12], settings.faq_dataset)
         return True

@@ -11,6 +11,11 @@ import pytest
 from bot.errors import UserError
 from bot.faq.answerer import Answerer
 from bot.faq.dataset import DATA_FILE, build, load_faq, parse_card_file
+from bot.faq.embedders.model_files import (
+    PACKAGED_MODEL_SHA256,
+    PACKAGED_TOKENIZER_SHA256,
+    fingerprint_of,
+)
 from tests.conftest import SAMPLE_SOURCE
 
 
@@ -44,7 +49,9 @@ def test_build_writes_a_hub_layout_and_records_the_model(tmp_path, embedder):
     assert (report.rows, report.embedded, report.reused) == (13, 13, 0)
     card = parse_card_file(tmp_path)
     assert card.pop("calibration")["version"] == 1
-    assert card == {"model": "sentence-transformers/all-MiniLM-L6-v2", "dim": 384, "rows": 13}
+    fingerprint = fingerprint_of(PACKAGED_MODEL_SHA256, PACKAGED_TOKENIZER_SHA256)
+    assert card == {"model": "sentence-transformers/all-MiniLM-L6-v2", "dim": 384, "rows": 13,
+                    "model_sha256": fingerprint, "model_stock": True}
     table = pq.read_table(tmp_path / DATA_FILE)
     vectors = np.array(table["embedding"].to_pylist(), dtype=np.float32)
     assert vectors.shape == (13, 384)

@@ -186,8 +186,7 @@ def test_an_embedder_failure_leaves_the_suggestion_pending(two) -> None:
 
     reply = asked(a, user="U1")
     picked = a.answerer.ask(ASKED).shown[0].id
-    a.answerer.embedder = Down()
-    a.answerer.cache = type(a.answerer.cache)()  # nothing cached: the question must be embedded
+    a.answerer.swap(a.answerer.faq, Down())  # a new model starts with nothing cached
     learner = Learner(a, auto_accept=1)
     suggestion = learner.confirmed(team="T1", channel="C1", reply_ts=reply, user="U1",
                                    faq_id=picked)

