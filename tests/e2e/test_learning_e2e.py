@@ -219,3 +219,26 @@ def test_after_a_thumbs_down_on_a_private_answer_a_pick_teaches(slack_standin, t
         [suggestion] = suggestions(url)
         assert (suggestion["faq_id"], suggestion["text"]) == (button["value"],
                                                                "lost my medicare card")
+
+
+def test_a_later_vote_by_anyone_keeps_the_askers_follow_up(slack_standin, tmp_path):
+    """The asker's 👎 added "Was it one of these?" and Ask a person; a bystander's vote on the
+    message as it now is (either way) redraws it with both still there."""
+    url = f"sqlite:///{tmp_path / 'learn.sqlite3'}"
+    with ServerProcess(learning_env(slack_standin, url, FAQ_EXPERTS="S0EXPERTS")) as server:
+        server.wait_healthy()
+        event, reply, updated = thumbs_down(server, slack_standin, "lost my medicare card")
+        choices = [b["value"] for b in offered(updated)]
+        assert choices and "faq_escalate" in json.dumps(updated.params["blocks"])
+        for vote in ("faq_vote_up", "faq_vote_down"):
+            name = f"bystander-{vote}"
+            body = action_payload(updated.params["blocks"], vote, user="U5",
+                                  response_url=slack_standin.response_url(name),
+                                  message_ts=reply.response["ts"], thread_ts=event["ts"])
+            assert send_signed(server.events_url, body, SECRET)[0] == 200
+            [redrawn] = slack_standin.wait_for(f"response_url:{name}")
+            assert "Was it one of these?" in json.dumps(redrawn.params["blocks"])
+            assert [b["value"] for b in offered(redrawn)] == choices
+            assert "faq_escalate" in json.dumps(redrawn.params["blocks"])
+            assert "<@U5> found this" in json.dumps(redrawn.params["blocks"])
+            updated = redrawn
