@@ -145,3 +145,26 @@ def test_build_warns_about_faqs_without_alternates(tmp_path, embedder):
     *lonely, small = report.warnings
     assert [w.split("'")[1] for w in lonely] == ["a", "b"]
     assert "too small to be trusted unprompted" in small  # nothing to simulate near-misses with
+
+
+def test_an_id_longer_than_slack_can_carry_is_refused_at_build_and_load(tmp_path, embedder):
+    from bot.faq.sources import MAX_ID_CHARS
+
+    source = write_csv(tmp_path / "faq.csv", [
+        {"id": "fine", "question": "How do I park?", "answer": "Level -1."},
+        {"id": "x" * 5005, "question": "How do I eat?", "answer": "Canteen."}])
+    for attempt in (lambda: build(str(source), tmp_path / "out", embedder, progress=False),
+                    lambda: load_faq(str(source), embedder)):
+        with pytest.raises(UserError, match=f"row 1 has an id of 5,005 characters, longer "
+                                             f"than {MAX_ID_CHARS}"):
+            attempt()
+    # A built dataset whose parquet was edited afterwards (as a Hub commit can be) too.
+    ok = write_csv(tmp_path / "ok.csv", [{"id": "fine", "question": "How do I park?",
+                                          "answer": "Level -1."}])
+    build(str(ok), tmp_path / "ds", embedder, progress=False)
+    table = pq.read_table(tmp_path / "ds" / DATA_FILE)
+    ids = table.column_names.index("id")
+    pq.write_table(table.set_column(ids, "id", [["y" * (MAX_ID_CHARS + 1)]]),
+                   tmp_path / "ds" / DATA_FILE)
+    with pytest.raises(UserError, match="longer than"):
+        load_faq(str(tmp_path / "ds"), embedder)
