@@ -406,8 +406,8 @@ def load_faq(spec: str, embedder: Embedder, *, revision: str = "main", texts: st
     alternates = (table.column("alternate_embeddings").to_pylist()
                   if "alternate_embeddings" in columns else [[] for _ in rows])
     dim = questions.shape[1]
-    blocks = []
-    for i, row in enumerate(rows):
+    extras: list[np.ndarray] = []
+    for i in range(len(rows)):
         try:
             extra = np.asarray(alternates[i] or np.empty((0, dim)), dtype=np.float32)
         except (ValueError, TypeError):
@@ -415,13 +415,28 @@ def load_faq(spec: str, embedder: Embedder, *, revision: str = "main", texts: st
         if extra is None or extra.ndim != 2 or extra.shape[1] != dim:
             raise UserError(f"{spec} row {i} has malformed alternate_embeddings",
                             "rebuild the dataset with `faqbot build`")
-        if len(extra) != len(row.alternates):  # alternates without vectors: embed them now
-            extra = embedder.embed(list(row.alternates))
-        blocks.append(np.vstack([questions[i:i + 1], extra]))
+        extras.append(extra)
+    _embed_missing_alternates(rows, extras, embedder)
+    blocks = [np.vstack([questions[i:i + 1], extra]) for i, extra in enumerate(extras)]
     faq = assemble(rows, blocks, embedder, spec)
     faq.calibration = Calibration.from_meta(card.get("calibration"))
     faq.thresholds = Thresholds.from_meta(card.get("thresholds"))
     return faq
+
+
+def _embed_missing_alternates(rows: Sequence[FaqRow], extras: list[np.ndarray],
+                              embedder: Embedder) -> None:
+    """Rows whose alternates came without their vectors get them now, all in the build's
+    batches: one call per row would embed a row's every alternate at once, whatever their
+    number and length."""
+    missing = [i for i, row in enumerate(rows) if len(extras[i]) != len(row.alternates)]
+    if not missing:
+        return
+    texts = [text for i in missing for text in rows[i].alternates]
+    fresh = embed_in_batches(embedder, texts, progress=False)
+    ends = np.cumsum([len(rows[i].alternates) for i in missing])
+    for i, block in zip(missing, np.split(fresh, ends[:-1]), strict=True):
+        extras[i] = block
 
 
 def assemble(rows: list[FaqRow], blocks: list[np.ndarray], embedder: Embedder,

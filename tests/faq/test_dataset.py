@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 
 import numpy as np
 import pyarrow.parquet as pq
@@ -168,3 +169,33 @@ def test_an_id_longer_than_slack_can_carry_is_refused_at_build_and_load(tmp_path
                    tmp_path / "ds" / DATA_FILE)
     with pytest.raises(UserError, match="longer than"):
         load_faq(str(tmp_path / "ds"), embedder)
+
+
+class LargestCall(CountingEmbedder):
+    """Counts, and remembers the most texts one call asked for."""
+
+    largest = 0
+
+    def embed(self, texts):
+        self.largest = max(self.largest, len(texts))
+        return super().embed(texts)
+
+
+def test_alternates_without_vectors_are_embedded_in_batches_at_load(tmp_path, embedder):
+    """A dataset (or Hub commit) whose rows have alternates but no alternate vectors: they are
+    embedded at load, in the batches a build uses, never all of a row's in one call."""
+    from bot.faq.dataset import BATCH_SIZE
+
+    alternates = [f"how do I get to meeting room {n} on floor {n % 7}" for n in range(128)]
+    source = tmp_path / "faq.jsonl"
+    source.write_text(json.dumps({"id": "rooms", "question": "Where is a meeting room?",
+                                  "answer": "Ask reception.", "alternates": alternates}) + "\n")
+    build(str(source), tmp_path / "ds", embedder, progress=False)
+    data = tmp_path / "ds" / DATA_FILE
+    table = pq.read_table(data)
+    pq.write_table(table.drop(["alternate_embeddings"]), data)
+    counting = LargestCall(embedder)
+    faq = load_faq(str(tmp_path / "ds"), counting)
+    assert counting.texts == 128 and counting.largest <= BATCH_SIZE
+    built = load_faq(str(source), embedder)  # everything embedded by the build's path
+    assert np.allclose(faq.index.matrix, built.index.matrix, atol=1e-5)
