@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -32,14 +32,18 @@ from bot.faq.sources import (
     rows_from_records,
 )
 from bot.faq.thresholds import Thresholds
+from bot.faq.vectors import blocks_of, matrix_of
 
 if TYPE_CHECKING:
+    import pyarrow as pa
+
     from bot.faq.embedders import Embedder
 
 log = logging.getLogger(__name__)
 
 DATA_FILE = "data/train-00000-of-00001.parquet"
 BATCH_SIZE = 32
+RECORD_SLICE = 2048  # rows turned into Python objects per C call at load
 NUMERIC_COLUMN = re.compile(r"^\d+$")
 # A card's YAML front matter; group 1 is the YAML.
 FRONT_MATTER = re.compile(r"^---\s*\n(.*?)\n---\s*(\n|$)", re.S)
@@ -386,7 +390,7 @@ def load_faq(spec: str, embedder: Embedder, *, revision: str = "main", texts: st
 
     require_columns(columns, where=spec)
     keep = [c for c in TEXT_COLUMNS if c in columns]
-    rows = rows_from_records(table.select(keep).to_pylist(), where=spec)
+    rows = rows_from_records(_records(table.select(keep)), where=spec)
     if "embedding" not in columns:
         if progress:
             progress(f"{spec} has no embeddings; embedding {len(rows)} FAQs at load")
@@ -394,34 +398,25 @@ def load_faq(spec: str, embedder: Embedder, *, revision: str = "main", texts: st
 
     card = read_card(spec, revision, token)
     _check_model(card, embedder, spec)
-    try:
-        questions = np.asarray(table.column("embedding").to_pylist(), dtype=np.float32)
-    except (ValueError, TypeError):
-        raise UserError(f"{spec} has malformed embeddings (unequal lengths, text or nulls)",
-                        "rebuild the dataset with `faqbot build`") from None
-    if questions.ndim != 2:
-        raise UserError(f"{spec} column 'embedding' is not a list of vectors",
-                        "rebuild the dataset with `faqbot build`")
+    questions = matrix_of(table.column("embedding"), where=spec, what="embedding")
     _check_dim(questions.shape[1], embedder, spec)
-    alternates = (table.column("alternate_embeddings").to_pylist()
-                  if "alternate_embeddings" in columns else [[] for _ in rows])
     dim = questions.shape[1]
-    extras: list[np.ndarray] = []
-    for i in range(len(rows)):
-        try:
-            extra = np.asarray(alternates[i] or np.empty((0, dim)), dtype=np.float32)
-        except (ValueError, TypeError):
-            extra = None
-        if extra is None or extra.ndim != 2 or extra.shape[1] != dim:
-            raise UserError(f"{spec} row {i} has malformed alternate_embeddings",
-                            "rebuild the dataset with `faqbot build`")
-        extras.append(extra)
+    extras = (blocks_of(table.column("alternate_embeddings"), dim=dim, where=spec,
+                        what="alternate_embeddings") if "alternate_embeddings" in columns
+              else [np.empty((0, dim), dtype=np.float32) for _ in rows])
     _embed_missing_alternates(rows, extras, embedder)
     blocks = [np.vstack([questions[i:i + 1], extra]) for i, extra in enumerate(extras)]
     faq = assemble(rows, blocks, embedder, spec)
     faq.calibration = Calibration.from_meta(card.get("calibration"))
     faq.thresholds = Thresholds.from_meta(card.get("thresholds"))
     return faq
+
+
+def _records(table: pa.Table) -> Iterator[dict[str, Any]]:
+    """The table's rows as dicts, a slice at a time: one ``to_pylist`` of a large table is
+    one C call holding the GIL until all its Python objects exist (see ``bot.faq.vectors``)."""
+    for batch in table.to_batches(max_chunksize=RECORD_SLICE):
+        yield from batch.to_pylist()
 
 
 def _embed_missing_alternates(rows: Sequence[FaqRow], extras: list[np.ndarray],
