@@ -47,29 +47,32 @@ def cmd_ask(args: argparse.Namespace) -> int:
     answer = live.answerer.ask(args.question)
     if answer.truncated:
         _note("note: the question was long; only its beginning was used")
+    from bot.report.inert import inert_json, printable, printable_lines  # others' text
+
     if args.json:
-        print(json.dumps(answer.to_json(), ensure_ascii=False))
+        print(inert_json(answer.to_json()))
         return 0
     if answer.decision == Decision.ANSWER:
         hit = answer.shown[0]
-        print(f"{hit.question}  (score {hit.score:.2f})")
+        print(f"{printable(hit.question)}  (score {hit.score:.2f})")
         if hit.matched != hit.question:  # which of the FAQ's alternates did the matching
-            print(f"matched the phrasing: {hit.matched!r}")
-        print(f"\n{hit.answer}")
+            print(f"matched the phrasing: {printable(hit.matched)!r}")
+        print(f"\n{printable_lines(hit.answer)}")
         if hit.url:
-            print(f"\nMore: {hit.url}")
+            print(f"\nMore: {printable(hit.url)}")
     elif answer.decision == Decision.CHOICES:
         print("Several FAQs are close; did you mean:")
         for n, hit in enumerate(answer.shown, start=1):
-            print(f"  {n}. {hit.question}  (score {hit.score:.2f})")
-        print(f"\nBest match:\n{answer.shown[0].answer}")
+            print(f"  {n}. {printable(hit.question)}  (score {hit.score:.2f})")
+        print(f"\nBest match:\n{printable_lines(answer.shown[0].answer)}")
     if answer.decision != Decision.NONE:
         unprompted = ("the same answer" if answer.channel_decision == Decision.ANSWER else
                       "silence (not sure enough to answer unprompted)")
         print(f"\nAs a top-level channel message: {unprompted}")
     else:
         best = answer.candidates[0] if answer.candidates else None
-        hint = f" (closest: {best.question!r}, score {best.score:.2f})" if best else ""
+        hint = (f" (closest: {printable(best.question)!r}, score {best.score:.2f})" if best
+                else "")
         print(f"No FAQ answers this; in a channel the bot stays silent{hint}.")
     return 0
 
@@ -159,7 +162,10 @@ def cmd_eval(args: argparse.Namespace) -> int:
                           ("abstain recall", "abstain_recall")):
             print(f"  {name:<24}{channel[key]}")
         if args.by_faq:
-            print("\n".join(as_lines(result["by_faq"], calibrated=result["calibrated"])))
+            from bot.report.inert import printable  # the FAQ's ids and questions
+
+            print("\n".join(printable(line) for line in
+                            as_lines(result["by_faq"], calibrated=result["calibrated"])))
     if card is not None:
         _note(f"wrote {write_suggested(card, result['suggested'])}")
         from_env = settings.answer_min_score is not None or settings.answer_margin is not None
@@ -176,7 +182,9 @@ def cmd_report(args: argparse.Namespace) -> int:
 
     report = build_report(_settings(), args.since)
     if args.json:
-        print(json.dumps(report, ensure_ascii=False))
+        from bot.report.inert import inert_json
+
+        print(inert_json(report))
     elif args.csv:
         sys.stdout.write(as_csv(report))
     else:
@@ -213,8 +221,10 @@ def cmd_check(args: argparse.Namespace) -> int:
     from bot.check import run_checks
 
     results = run_checks(_settings)
+    from bot.report.inert import printable  # a Hub card's text is others' text
+
     for result in results:
-        print("\n".join(result.lines()))
+        print("\n".join(printable(line) for line in result.lines()))
     failed = sum(not result.ok for result in results)
     if failed:
         raise UserError(f"{failed} of {len(results)} checks failed",
@@ -316,7 +326,9 @@ def _run(argv: Sequence[str] | None) -> int:
     try:
         return args.func(args)
     except UserError as error:
-        print(error.one_line(), file=sys.stderr)
+        from bot.report.inert import printable  # a problem may quote an FAQ's text
+
+        print(printable(error.one_line()), file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import getpass
-import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -24,6 +23,20 @@ if TYPE_CHECKING:
 
 def _note(message: str) -> None:
     print(message, file=sys.stderr)
+
+
+def _show(*fields: object) -> None:
+    """Print others' text (questions from Slack, ids, phrasings) inert, tab-separated: their
+    ESC sequences and bidi overrides must not reach the editor's terminal."""
+    from bot.report.inert import printable
+
+    print("\t".join(printable(str(field)) for field in fields))
+
+
+def _show_json(value: object) -> None:
+    from bot.report.inert import inert_json
+
+    print(inert_json(value))
 
 
 def _open() -> LiveFaq:
@@ -52,7 +65,7 @@ def faq_add(args: argparse.Namespace, live: LiveFaq) -> None:
 
     row = draft_row(question=args.question, answer=args.answer, url=args.url or "",
                     alternates=_alternates(args.alternates), faq_id=args.id or "")
-    print(live.save(row, editor=_editor()).id)
+    _show(live.save(row, editor=_editor()).id)
 
 
 def faq_edit(args: argparse.Namespace, live: LiveFaq) -> None:
@@ -75,23 +88,22 @@ def faq_edit(args: argparse.Namespace, live: LiveFaq) -> None:
                     alternates=(current.alternates if args.alternates is None
                                 else _alternates(args.alternates)),
                     faq_id=current.id, category=current.category)
-    print(live.save(row, editor=_editor(), replacing=current.id, since=seen(current)).id)
+    _show(live.save(row, editor=_editor(), replacing=current.id, since=seen(current)).id)
 
 
 def faq_retire(args: argparse.Namespace, live: LiveFaq) -> None:
-    print(f"retired {live.retire(args.id, editor=_editor()).id}")
+    _show(f"retired {live.retire(args.id, editor=_editor()).id}")
 
 
 def faq_list(args: argparse.Namespace, live: LiveFaq) -> None:
     faq = live.faq
     if args.json:
-        print(json.dumps([{"id": r.id, "question": r.question, "answer": r.answer,
-                           "url": r.url, "alternates": list(r.alternates),
-                           "origin": faq.origin(r.id)} for r in faq.rows],
-                         ensure_ascii=False))
+        _show_json([{"id": r.id, "question": r.question, "answer": r.answer, "url": r.url,
+                     "alternates": list(r.alternates), "origin": faq.origin(r.id)}
+                    for r in faq.rows])
         return
     for row in faq.rows:
-        print(f"{row.id}\t{faq.origin(row.id)}\t{row.question}")
+        _show(row.id, faq.origin(row.id), row.question)
 
 
 def faq_clear(args: argparse.Namespace, live: LiveFaq) -> None:
@@ -109,22 +121,21 @@ def faq_learn(args: argparse.Namespace, live: LiveFaq) -> None:
     learner = Learner(live)
     if args.accept is not None:
         row = learner.accept(args.accept, by=_editor())
-        print(f"accepted: {row.id} now has {len(row.alternates)} alternates")
+        _show(f"accepted: {row.id} now has {len(row.alternates)} alternates")
         return
     if args.reject is not None:
-        print(f"rejected suggestion {learner.reject(args.reject, by=_editor()).id}")
+        _show(f"rejected suggestion {learner.reject(args.reject, by=_editor()).id}")
         return
     if not learner.enabled:
         _note("note: LOG_QUESTION_TEXT=false, so no phrasings are learned")
     pending = live.store.suggestions()
     if args.json:
-        print(json.dumps([{"id": s.id, "faq_id": s.faq_id, "text": s.text, "users": s.users,
-                           "too_close": learner.too_close(s.text, s.faq_id)}
-                          for s in pending], ensure_ascii=False))
+        _show_json([{"id": s.id, "faq_id": s.faq_id, "text": s.text, "users": s.users,
+                     "too_close": learner.too_close(s.text, s.faq_id)} for s in pending])
         return
     for s in pending:
         close = "  (close to another FAQ)" if learner.too_close(s.text, s.faq_id) else ""
-        print(f"{s.id}\t{s.users} users\t{s.faq_id}\t{s.text}{close}")
+        _show(s.id, f"{s.users} users", s.faq_id, f"{s.text}{close}")
 
 
 def cmd_faq(args: argparse.Namespace) -> int:

@@ -128,3 +128,39 @@ def test_without_the_database_faq_commands_say_so(monkeypatch, capsys, closed_po
     assert main(["faq", "list"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "DATABASE_URL" in err[0] and "pw" not in err[0]
+
+
+# ESC sequences that clear the screen and retitle the window, a C1 CSI, a bidi override.
+HOSTILE = "help me pay\x1b[2J\x1b]0;owned\x07 my \x9b2J\u202epremiums"
+
+
+def _inert(text: str) -> bool:
+    return not any((ord(c) < 0x20 and c not in "\t\n") or 0x7f <= ord(c) <= 0x9f
+                   or c in "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+                   for c in text)
+
+
+def test_learn_and_list_print_others_text_inert(capsys, tmp_path) -> None:
+    from bot.storage import Store
+    from tests.conftest import logged_answer
+
+    store = Store.from_url(f"sqlite:///{tmp_path / 'faqbot.sqlite3'}")
+    try:
+        store.log_question(team="T1", channel="C1", ts="1.1", user="U1", text=HOSTILE,
+                           latency_ms=1, reply_ts="2.2",
+                           answer=logged_answer("choices", ("premium-help", 0.6)))
+        store.confirm_suggestion(team="T1", faq_id="premium-help", text=HOSTILE, user="U1")
+    finally:
+        store.close()
+    assert main(["faq", "add", "--question", "where\x1b[2J do I \u202epark?",
+                 "--answer", "Level\x1b]0;x\x07 -1.", "--id", "park"]) == 0
+    assert main(["faq", "learn"]) == 0
+    assert main(["faq", "list"]) == 0
+    assert main(["ask", "where do I park?"]) == 0
+    out = capsys.readouterr().out
+    assert "help me pay[2J]0;owned my 2Jpremiums" in out and "where[2J do I park?" in out
+    assert "park\tedit\twhere[2J do I park?" in out  # the columns stay tab-separated
+    assert _inert(out)
+    assert main(["faq", "learn", "--json"]) == 0
+    out = capsys.readouterr().out
+    assert _inert(out) and json.loads(out)[0]["text"] == HOSTILE  # escaped, read back whole

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -40,14 +40,18 @@ from bot.faq.sources import (
     rows_from_records,
 )
 from bot.faq.thresholds import Thresholds
+from bot.faq.vectors import blocks_of, matrix_of
 
 if TYPE_CHECKING:
+    import pyarrow as pa
+
     from bot.faq.embedders import Embedder
 
 log = logging.getLogger(__name__)
 
 DATA_FILE = "data/train-00000-of-00001.parquet"
 BATCH_SIZE = 32
+RECORD_SLICE = 2048  # rows turned into Python objects per C call at load
 NUMERIC_COLUMN = re.compile(r"^\d+$")
 # A card's YAML front matter; group 1 is the YAML.
 FRONT_MATTER = re.compile(r"^---\s*\n(.*?)\n---\s*(\n|$)", re.S)
@@ -417,7 +421,7 @@ def load_faq(spec: str, embedder: Embedder, *, revision: str = "main", texts: st
 
     require_columns(columns, where=spec)
     keep = [c for c in TEXT_COLUMNS if c in columns]
-    rows = rows_from_records(table.select(keep).to_pylist(), where=spec)
+    rows = rows_from_records(_records(table.select(keep)), where=spec)
     if "embedding" not in columns:
         if progress:
             progress(f"{spec} has no embeddings; embedding {len(rows)} FAQs at load")
@@ -426,36 +430,42 @@ def load_faq(spec: str, embedder: Embedder, *, revision: str = "main", texts: st
     card = read_card(spec, revision, token)
     _check_model(card, embedder, spec)
     check_identity(card, embedder, spec)
-    try:
-        questions = np.asarray(table.column("embedding").to_pylist(), dtype=np.float32)
-    except (ValueError, TypeError):
-        raise UserError(f"{spec} has malformed embeddings (unequal lengths, text or nulls)",
-                        "rebuild the dataset with `faqbot build`") from None
-    if questions.ndim != 2:
-        raise UserError(f"{spec} column 'embedding' is not a list of vectors",
-                        "rebuild the dataset with `faqbot build`")
+    questions = matrix_of(table.column("embedding"), where=spec, what="embedding")
     _check_dim(questions.shape[1], embedder, spec)
     if len(rows):
         check_served(card, embedder, spec, rows[0].question, questions[0])
-    alternates = (table.column("alternate_embeddings").to_pylist()
-                  if "alternate_embeddings" in columns else [[] for _ in rows])
     dim = questions.shape[1]
-    blocks = []
-    for i, row in enumerate(rows):
-        try:
-            extra = np.asarray(alternates[i] or np.empty((0, dim)), dtype=np.float32)
-        except (ValueError, TypeError):
-            extra = None
-        if extra is None or extra.ndim != 2 or extra.shape[1] != dim:
-            raise UserError(f"{spec} row {i} has malformed alternate_embeddings",
-                            "rebuild the dataset with `faqbot build`")
-        if len(extra) != len(row.alternates):  # alternates without vectors: embed them now
-            extra = embedder.embed(list(row.alternates))
-        blocks.append(np.vstack([questions[i:i + 1], extra]))
+    extras = (blocks_of(table.column("alternate_embeddings"), dim=dim, where=spec,
+                        what="alternate_embeddings") if "alternate_embeddings" in columns
+              else [np.empty((0, dim), dtype=np.float32) for _ in rows])
+    _embed_missing_alternates(rows, extras, embedder)
+    blocks = [np.vstack([questions[i:i + 1], extra]) for i, extra in enumerate(extras)]
     faq = assemble(rows, blocks, embedder, spec)
     faq.calibration = Calibration.from_meta(card.get("calibration"))
     faq.thresholds = Thresholds.from_meta(card.get("thresholds"))
     return faq
+
+
+def _records(table: pa.Table) -> Iterator[dict[str, Any]]:
+    """The table's rows as dicts, a slice at a time: one ``to_pylist`` of a large table is
+    one C call holding the GIL until all its Python objects exist (see ``bot.faq.vectors``)."""
+    for batch in table.to_batches(max_chunksize=RECORD_SLICE):
+        yield from batch.to_pylist()
+
+
+def _embed_missing_alternates(rows: Sequence[FaqRow], extras: list[np.ndarray],
+                              embedder: Embedder) -> None:
+    """Rows whose alternates came without their vectors get them now, all in the build's
+    batches: one call per row would embed a row's every alternate at once, whatever their
+    number and length."""
+    missing = [i for i, row in enumerate(rows) if len(extras[i]) != len(row.alternates)]
+    if not missing:
+        return
+    texts = [text for i in missing for text in rows[i].alternates]
+    fresh = embed_in_batches(embedder, texts, progress=False)
+    ends = np.cumsum([len(rows[i].alternates) for i in missing])
+    for i, block in zip(missing, np.split(fresh, ends[:-1]), strict=True):
+        extras[i] = block
 
 
 def assemble(rows: list[FaqRow], blocks: list[np.ndarray], embedder: Embedder,

@@ -18,14 +18,10 @@ import numpy as np
 from bot.errors import UserError
 from bot.faq.dataset import FaqData, assemble, embed_phrasings
 from bot.faq.links import is_web_link
-from bot.faq.sources import FaqRow
+from bot.faq.sources import MAX_ID_CHARS, FaqRow
 
 if TYPE_CHECKING:
     from bot.faq.embedders import Embedder
-
-# Ids travel in Slack button values (at most 2,000 characters) and log rows; derived ones
-# are under 60.
-MAX_ID_CHARS = 200
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 FILE_BUILDERS = {".csv": "csv", ".jsonl": "json", ".json": "json", ".parquet": "parquet"}
+# Ids travel in Slack button values (at most 2,000 characters) and log rows; derived ones
+# are under 60. Every row is held to it: a dataset's, a Hub commit's and an edit's.
+MAX_ID_CHARS = 200
 
 
 @dataclass(frozen=True)
@@ -200,6 +203,10 @@ def rows_from_records(records: Iterable[Mapping[str, Any]], *, where: str) -> li
             raise UserError(f"{where} row {n} has an empty {missing}",
                             "fill it in or remove the row")
         row_id = _text(record.get("id")) or slug_id(question)
+        if len(row_id) > MAX_ID_CHARS:
+            raise UserError(f"{where} row {n} has an id of {len(row_id):,} characters, longer "
+                            f"than {MAX_ID_CHARS}",
+                            "shorten it (Slack buttons carry the id, and cap what they carry)")
         if row_id in seen:
             raise UserError(f"{where} has duplicate id {row_id!r} (rows {seen[row_id]} and {n})",
                             "give every row a unique id")

@@ -10,12 +10,17 @@ size whatever the log holds.
 
 A view is published on every open, so opens must be cheap: at most ``MAX_TEXTS`` distinct
 texts are embedded, through a vector cache of the Home's own (a second open embeds nothing,
-and the Home's texts never push the questions' vectors out of the answerer's cache).
+and the Home's texts never push the questions' vectors out of the answerer's cache). Anyone
+can write a long question, so one open is bounded in time as well as in count: a text is
+grouped by its first ``TEXT_CHARS`` characters, shortest texts first, and once
+``EMBED_SECONDS`` are spent the rest wait for a later open (the cache keeps what was done).
+The embedders bound each call's memory (the local one batches by tokens).
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -41,6 +46,9 @@ GROUP_DAYS = 30  # unanswered groups and 👎 votes
 CHART_DAYS = 14  # questions per day
 SHOWN = 5  # items kept per list; the counts say how many more there are
 MAX_TEXTS = 200  # distinct unanswered texts embedded per open: the most asked ones
+TEXT_CHARS = 300  # what of a text is embedded for grouping: a question's worth, not a page
+EMBED_SECONDS = 2.0  # embedding one open may start; what is left waits for the next open
+CHUNK_CHARS = 2000  # texts per embedder call, by length: the time is checked between calls
 
 
 @dataclass(frozen=True)
@@ -129,12 +137,15 @@ class HomeReport:
 
     def __init__(self, *, store: Store, answerer: Answerer,
                  too_close: Callable[[str, str], bool], shown: int = SHOWN,
-                 max_texts: int = MAX_TEXTS) -> None:
+                 max_texts: int = MAX_TEXTS, embed_seconds: float = EMBED_SECONDS,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.store = store
         self.answerer = answerer
         self.too_close = too_close
         self.shown = shown
         self.max_texts = max_texts
+        self.embed_seconds = embed_seconds
+        self.clock = clock
         self.cache = VectorCache(max_texts)
 
     def facts(self, *, now: datetime | None = None) -> HomeFacts:
@@ -167,19 +178,33 @@ class HomeReport:
         the embedder failed (the view says so rather than failing to open)."""
         counts = Counter(normalise(str(row["text"])) for row in rows if row["text"] is not None)
         kept = [text for text, _ in counts.most_common(self.max_texts)]
-        keep = set(kept)
-        rows = [row for row in rows
-                if row["text"] is None or normalise(str(row["text"])) in keep]
         try:
-            if kept:  # every text at once, so the batches go by length (see embed_queries)
-                self._embed(kept)
+            keep = self._embed_in_time(kept)
+            rows = [row for row in rows
+                    if row["text"] is None or normalise(str(row["text"])) in keep]
             return group_unanswered(rows, lambda: self._embed)
         except UserError as error:
             log.warning("App Home: unanswered questions not grouped: %s", error.problem)
             return None
 
+    def _embed_in_time(self, texts: Sequence[str]) -> set[str]:
+        """The ``texts`` that have vectors once this open's ``embed_seconds`` are spent:
+        those cached, then the missing ones shortest first (so a batch is little padding,
+        and a few long texts can't crowd out many short ones), a chunk per call."""
+        deadline = self.clock() + self.embed_seconds
+        missing = sorted((t for t in texts if self.cache.get(_key(t)) is None), key=len)
+        done = set(texts) - set(missing)
+        for chunk in _chunks(missing):
+            if self.clock() >= deadline:
+                log.info("App Home: %d unanswered texts left for a later open",
+                         len(texts) - len(done))
+                break
+            self._embed(chunk)
+            done.update(chunk)
+        return done
+
     def _embed(self, texts: Sequence[str]) -> np.ndarray:
-        return self.answerer.embed_queries(texts, cache=self.cache)
+        return self.answerer.embed_queries([_key(text) for text in texts], cache=self.cache)
 
     def _pending(self, suggestion_id: int, text: str, faq_id: str, users: int,
                  learning: bool) -> Pending:
@@ -241,6 +266,24 @@ def _unsaved(escalation: Escalation, now: datetime) -> UnsavedReply:
                         answered_by=escalation.answered_by, answer=escalation.answer,
                         minutes=_minutes(escalation.answered_at or escalation.at, now),
                         permalink=escalation.permalink)
+
+
+def _key(text: str) -> str:
+    """What of ``text`` is embedded (and cached) for grouping."""
+    return text[:TEXT_CHARS]
+
+
+def _chunks(texts: Sequence[str]) -> list[list[str]]:
+    """``texts`` in order, cut into runs of about ``CHUNK_CHARS`` embedded characters."""
+    chunks: list[list[str]] = []
+    size = CHUNK_CHARS
+    for text in texts:
+        if size >= CHUNK_CHARS:
+            chunks.append([])
+            size = 0
+        chunks[-1].append(text)
+        size += len(_key(text))
+    return chunks
 
 
 def _unanswered(group: Group) -> Unanswered:

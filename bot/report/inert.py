@@ -7,6 +7,7 @@ the window or reorder what is shown. In a spreadsheet, a cell starting with ``=`
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -19,6 +20,18 @@ FORMULA_STARTS = ("=", "+", "-", "@")
 def printable(text: str) -> str:
     """``text`` with tabs and newlines as spaces and every other control character gone."""
     return _CONTROLS.sub("", _WHITESPACE_CONTROLS.sub(" ", text))
+
+
+def printable_lines(text: str) -> str:
+    """``text`` made ``printable`` line by line: an FAQ answer keeps its line breaks."""
+    return "\n".join(printable(line) for line in text.split("\n"))
+
+
+def inert_json(value: Any) -> str:
+    """``value`` as JSON that reads back exactly, with the controls and bidi characters that
+    ``json.dumps`` leaves raw (C1, DEL, bidi) written as ``\\uXXXX`` escapes."""
+    return _CONTROLS.sub(lambda m: f"\\u{ord(m.group()):04x}",
+                         json.dumps(value, ensure_ascii=False))
 
 
 def csv_cell(value: Any) -> Any:

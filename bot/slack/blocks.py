@@ -30,6 +30,7 @@ ASKED_BLOCK_PREFIX = "asked:"
 SECTION_LIMIT = 3000  # Block Kit's cap on a section's text
 BUTTON_LABEL_LIMIT = 75  # Block Kit's cap on a button's text
 FALLBACK_LIMIT = 300  # notification text; the blocks carry the full answer
+MIN_LABEL = 40  # a link's label gets at least this much room, or the link is left out
 
 UNAVAILABLE = (
     "I can't reach the embedding service right now, please try again in a minute."
@@ -105,13 +106,32 @@ def button(label: str, action_id: str, value: str, style: str | None = None) -> 
     return element
 
 
-def _link(entry: Entry) -> str:
-    """``<url|label>``: both escaped, and a ``|`` in the url encoded, so neither can end the
-    link or add markup, whatever the dataset holds."""
-    question = escape(entry.question).replace("|", "¦")
-    if not entry.url:
-        return question
-    return f"<{escape(entry.url).replace('|', '%7C')}|{question}>"
+def _capped_escape(text: str, limit: int) -> str:
+    """``escape(text)`` cut to ``limit`` like ``cap``, never inside an ``&amp;``."""
+    escaped = escape(text)
+    if len(escaped) <= limit:
+        return escaped
+    cut = escaped[: limit - 1]
+    if cut.rfind("&") > cut.rfind(";"):  # an entity was cut in half: drop what is left of it
+        cut = cut[: cut.rfind("&")]
+    return cut.rstrip() + "…"
+
+
+def _link(entry: Entry, limit: int) -> str:
+    """``<url|label>`` in at most ``limit`` characters: both escaped, and a ``|`` in the url
+    encoded, so neither can end the link or add markup, whatever the dataset holds. The parts
+    are capped before the markup is built, so a cap never leaves the link open: the label is
+    shortened, and a url too long to leave room for a label is left out rather than cut."""
+    url = escape(entry.url).replace("|", "%7C")
+    room = limit - len(url) - 3  # "<", "|", ">"
+    if not url or room < MIN_LABEL:
+        return _capped_escape(entry.question, limit).replace("|", "¦")
+    return f"<{url}|{_capped_escape(entry.question, room).replace('|', '¦')}>"
+
+
+def _starred_link(prefix: str, entry: Entry) -> str:
+    """``prefix`` then the bold link, within a section's limit."""
+    return f"{prefix}*{_link(entry, SECTION_LIMIT - len(prefix) - 2)}*"
 
 
 def answer_message(entry: Entry, *, shareable: bool = False, note: str = "") -> Message:
@@ -128,7 +148,7 @@ def answer_message(entry: Entry, *, shareable: bool = False, note: str = "") -> 
         buttons.append(button("Share in channel", SHARE, entry.id, style="primary"))
     blocks = [
         section(escape(entry.answer)),
-        context(f"From the FAQ: *{_link(entry)}*"),
+        context(_starred_link("From the FAQ: ", entry)),
         {"type": "actions", "elements": buttons},
     ]
     if note:
@@ -205,7 +225,7 @@ def saved_message(entry: Entry, editor: str) -> Message:
     (its value the FAQ id, so the modal opens on the FAQ as it is then, not as posted)."""
     text = cap(f"Saved as an FAQ: {escape(entry.question)}", FALLBACK_LIMIT)
     blocks = [
-        section(f"Saved as an FAQ: *{_link(entry)}*"),
+        section(_starred_link("Saved as an FAQ: ", entry)),
         context(f"By <@{editor}>. It answers in every channel within a few seconds."),
         {"type": "actions", "elements": [button("Edit", EDIT, entry.id)]},
     ]

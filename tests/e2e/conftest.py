@@ -15,7 +15,8 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import clean_env, run_cli, server_env
+from bot.storage import schema
+from tests.conftest import clean_env, run_cli, server_env, table_rows, wait_until
 from tests.standins.server_process import ServerProcess
 from tests.standins.slack_standin import (
     APP_ID,
@@ -158,3 +159,15 @@ def cli(database_url: str, *args: str) -> str:
     result = run_cli(*args, env=clean_env(DATABASE_URL=database_url, EMBEDDING_BACKEND="local"))
     assert result.returncode == 0, result.stderr
     return result.stdout.strip()
+
+
+def logged_after(database_url: str, before: int) -> None:
+    """Wait until the log holds more than ``before`` questions. The bot posts its reply, then
+    logs the question, and a click teaches only once its question is logged: a test that
+    clicks as soon as the reply arrives must wait for this, or it races the log."""
+    wait_until(lambda: len(table_rows(database_url, schema.questions)) > before,
+               what="the question logged")
+
+
+def questions_logged(database_url: str) -> int:
+    return len(table_rows(database_url, schema.questions))

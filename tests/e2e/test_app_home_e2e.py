@@ -31,9 +31,11 @@ from tests.e2e.conftest import (
     asked,
     click_reply,
     deliver,
+    logged_after,
     message,
     new_ts,
     posts_for,
+    questions_logged,
 )
 from tests.standins.server_process import ServerProcess
 from tests.standins.slack_standin import (
@@ -121,7 +123,9 @@ def suggestions(pair: Pair) -> list[dict[str, Any]]:
 def suggest(pair: Pair, slack: SlackStandIn) -> tuple[dict[str, Any], str]:
     """The asker picks one of the choices the bot offered: a pending suggestion (and the FAQ
     id picked)."""
+    before = questions_logged(pair.database_url)
     event, offer = asked(pair.first, slack, WITH_CHOICES)
+    logged_after(pair.database_url, before)
     [pick] = [e for b in offer.params["blocks"] if b["type"] == "actions"
               for e in b["elements"] if e["action_id"] == "faq_choice_1"]
     assert click_reply(pair.first, offer, "faq_choice_1", response_url=slack.response_url("c"),

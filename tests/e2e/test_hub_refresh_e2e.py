@@ -64,3 +64,33 @@ def test_a_pinned_commit_or_refresh_zero_starts_no_hub_checks() -> None:
         {"FAQ_DATASET": "acme/faq", "FAQ_DATASET_REVISION": SHA},
         {"FAQ_DATASET": "acme/faq", "FAQ_REFRESH_SECONDS": "0"})]
     assert follows == [True, False, False]
+
+
+def test_a_commit_with_an_overlong_id_is_not_loaded(local_hub, slack_standin, tmp_path) -> None:
+    """Slack caps a button's value at 2,000 characters, and every answer's buttons carry the
+    FAQ's id: a commit whose id is 5,005 characters is refused, and the server keeps serving
+    the FAQ it has."""
+    import pyarrow.parquet as pq
+
+    local_hub.add_repo("datasets", "acme/long-ids", sample_files())
+    source = tmp_path / "robots.csv"
+    source.write_text(ROBOT_CSV)
+    built = run_cli("build", str(source), "--out", str(tmp_path / "ds"), "--quiet")
+    assert built.returncode == 0, built.stderr
+    data = tmp_path / "ds" / "data" / "train-00000-of-00001.parquet"
+    table = pq.read_table(data)
+    pq.write_table(table.set_column(table.column_names.index("id"), "id", [["r" * 5005]]),
+                   data)
+    env = {**hub_env(local_hub, tmp_path / "hf"),
+           **server_env(slack_standin, token=TOKEN, secret=SECRET, FAQ_DATASET="acme/long-ids",
+                        FAQ_REFRESH_SECONDS="1",
+                        DATABASE_URL=f"sqlite:///{tmp_path / 'faqbot.sqlite3'}")}
+    with ServerProcess(env) as server:
+        server.wait_healthy()
+        local_hub.commit("datasets", "acme/long-ids", {
+            "README.md": (tmp_path / "ds" / "README.md").read_text(),
+            "data/train-00000-of-00001.parquet": data}, "a robot FAQ with a long id")
+        wait_until(lambda: any("not loaded" in line and "5,005 characters" in line
+                               for line in server.lines), timeout=15, what="the commit refused")
+        assert not any("loaded commit" in line for line in server.lines)
+        assert "Oil, daily." not in reply(server, slack_standin, ASKED)

@@ -17,7 +17,9 @@ from tests.e2e.conftest import (
     answered_once,
     click_reply,
     deliver,
+    logged_after,
     message,
+    questions_logged,
 )
 from tests.standins.server_process import ServerProcess
 from tests.standins.slack_standin import BOT_USER_ID, SlackStandIn, command_body, send_signed
@@ -33,11 +35,13 @@ def learning_env(standin: SlackStandIn, database_url: str, **extra: str) -> dict
 
 
 def ask_and_pick(server: ServerProcess, standin: SlackStandIn, user: str, picked: str,
-                 clicks: int = 1) -> None:
+                 database_url: str, clicks: int = 1) -> None:
     """``user`` asks, gets the choices, and picks ``picked`` ``clicks`` times."""
     event = message(f"<@{BOT_USER_ID}> {ASKED}", user=user)
+    before = questions_logged(database_url)
     assert deliver(server, event) == 200
     reply = answered_once(standin, event["ts"])
+    logged_after(database_url, before)
     [action_id] = [b["action_id"] for block in reply.params["blocks"]
                    if block["type"] == "actions" for b in block["elements"]
                    if b["action_id"].startswith("faq_choice_") and b["value"] == picked]
@@ -63,7 +67,7 @@ def test_a_pick_accepted_on_the_cli_is_a_single_answer_on_the_other_server(slack
     with ServerProcess(env) as a, ServerProcess(env) as b:
         a.wait_healthy()
         b.wait_healthy()
-        ask_and_pick(a, slack_standin, "U1", SECOND)
+        ask_and_pick(a, slack_standin, "U1", SECOND, database_url)
         wait_until(lambda: len(suggestions(database_url)) == 1, what="a suggestion")
         [suggestion] = suggestions(database_url)
         assert (suggestion["faq_id"], suggestion["text"]) == (SECOND, ASKED)
@@ -79,12 +83,12 @@ def test_auto_learn_2_waits_for_two_distinct_askers(slack_standin, database_url)
     with ServerProcess(env) as a, ServerProcess(env) as b:
         a.wait_healthy()
         b.wait_healthy()
-        ask_and_pick(a, slack_standin, "U1", FIRST, clicks=2)
+        ask_and_pick(a, slack_standin, "U1", FIRST, database_url, clicks=2)
         wait_until(lambda: len(table_rows(database_url, schema.confirmations)) == 1,
                    what="one confirmation")
         assert [s["status"] for s in suggestions(database_url)] == ["pending"]
         assert not single_answer(a, slack_standin, FIRST)
-        ask_and_pick(b, slack_standin, "U2", FIRST)
+        ask_and_pick(b, slack_standin, "U2", FIRST, database_url)
         wait_until(lambda: [s["status"] for s in suggestions(database_url)] == ["accepted"],
                    what="the suggestion accepted by itself")
         wait_until(lambda: single_answer(a, slack_standin, FIRST), timeout=10,
@@ -97,7 +101,7 @@ def test_a_pick_against_a_confident_answer_is_left_for_an_editor(slack_standin, 
     url = f"sqlite:///{tmp_path / 'learn.sqlite3'}"
     with ServerProcess(learning_env(slack_standin, url, FAQ_AUTO_LEARN="1")) as server:
         server.wait_healthy()
-        event, reply, updated = thumbs_down(server, slack_standin, "lost my medicare card")
+        event, reply, updated = thumbs_down(server, slack_standin, "lost my medicare card", url)
         [button, *_] = offered(updated)
         body = action_payload(updated.params["blocks"], button["action_id"], user="U1",
                               response_url=slack_standin.response_url("pick-confident"),
@@ -109,11 +113,13 @@ def test_a_pick_against_a_confident_answer_is_left_for_an_editor(slack_standin, 
         assert [s["status"] for s in suggestions(url)] == ["pending"]
 
 
-def thumbs_down(server: ServerProcess, standin: SlackStandIn, text: str):
+def thumbs_down(server: ServerProcess, standin: SlackStandIn, text: str, database_url: str):
     """U1 asks ``text``, gets one answer and votes 👎: the event, the reply, the update."""
     event = message(text, user="U1")
+    before = questions_logged(database_url)
     assert deliver(server, event) == 200
     reply = answered_once(standin, event["ts"])
+    logged_after(database_url, before)
     name = f"down-{event['ts']}"
     assert click_reply(server, reply, "faq_vote_down", thread_ts=event["ts"], user="U1",
                        response_url=standin.response_url(name)) == 200
@@ -131,7 +137,7 @@ def test_after_the_askers_thumbs_down_the_next_faqs_are_offered_and_a_pick_teach
     url = f"sqlite:///{tmp_path / 'learn.sqlite3'}"
     with ServerProcess(learning_env(slack_standin, url)) as server:
         server.wait_healthy()
-        event, reply, updated = thumbs_down(server, slack_standin, "lost my medicare card")
+        event, reply, updated = thumbs_down(server, slack_standin, "lost my medicare card", url)
         offered_buttons = offered(updated)
         assert offered_buttons
         assert "replacement-card" not in {b["value"] for b in offered_buttons}
@@ -151,12 +157,14 @@ def test_after_the_askers_thumbs_down_the_next_faqs_are_offered_and_a_pick_teach
 
 
 def private_ask(server: ServerProcess, standin: SlackStandIn, user: str,
-                text: str) -> list[dict]:
+                text: str, database_url: str) -> list[dict]:
     """``user`` asks ``text`` with /faq; the blocks of the bot's private reply."""
     body = command_body(text, response_url=standin.response_url(f"ask-{user}"),
                         channel_id=FAQ_CHANNEL, user_id=user)
+    before = questions_logged(database_url)
     assert send_signed(server.events_url, body, SECRET)[0] == 200
     [reply] = standin.wait_for(f"response_url:ask-{user}")
+    logged_after(database_url, before)
     assert reply.params["response_type"] == "ephemeral"
     return reply.params["blocks"]
 
@@ -181,8 +189,8 @@ def test_a_pick_in_a_private_faq_reply_teaches_too(slack_standin, tmp_path):
     url = f"sqlite:///{tmp_path / 'learn.sqlite3'}"
     with ServerProcess(learning_env(slack_standin, url)) as server:
         server.wait_healthy()
-        mine = private_ask(server, slack_standin, "U1", ASKED)
-        theirs = private_ask(server, slack_standin, "U2", ASKED)
+        mine = private_ask(server, slack_standin, "U1", ASKED, url)
+        theirs = private_ask(server, slack_standin, "U2", ASKED, url)
         private_click(server, slack_standin, "U2", mine, "faq_choice_", value=SECOND)
         [their_id] = {b["block_id"] for b in theirs if b["type"] == "actions"}
         crossed = [{**b, "block_id": their_id} if b["type"] == "actions" else b for b in mine]
@@ -207,7 +215,7 @@ def test_after_a_thumbs_down_on_a_private_answer_a_pick_teaches(slack_standin, t
     url = f"sqlite:///{tmp_path / 'learn.sqlite3'}"
     with ServerProcess(learning_env(slack_standin, url)) as server:
         server.wait_healthy()
-        answered = private_ask(server, slack_standin, "U1", "lost my medicare card")
+        answered = private_ask(server, slack_standin, "U1", "lost my medicare card", url)
         down = private_click(server, slack_standin, "U1", answered, "faq_vote_down")
         [updated] = slack_standin.wait_for(f"response_url:{down}")
         assert "Was it one of these?" in json.dumps(updated.params["blocks"])
@@ -219,3 +227,26 @@ def test_after_a_thumbs_down_on_a_private_answer_a_pick_teaches(slack_standin, t
         [suggestion] = suggestions(url)
         assert (suggestion["faq_id"], suggestion["text"]) == (button["value"],
                                                                "lost my medicare card")
+
+
+def test_a_later_vote_by_anyone_keeps_the_askers_follow_up(slack_standin, tmp_path):
+    """The asker's 👎 added "Was it one of these?" and Ask a person; a bystander's vote on the
+    message as it now is (either way) redraws it with both still there."""
+    url = f"sqlite:///{tmp_path / 'learn.sqlite3'}"
+    with ServerProcess(learning_env(slack_standin, url, FAQ_EXPERTS="S0EXPERTS")) as server:
+        server.wait_healthy()
+        event, reply, updated = thumbs_down(server, slack_standin, "lost my medicare card", url)
+        choices = [b["value"] for b in offered(updated)]
+        assert choices and "faq_escalate" in json.dumps(updated.params["blocks"])
+        for vote in ("faq_vote_up", "faq_vote_down"):
+            name = f"bystander-{vote}"
+            body = action_payload(updated.params["blocks"], vote, user="U5",
+                                  response_url=slack_standin.response_url(name),
+                                  message_ts=reply.response["ts"], thread_ts=event["ts"])
+            assert send_signed(server.events_url, body, SECRET)[0] == 200
+            [redrawn] = slack_standin.wait_for(f"response_url:{name}")
+            assert "Was it one of these?" in json.dumps(redrawn.params["blocks"])
+            assert [b["value"] for b in offered(redrawn)] == choices
+            assert "faq_escalate" in json.dumps(redrawn.params["blocks"])
+            assert "<@U5> found this" in json.dumps(redrawn.params["blocks"])
+            updated = redrawn

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 
 import numpy as np
 import pyarrow.parquet as pq
@@ -152,3 +153,129 @@ def test_build_warns_about_faqs_without_alternates(tmp_path, embedder):
     *lonely, small = report.warnings
     assert [w.split("'")[1] for w in lonely] == ["a", "b"]
     assert "too small to be trusted unprompted" in small  # nothing to simulate near-misses with
+
+
+def test_an_id_longer_than_slack_can_carry_is_refused_at_build_and_load(tmp_path, embedder):
+    from bot.faq.sources import MAX_ID_CHARS
+
+    source = write_csv(tmp_path / "faq.csv", [
+        {"id": "fine", "question": "How do I park?", "answer": "Level -1."},
+        {"id": "x" * 5005, "question": "How do I eat?", "answer": "Canteen."}])
+    for attempt in (lambda: build(str(source), tmp_path / "out", embedder, progress=False),
+                    lambda: load_faq(str(source), embedder)):
+        with pytest.raises(UserError, match=f"row 1 has an id of 5,005 characters, longer "
+                                             f"than {MAX_ID_CHARS}"):
+            attempt()
+    # A built dataset whose parquet was edited afterwards (as a Hub commit can be) too.
+    ok = write_csv(tmp_path / "ok.csv", [{"id": "fine", "question": "How do I park?",
+                                          "answer": "Level -1."}])
+    build(str(ok), tmp_path / "ds", embedder, progress=False)
+    table = pq.read_table(tmp_path / "ds" / DATA_FILE)
+    ids = table.column_names.index("id")
+    pq.write_table(table.set_column(ids, "id", [["y" * (MAX_ID_CHARS + 1)]]),
+                   tmp_path / "ds" / DATA_FILE)
+    with pytest.raises(UserError, match="longer than"):
+        load_faq(str(tmp_path / "ds"), embedder)
+
+
+class LargestCall(CountingEmbedder):
+    """Counts, and remembers the most texts one call asked for."""
+
+    largest = 0
+
+    def embed(self, texts):
+        self.largest = max(self.largest, len(texts))
+        return super().embed(texts)
+
+
+def test_alternates_without_vectors_are_embedded_in_batches_at_load(tmp_path, embedder):
+    """A dataset (or Hub commit) whose rows have alternates but no alternate vectors: they are
+    embedded at load, in the batches a build uses, never all of a row's in one call."""
+    from bot.faq.dataset import BATCH_SIZE
+
+    alternates = [f"how do I get to meeting room {n} on floor {n % 7}" for n in range(128)]
+    source = tmp_path / "faq.jsonl"
+    source.write_text(json.dumps({"id": "rooms", "question": "Where is a meeting room?",
+                                  "answer": "Ask reception.", "alternates": alternates}) + "\n")
+    build(str(source), tmp_path / "ds", embedder, progress=False)
+    data = tmp_path / "ds" / DATA_FILE
+    table = pq.read_table(data)
+    pq.write_table(table.drop(["alternate_embeddings"]), data)
+    counting = LargestCall(embedder)
+    faq = load_faq(str(tmp_path / "ds"), counting)
+    assert counting.texts == 128 and counting.largest <= BATCH_SIZE
+    built = load_faq(str(source), embedder)  # everything embedded by the build's path
+    assert np.allclose(faq.index.matrix, built.index.matrix, atol=1e-5)
+
+
+def _random_dataset(directory, rows: int, dim: int = 384) -> None:
+    """``rows`` FAQs in a build's layout, each with one alternate, random unit vectors."""
+    import pyarrow as pa
+
+    rng = np.random.default_rng(9)
+
+    def unit(count: int) -> pa.Array:
+        vectors = rng.standard_normal((count, dim)).astype(np.float32)
+        vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+        return pa.FixedSizeListArray.from_arrays(pa.array(vectors.ravel()), dim)
+
+    table = pa.table({
+        "id": [f"faq-{n}" for n in range(rows)],
+        "question": [f"How do I reach office {n}?" for n in range(rows)],
+        "answer": [f"Call {n}." for n in range(rows)],
+        "alternates": [[f"number of office {n}"] for n in range(rows)],
+        "embedding": unit(rows),
+        "alternate_embeddings": pa.ListArray.from_arrays(
+            pa.array(np.arange(rows + 1, dtype=np.int32)), unit(rows)),
+    })
+    (directory / "data").mkdir(parents=True)
+    pq.write_table(table, directory / DATA_FILE)
+    (directory / "README.md").write_text(
+        f"---\nfaqbot:\n  model: sentence-transformers/all-MiniLM-L6-v2\n  dim: {dim}\n---\n")
+
+
+def test_vectors_load_without_a_python_object_per_number(tmp_path, embedder):
+    """A large commit's vectors go from Arrow to numpy directly: building a Python float per
+    number (``to_pylist``) holds the GIL for seconds on 100,000 rows, and every ack waits.
+    Python's own allocations stay within a few times the matrix, not 8× it."""
+    import tracemalloc
+
+    _random_dataset(tmp_path, 5000)
+    tracemalloc.start()
+    try:
+        faq = load_faq(str(tmp_path), embedder)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    table = pq.read_table(tmp_path / DATA_FILE)
+    stored = np.vstack([np.stack(table["embedding"].to_numpy(zero_copy_only=False)),
+                        np.stack([v[0] for v in table["alternate_embeddings"].to_pylist()])])
+    assert len(faq.rows) == 5000 and faq.index.matrix.shape == (10000, 384)
+    assert np.allclose(faq.index.matrix[0::2], stored[:5000], atol=1e-6)
+    assert np.allclose(faq.index.matrix[1::2], stored[5000:], atol=1e-6)
+    assert peak < 5 * faq.index.matrix.nbytes, (peak, faq.index.matrix.nbytes)
+
+
+@pytest.mark.parametrize(("column", "values", "problem"), [
+    ("embedding", [[0.6, 0.8], [1.0]], "malformed embedding"),
+    ("embedding", [[0.6, 0.8], None], "malformed embedding"),
+    ("embedding", [["a", "b"], ["c", "d"]], "malformed embedding"),
+    ("embedding", [0.5, 0.5], "not a list of vectors"),
+    ("alternate_embeddings", [[[0.6, 0.8]], [[1.0]]], "row 1 has malformed"),
+    ("alternate_embeddings", [[[0.6, 0.8]], [[0.6, None]]], "row 1 has malformed"),
+])
+def test_malformed_vectors_are_one_line_errors(tmp_path, column, values, problem) -> None:
+    import pyarrow as pa
+
+    class TwoD:
+        model_id, dim = "sentence-transformers/all-MiniLM-L6-v2", 2
+
+    columns = {"question": ["a?", "b?"], "answer": ["A", "B"],
+               "alternates": [["aa"], ["bb"]], "embedding": [[0.6, 0.8], [0.8, 0.6]],
+               "alternate_embeddings": [[[0.6, 0.8]], [[0.8, 0.6]]], column: values}
+    (tmp_path / "data").mkdir()
+    pq.write_table(pa.table(columns), tmp_path / DATA_FILE)
+    (tmp_path / "README.md").write_text(
+        "---\nfaqbot:\n  model: sentence-transformers/all-MiniLM-L6-v2\n  dim: 2\n---\n")
+    with pytest.raises(UserError, match=problem):
+        load_faq(str(tmp_path), TwoD())

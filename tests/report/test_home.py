@@ -209,3 +209,37 @@ def test_waiting_lists_hold_the_first_few_and_count_them_all(
     assert (len(facts.open_escalations), facts.open_escalation_count) == (3, 12)
     assert (len(facts.unsaved_replies), facts.unsaved_reply_count) == (3, 6)
     assert facts.open_escalations[0].question is None  # LOG_QUESTION_TEXT=false at the time
+
+
+def test_one_open_embeds_within_its_time_and_the_next_open_goes_on(
+        store: Store, answerer: Answerer) -> None:
+    """Hostile text can't make an open slow: the embedding one open may start is bounded in
+    time (a clock that moves a second per embedder call here), texts are embedded by their
+    beginning, shortest first, and a later open picks up what is left."""
+    from bot.report.home import TEXT_CHARS
+
+    short = [f"where is meeting room {n}?" for n in range(3)]
+    long = [f"{n} " + "notwithstanding " * 300 for n in range(30)]
+    for text in [*long, *short]:
+        ask(store, text)
+    now = [0.0]
+    counting = Counting(answerer)
+    embedder = counting.answerer.embedder
+    inner = embedder.embed
+
+    def slow_embed(texts: Sequence[str]) -> np.ndarray:
+        now[0] += 1.0
+        return inner(texts)
+
+    embedder.embed = slow_embed
+    home = HomeReport(store=store, answerer=counting.answerer, too_close=lambda *_: False,
+                      shown=50, embed_seconds=2.5, clock=lambda: now[0])
+
+    def grouped() -> int:
+        return sum(group.count for group in home.facts().unanswered)
+
+    assert grouped() < 33 and now[0] == 3.0  # three calls began within 2.5 s; then it stopped
+    assert set(short) <= set(counting.embedded)  # the short ones went first
+    assert max(map(len, counting.embedded)) == TEXT_CHARS
+    assert grouped() == 33  # the next open embedded the rest
+    assert home.facts().unanswered_questions == 33

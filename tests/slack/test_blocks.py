@@ -138,3 +138,26 @@ def test_choices_offer_none_of_these_and_a_thumbs_down_offers_a_person() -> None
     after = blocks.with_other_choices([], [], ask_person=True)
     assert [e["action_id"] for b in after if b["type"] == "actions"
             for e in b["elements"]] == [blocks.ESCALATE]
+
+
+def _link_line(message: blocks.Message, n: int) -> str:
+    block = message.blocks[n]
+    return (block["elements"][0] if block["type"] == "context" else block["text"])["text"]
+
+
+def test_a_long_url_and_question_keep_the_link_closed() -> None:
+    url = "https://example.com/" + "a" * 2900
+    for question in ("q" * 500, "Q & A " * 200):
+        entry = hit(url=url, question=question)
+        for message, n, prefix in ((blocks.answer_message(entry), 1, "From the FAQ: *"),
+                                   (blocks.saved_message(entry, "U1"), 0, "Saved as an FAQ: *")):
+            text = _link_line(message, n)
+            assert len(text) <= blocks.SECTION_LIMIT
+            assert text.startswith(f"{prefix}<{url}|") and text.endswith("…>*")
+            label = text[len(prefix) + len(url) + 2:-2]
+            assert label.rfind("&") <= label.rfind(";")  # no entity cut in half
+
+
+def test_a_url_too_long_to_fit_is_left_out_not_cut() -> None:
+    entry = hit(url="https://example.com/" + "a" * 3100, question="Where is it?")
+    assert _link_line(blocks.answer_message(entry), 1) == "From the FAQ: *Where is it?*"

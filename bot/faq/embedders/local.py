@@ -22,6 +22,10 @@ if TYPE_CHECKING:
     from bot.config import Settings
 
 MAX_TOKENS = 256
+# Padded tokens per model run. A batch is padded to its longest text and attention grows with
+# the square of that length, so batches are cut by tokens, not by count: 8 texts of 256
+# tokens, or hundreds of short questions, per run; one call's memory stays bounded.
+MAX_BATCH_TOKENS = 2048
 
 
 class LocalEmbedder:
@@ -69,9 +73,10 @@ class LocalEmbedder:
                     "reinstall 'faqbot[local]' or fix the files in EMBEDDING_MODEL_DIR",
                 ) from None
             # The shipped tokenizer pads everything to 128 tokens: 8x the work for one query.
+            # Each batch is padded here instead, to its own longest text (see _batches).
             tokenizer.no_padding()
-            tokenizer.enable_padding()
             tokenizer.enable_truncation(MAX_TOKENS)
+            self._pad_id = tokenizer.token_to_id("[PAD]") or 0
             self._inputs = {i.name for i in session.get_inputs()}
             self._tokenizer = tokenizer
             self.files = files
@@ -93,9 +98,25 @@ class LocalEmbedder:
         return self._dim
 
     def _run(self, texts: Sequence[str]) -> np.ndarray:
-        encodings = self._tokenizer.encode_batch([t[:MAX_QUESTION_CHARS] for t in texts])
-        ids = np.array([e.ids for e in encodings], dtype=np.int64)
-        mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
+        """Unit vectors for ``texts``, in order, from token-bounded batches run shortest
+        first (so like lengths share a batch and little is padding)."""
+        encoded = [e.ids for e in
+                   self._tokenizer.encode_batch([t[:MAX_QUESTION_CHARS] for t in texts])]
+        order = sorted(range(len(encoded)), key=lambda i: len(encoded[i]))
+        done = [(batch, self._run_batch([encoded[i] for i in batch]))
+                for batch in _batches(order, [len(ids) for ids in encoded])]
+        out = np.empty((len(encoded), done[0][1].shape[1]), dtype=np.float32)
+        for batch, vectors in done:
+            out[batch] = vectors
+        return out
+
+    def _run_batch(self, encoded: list[list[int]]) -> np.ndarray:
+        longest = max(len(ids) for ids in encoded)
+        ids = np.full((len(encoded), longest), self._pad_id, dtype=np.int64)
+        mask = np.zeros((len(encoded), longest), dtype=np.int64)
+        for row, tokens in enumerate(encoded):
+            ids[row, :len(tokens)] = tokens
+            mask[row, :len(tokens)] = 1
         feeds = {"input_ids": ids, "attention_mask": mask}
         if "token_type_ids" in self._inputs:
             feeds["token_type_ids"] = np.zeros_like(ids)
@@ -110,3 +131,18 @@ class LocalEmbedder:
         if not texts:
             return np.empty((0, self._dim), dtype=np.float32)
         return self._run(texts)
+
+
+def _batches(order: Sequence[int], lengths: Sequence[int]) -> list[list[int]]:
+    """``order`` (shortest first) cut into runs whose padded size, count × longest, stays
+    within ``MAX_BATCH_TOKENS``; a text alone is one batch whatever its length."""
+    batches: list[list[int]] = []
+    current: list[int] = []
+    for i in order:
+        if current and (len(current) + 1) * max(lengths[i], 1) > MAX_BATCH_TOKENS:
+            batches.append(current)
+            current = []
+        current.append(i)
+    if current:
+        batches.append(current)
+    return batches

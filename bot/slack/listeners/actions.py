@@ -102,18 +102,35 @@ def _private(click: Click, shown: list[blocks.Block]) -> list[blocks.Block]:
     return blocks.keyed(shown, click.asked) if click.ephemeral and click.asked else shown
 
 
+def _elements(body: dict[str, Any]) -> list[dict[str, Any]]:
+    """The elements of the clicked message's blocks (none for an ephemeral message: Slack
+    sends no blocks for it)."""
+    message = body.get("message")
+    return [element
+            for block in (message.get("blocks") if isinstance(message, dict) else None) or []
+            if isinstance(block, dict)
+            for element in block.get("elements") or []
+            if isinstance(element, dict)]
+
+
 def _choices_shown(faq: Services, body: dict[str, Any]) -> list[str]:
     """The FAQ ids on the message's choice buttons, in order, keeping only FAQs that exist
     (ephemeral messages carry no blocks, so there it is unknown and empty)."""
-    message = body.get("message")
-    found = [element.get("value")
-             for block in (message.get("blocks") if isinstance(message, dict) else None) or []
-             if isinstance(block, dict)
-             for element in block.get("elements") or []
-             if isinstance(element, dict)
-             and str(element.get("action_id", "")).startswith(blocks.CHOICE_ACTION_PREFIX)]
+    found = [element.get("value") for element in _elements(body)
+             if str(element.get("action_id", "")).startswith(blocks.CHOICE_ACTION_PREFIX)]
     known = [value for value in found if isinstance(value, str) and faq.entry(value)]
     return list(dict.fromkeys(known))[:MAX_SHOWN]
+
+
+def _follow_up(faq: Services, body: dict[str, Any]) -> list[FaqRow]:
+    """The choices an earlier 👎 of the asker's put under this answer, redrawn from the
+    loaded dataset, so a later vote (anyone's, either way) doesn't wipe them."""
+    return [entry for entry in map(faq.entry, _choices_shown(faq, body)) if entry is not None]
+
+
+def _offers_a_person(body: dict[str, Any]) -> bool:
+    """True when the message clicked on shows Ask a person (the asker's 👎 put it there)."""
+    return any(element.get("action_id") == blocks.ESCALATE for element in _elements(body))
 
 
 def handle_choice(ack: Ack, action: dict[str, Any], body: dict[str, Any], respond: Respond,
@@ -153,6 +170,8 @@ def handle_vote(ack: Ack, action: dict[str, Any], body: dict[str, Any], respond:
     others = [] if helpful else _alternatives(faq, click, entry.id)
     person = not helpful and asked_by(faq, click) and faq.offers_a_person(
         click.channel, private=click.ephemeral or is_direct_message(click.channel))
+    if not (others or person):  # anyone's later vote keeps what the asker's 👎 added
+        others, person = _follow_up(faq, body), _offers_a_person(body)
     if others or person:
         shown = blocks.with_other_choices(shown, others, ask_person=person)
     note = blocks.vote_note(click.user, helpful)

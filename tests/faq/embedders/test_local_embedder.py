@@ -69,3 +69,33 @@ def test_optimised_model_copy_is_cached_and_equivalent(tmp_path, monkeypatch, em
     assert np.allclose(third.embed(["How do I get a replacement Medicare card?"]), vectors,
                        atol=1e-5)
     assert copies[0].stat().st_size > 1000
+
+
+class RecordingSession:
+    """The real onnxruntime session, remembering the padded shape of every run."""
+
+    def __init__(self, inner) -> None:
+        self.inner = inner
+        self.shapes: list[tuple[int, int]] = []
+
+    def run(self, outputs, feeds):
+        self.shapes.append(feeds["input_ids"].shape)
+        return self.inner.run(outputs, feeds)
+
+
+def test_batches_are_cut_by_tokens_not_by_count(embedder):
+    """The model pads a run to its longest text and attention grows with the square of that,
+    so one call's runs are bounded by padded tokens: 64 texts past the 256-token cap and two
+    short ones come back in order, as each embeds alone."""
+    from bot.faq.embedders.local import MAX_BATCH_TOKENS, MAX_TOKENS
+
+    local = LocalEmbedder(model_id=MODEL)
+    local.embed(["load"])
+    local._session = RecordingSession(local._session)
+    long = [f"{n} " + "notwithstanding " * 300 for n in range(64)]
+    texts = ["where do I park?", *long, "who do I call?"]
+    vectors = local.embed(texts)
+    assert max(count * longest for count, longest in local._session.shapes) <= MAX_BATCH_TOKENS
+    assert len(local._session.shapes) >= 64 * MAX_TOKENS // MAX_BATCH_TOKENS
+    alone = np.vstack([embedder.embed([text]) for text in (texts[0], texts[30], texts[-1])])
+    assert np.allclose(vectors[[0, 30, -1]], alone, atol=1e-5)
