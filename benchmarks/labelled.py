@@ -18,13 +18,18 @@ ROOT = Path(__file__).resolve().parents[1]
 BATCH = 64
 
 
-def arguments(description: str, *, holding: str, cache_name: str) -> argparse.Namespace:
-    """``--datasets`` (the folder holding ``holding``) and ``--cache`` (embeddings)."""
+def arguments(description: str, *, holding: str, cache_name: str,
+              extra: Callable[[argparse.ArgumentParser], None] | None = None
+              ) -> argparse.Namespace:
+    """``--datasets`` (the folder holding ``holding``) and ``--cache`` (embeddings), plus
+    what ``extra`` adds."""
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--datasets", type=Path, default=ROOT.parent / "shared" / "datasets",
                         help=f"folder holding {holding} (default ../shared/datasets)")
     parser.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / cache_name,
                         help="where embeddings are cached as .npy files")
+    if extra is not None:
+        extra(parser)
     return parser.parse_args()
 
 

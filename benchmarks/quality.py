@@ -38,15 +38,17 @@ under ``--cache`` (default: a folder in the system temp dir), so reruns take sec
 
 from __future__ import annotations
 
+import argparse
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
 from benchmarks.labelled import ROOT, arguments, cached_vectors, missing_sets, percent, read_csv
+from benchmarks.tuned import tuned
 from bot.config import DEFAULT_MARGIN, DEFAULT_MIN_SCORE, Settings
 from bot.faq.answerer import Answerer
 from bot.faq.calibration import Calibration, choose, learn, simulate
@@ -54,11 +56,13 @@ from bot.faq.dataset import FaqData, assemble
 from bot.faq.embedders.local import LocalEmbedder
 from bot.faq.evaluate import Case, score
 from bot.faq.sources import FaqRow, read_source
+from bot.faq.tune.crossfit import split
 
 MEDICARE = ROOT / "examples" / "medicare"
 OFFICE = ROOT / "tests" / "faq" / "office"
 SMALL = [ROOT / "benchmarks" / "sets" / name for name in ("itdesk", "hr", "lab")]
 KS = (0, 5, 20)
+TUNED_SETS = ("medicare", "hwu64", "banking77")  # smallest first
 FRONTIER_RECALL = 0.90
 FRONTIER_MARGINS = np.round(np.arange(0.0, 0.1401, 0.005), 3)
 TARGETS = {  # shown recall, single-answer accuracy, silence, most choices; from issue 19
@@ -168,8 +172,9 @@ def run_variant(faq: FaqData, vectors: np.ndarray, labelled: LabelledSet,
     return result
 
 
-def frontier(faq: FaqData, vectors: np.ndarray, expected: list[int | None]) -> str:
-    """Plain cosine's best silence at >= FRONTIER_RECALL shown recall, oracle-tuned."""
+def frontier(faq: FaqData, vectors: np.ndarray, expected: list[int | None],
+             recall: float = FRONTIER_RECALL) -> str:
+    """Plain cosine's best silence at >= ``recall`` shown recall, oracle-tuned."""
     phrase = vectors @ faq.index.matrix.T
     cosine = np.maximum.reduceat(phrase, faq.starts, axis=1)
     order = np.argsort(-cosine, axis=1)[:, :3]
@@ -179,7 +184,7 @@ def frontier(faq: FaqData, vectors: np.ndarray, expected: list[int | None]) -> s
     if on.all() or not on.any():
         return "n/a"
     in1, in3 = order[:, 0] == labels, (order == labels[:, None]).any(axis=1)
-    need = int(np.ceil(FRONTIER_RECALL * on.sum()))
+    need = int(np.ceil(recall * on.sum()))
     best = None
     for margin in FRONTIER_MARGINS:
         choices = top[:, 0] - top[:, 1] < margin
@@ -191,7 +196,7 @@ def frontier(faq: FaqData, vectors: np.ndarray, expected: list[int | None]) -> s
         if best is None or silence > best[0]:
             best = (silence, float(kept[need - 1]), float(margin))
     if best is None:
-        return f"never reaches {FRONTIER_RECALL:.0%} shown recall"
+        return f"never reaches {recall:.1%} shown recall"
     return f"{best[0]:.1%} silence (threshold {best[1]:.3f}, margin {best[2]:.3f})"
 
 
@@ -212,12 +217,102 @@ def target_met(name: str, variant: str, r: dict[str, float]) -> str:
     return "—"
 
 
+def tuned_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--tuned", action="store_true",
+                        help="frozen against tuned models instead (tunes; takes long)")
+    parser.add_argument("--sets", default=",".join(TUNED_SETS),
+                        help="with --tuned: sets to run, in order (default: smallest first)")
+    parser.add_argument("--ks", default=",".join(map(str, KS)),
+                        help="with --tuned: alternates per FAQ for BANKING77 and HWU64")
+
+
+def tuned_sets(datasets: Path, names: list[str], ks: list[int]) -> Iterator[LabelledSet]:
+    for name in names:
+        if name == "medicare":
+            yield medicare_set()
+        else:
+            yield from (intent_set(datasets / name, k) for k in ks)
+
+
+def print_rates(labelled: LabelledSet, model: str, thresholds: str, faq: FaqData,
+                vectors: np.ndarray, calibration: Calibration | None,
+                tune_s: str) -> dict[str, float]:
+    """Two table rows, the direct and the channel point; returns the direct point's rates."""
+    direct = {}
+    for point, unprompted in (("direct", False), ("channel", True)):
+        r = run_variant(faq, vectors, labelled, calibration, unprompted=unprompted)
+        direct = direct or r
+        silence = percent(r["abstain_recall"]) if None in labelled.expected else "—"
+        print(f"| {labelled.name} | {model} | {thresholds} | {point} "
+              f"| {percent(r['shown_recall'])} | {percent(r['single_answer_accuracy'])} "
+              f"| {silence} | {percent(r['choices_rate'])} | {tune_s} |", flush=True)
+    return direct
+
+
+def compare_tuned(labelled: LabelledSet, frozen: CachedEmbedder, cache: Path) -> list[str]:
+    """Table rows for the frozen model and the tuned one (thresholds learned in-sample, as
+    ``build --tune`` has, and cross-fitted); the frontier lines."""
+    ids = [r.id for r in labelled.rows]
+    faq = faq_data(labelled.rows, frozen)
+    vectors = frozen.embed(labelled.questions)
+    calibration = learn(faq.index.matrix, faq.phrase_rows, ids)
+    print_rates(labelled, "frozen", "learned" if calibration else "fixed floor (no alternates)",
+                faq, vectors, calibration, "—")
+    lines = [f"- {labelled.name}, frozen: {frontier(faq, vectors, labelled.expected)}"]
+    full = tuned(labelled.rows, cache, labelled.name)
+    if isinstance(full, str):
+        print(f"| {labelled.name} | tuned | — | — | not tuned: {full} | | | | — |")
+        return lines
+    faq_t, vectors_t = faq_data(labelled.rows, full), full.embed(labelled.questions)
+    in_sample = learn(faq_t.index.matrix, faq_t.phrase_rows, ids)
+    print_rates(labelled, "tuned", "in-sample (leave-one-out on trained phrasings)", faq_t,
+                vectors_t, in_sample, f"{full.seconds:.0f}")
+    lines.append(f"- {labelled.name}, tuned: {frontier(faq_t, vectors_t, labelled.expected)}")
+    train_rows, mask = split(labelled.rows)
+    second = tuned(train_rows, cache, f"{labelled.name} (cross-fitting)")
+    crossed = None
+    if not isinstance(second, str):
+        faq_c = faq_data(labelled.rows, second)
+        crossed = learn(faq_c.index.matrix, faq_c.phrase_rows, ids, questions=mask)
+    if crossed is None:
+        print(f"| {labelled.name} | tuned | cross-fitted: too few held-out phrasings "
+              "| | | | | | — |")
+        return lines
+    r = print_rates(labelled, "tuned", "cross-fitted (held-out phrasings)", faq_t, vectors_t,
+                    crossed, f"+{second.seconds:.0f}")
+    lines.append(f"- {labelled.name}, tuned, at the cross-fitted point's "
+                 f"{percent(r['shown_recall'])} shown recall: cross-fitted "
+                 f"{percent(r['abstain_recall'])} silence; oracle "
+                 f"{frontier(faq_t, vectors_t, labelled.expected, r['shown_recall'] - 1e-9)}")
+    return lines
+
+
+def main_tuned(args: argparse.Namespace, embedder: CachedEmbedder) -> int:
+    names = [n.strip() for n in args.sets.split(",") if n.strip()]
+    if (unknown := set(names) - set(TUNED_SETS)):
+        print(f"error: unknown set {', '.join(sorted(unknown))}. Fix: pass --sets with "
+              f"{', '.join(TUNED_SETS)}", file=sys.stderr)
+        return 2
+    print("| set | model | thresholds | point | shown recall | single answer "
+          "| silence off-topic | choices | tune s |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    lines = []
+    for labelled in tuned_sets(args.datasets, names, [int(k) for k in args.ks.split(",")]):
+        lines += compare_tuned(labelled, embedder, args.cache)
+    print("\nPlain cosine, oracle-tuned on the test questions (the frontier; 90 % shown recall "
+          "unless said):")
+    print("\n".join(lines))
+    return 0
+
+
 def main() -> int:
     args = arguments(__doc__.splitlines()[0], holding="banking77/ and hwu64/",
-                     cache_name="faqbot-quality-cache")
+                     cache_name="faqbot-quality-cache", extra=tuned_arguments)
     if (failed := missing_sets(args.datasets, ("banking77", "hwu64"))) is not None:
         return failed
     embedder = CachedEmbedder(args.cache)
+    if args.tuned:
+        return main_tuned(args, embedder)
     sets = [small_set(folder) for folder in (OFFICE, *SMALL)] + [medicare_set()]
     sets += [intent_set(args.datasets / n, k) for n in ("banking77", "hwu64") for k in KS]
     print("| set | variant | shown recall | single answer | silence off-topic | choices "

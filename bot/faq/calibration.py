@@ -179,14 +179,16 @@ def _loo_own_scores(matrix: np.ndarray, starts: np.ndarray, sums: np.ndarray) ->
     return out
 
 
-def simulate(matrix: np.ndarray, phrase_rows: np.ndarray, *, seed: int = 0) -> Simulation:
-    """Score simulated questions against the FAQ: at most ``MAX_SIMULATED`` phrasings."""
+def simulate(matrix: np.ndarray, phrase_rows: np.ndarray, *, seed: int = 0,
+             questions: np.ndarray | None = None) -> Simulation:
+    """Score simulated questions against the FAQ: at most ``MAX_SIMULATED`` phrasings, only
+    those in the ``questions`` mask when given (the typical scores come from them too)."""
     starts = segment_starts(phrase_rows)
     faqs = len(starts)
     sums = np.add.reduceat(matrix, starts, axis=0)
     norms = np.linalg.norm(sums, axis=1)
     own = _loo_own_scores(matrix, starts, sums)
-    known = ~np.isnan(own)
+    known = ~np.isnan(own) if questions is None else ~np.isnan(own) & questions
     counts = np.bincount(phrase_rows[known], minlength=faqs)
     overall = float(own[known].mean()) if known.any() else 0.0
     totals = np.bincount(phrase_rows[known], weights=own[known], minlength=faqs)
@@ -291,13 +293,14 @@ def choose_channel(sim: Simulation, threshold: float, margin: float) -> tuple[fl
     return best[1], best[2]
 
 
-def learn(matrix: np.ndarray, phrase_rows: np.ndarray,
-          ids: Sequence[str]) -> Calibration | None:
-    """Learn the decision from an FAQ's unit phrasing vectors (rows contiguous, in order);
-    ``None`` when too few FAQs have alternates to learn from."""
+def learn(matrix: np.ndarray, phrase_rows: np.ndarray, ids: Sequence[str], *,
+          questions: np.ndarray | None = None) -> Calibration | None:
+    """Learn the decision from an FAQ's unit phrasing vectors (rows contiguous, in order),
+    asking only the phrasings in the ``questions`` mask when given; ``None`` when too few
+    FAQs have alternates to learn from."""
     if len(ids) < 2:
         return None
-    sim = simulate(matrix, phrase_rows)
+    sim = simulate(matrix, phrase_rows, questions=questions)
     if len(sim.labels) < MIN_SIMULATED:
         return None
     threshold, margin = choose(sim)

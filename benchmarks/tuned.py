@@ -1,0 +1,67 @@
+"""Tuned models for the quality benchmark, each tuned once and kept under the cache folder.
+
+A tune takes minutes, so the model (and how long its tune took) is kept under
+``--cache``, keyed by the FAQ's phrasings and the recipe: reruns re-score in seconds. Two
+tunes per FAQ: the full one (what ``faqbot build --tune`` ships) and the cross-fitting one
+that leaves out the phrasings the honest thresholds are learned from
+(``bot.faq.tune.crossfit``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from benchmarks.labelled import cached_vectors
+from bot.errors import UserError
+from bot.faq.embedders.local import LocalEmbedder
+from bot.faq.sources import FaqRow
+from bot.faq.tune.recipe import Recipe
+
+
+class TunedModel:
+    """A tuned model's embedder, its vectors cached like the frozen model's."""
+
+    def __init__(self, model_id: str, directory: Path, seconds: float, cache: Path) -> None:
+        self.inner = LocalEmbedder(model_id=model_id, model_dir=str(directory))
+        self.model_id = model_id
+        self.seconds = seconds  # how long the tune took
+        self.cache = cache
+
+    @property
+    def dim(self) -> int:
+        return self.inner.dim
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        return cached_vectors(self.inner.embed, self.model_id, texts, self.cache)
+
+
+def _key(rows: Sequence[FaqRow]) -> str:
+    text = json.dumps([[r.id, *r.phrasings] for r in rows]) + repr(Recipe())
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def tuned(rows: Sequence[FaqRow], cache: Path, label: str) -> TunedModel | str:
+    """The model tuned to ``rows`` with the default recipe (tuned now, or kept from a
+    previous run); the tune's refusal as text when it has nothing to learn from."""
+    from bot.faq.tune import tune
+
+    folder = cache / f"tuned-{_key(rows)}"
+    done = folder / "report.json"
+    if not done.is_file():
+        print(f"tuning {label} ({len(rows)} FAQs, "
+              f"{sum(len(r.phrasings) for r in rows)} phrasings)…", file=sys.stderr, flush=True)
+        try:
+            report = tune(rows, folder / "model", progress=False)
+        except UserError as refused:
+            return refused.problem
+        done.write_text(json.dumps({"model_id": report.model_id, "seconds": report.seconds}),
+                        encoding="utf-8")
+        print(f"  {report.seconds:.0f} s", file=sys.stderr, flush=True)
+    meta = json.loads(done.read_text(encoding="utf-8"))
+    return TunedModel(meta["model_id"], folder / "model", float(meta["seconds"]), cache)
