@@ -244,7 +244,8 @@ def print_rates(labelled: LabelledSet, model: str, thresholds: str, faq: FaqData
         direct = direct or r
         silence = percent(r["abstain_recall"]) if None in labelled.expected else "—"
         print(f"| {labelled.name} | {model} | {thresholds} | {point} "
-              f"| {percent(r['shown_recall'])} | {percent(r['single_answer_accuracy'])} "
+              f"| {percent(r['top1_accuracy'])} | {percent(r['shown_recall'])} "
+              f"| {percent(r['single_answer_accuracy'])} "
               f"| {silence} | {percent(r['choices_rate'])} | {tune_s} |", flush=True)
     return direct
 
@@ -261,7 +262,7 @@ def compare_tuned(labelled: LabelledSet, frozen: CachedEmbedder, cache: Path) ->
     lines = [f"- {labelled.name}, frozen: {frontier(faq, vectors, labelled.expected)}"]
     full = tuned(labelled.rows, cache, labelled.name)
     if isinstance(full, str):
-        print(f"| {labelled.name} | tuned | — | — | not tuned: {full} | | | | — |")
+        print(f"| {labelled.name} | tuned | — | — | not tuned: {full} | | | | | — |")
         return lines
     faq_t, vectors_t = faq_data(labelled.rows, full), full.embed(labelled.questions)
     in_sample = learn(faq_t.index.matrix, faq_t.phrase_rows, ids)
@@ -276,7 +277,7 @@ def compare_tuned(labelled: LabelledSet, frozen: CachedEmbedder, cache: Path) ->
         crossed = learn(faq_c.index.matrix, faq_c.phrase_rows, ids, questions=mask)
     if crossed is None:
         print(f"| {labelled.name} | tuned | cross-fitted: too few held-out phrasings "
-              "| | | | | | — |")
+              "| | | | | | | — |")
         return lines
     r = print_rates(labelled, "tuned", "cross-fitted (held-out phrasings)", faq_t, vectors_t,
                     crossed, f"+{second.seconds:.0f}")
@@ -293,9 +294,9 @@ def main_tuned(args: argparse.Namespace, embedder: CachedEmbedder) -> int:
         print(f"error: unknown set {', '.join(sorted(unknown))}. Fix: pass --sets with "
               f"{', '.join(TUNED_SETS)}", file=sys.stderr)
         return 2
-    print("| set | model | thresholds | point | shown recall | single answer "
+    print("| set | model | thresholds | point | top-1 | shown recall | single answer "
           "| silence off-topic | choices | tune s |")
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     lines = []
     for labelled in tuned_sets(args.datasets, names, [int(k) for k in args.ks.split(",")]):
         lines += compare_tuned(labelled, embedder, args.cache)

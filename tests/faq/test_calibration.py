@@ -129,3 +129,22 @@ def test_a_card_without_a_near_floor_takes_one_under_its_threshold():
                       channel_threshold=-0.2, channel_margin=0.05)
     assert Calibration.from_meta(old.to_meta()).near is None
     assert old.near_floor < old.threshold
+
+
+def test_a_questions_mask_learns_only_from_those_phrasings():
+    """Cross-fitting (a tuned model): phrasings the tune trained on sit tight around their
+    FAQ; learned from the held-out, looser ones alone, the typical scores are lower."""
+    _, tight, _ = clusters(12, 4, 0.2, seed=4)
+    rng = np.random.default_rng(5)
+    blocks = [np.vstack([b, unit(b[0] + 1.5 * rng.normal(size=(2, DIM)) / np.sqrt(DIM))])
+              for b in tight]
+    faq = faq_of(blocks)
+    ids = [r.id for r in faq.rows]
+    mask = np.tile([False] * 4 + [True] * 2, len(blocks))
+    everything = learn(faq.index.matrix, faq.phrase_rows, ids)
+    held = learn(faq.index.matrix, faq.phrase_rows, ids, questions=mask)
+    assert everything is not None and held is not None
+    assert held.default_typical < everything.default_typical - 0.05
+    assert (held.typical_scores(ids) < everything.typical_scores(ids)).all()
+    assert learn(faq.index.matrix, faq.phrase_rows, ids,
+                 questions=np.zeros_like(mask)) is None  # nothing held out: nothing learned
