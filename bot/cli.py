@@ -20,6 +20,7 @@ from bot.errors import UserError
 
 if TYPE_CHECKING:
     from bot.config import Settings
+    from bot.faq.calibration import Calibration
     from bot.faq.embedders import Embedder
 
 log = logging.getLogger("bot")
@@ -86,13 +87,15 @@ def cmd_build(args: argparse.Namespace) -> int:
     if args.push_to_hub and not settings.hf_token:  # before the build, not after it
         raise UserError("--push-to-hub needs a Hugging Face token",
                         "set HF_TOKEN to a token with write access")
-    embedder = (_tune_for_build(args, settings) if args.tune
-                else create_embedder(settings, for_build=True))
+    embedder, calibration = (_tune_for_build(args, settings) if args.tune
+                             else (create_embedder(settings, for_build=True), None))
     report = build(args.source, Path(args.out), embedder, revision=args.revision,
-                   token=settings.hf_token, progress=not args.quiet)
+                   token=settings.hf_token, progress=not args.quiet, calibration=calibration)
     for warning in report.warnings:
         _note(warning)
-    learned = ("learned the answer thresholds from the alternates" if report.calibrated else
+    learned = ("learned the answer thresholds from phrasings a second tune held out"
+               if calibration is not None else
+               "learned the answer thresholds from the alternates" if report.calibrated else
                "too few alternates to learn from; ANSWER_MIN_SCORE and ANSWER_MARGIN apply")
     _note(f"built {report.out}: {report.rows} FAQs, embedded {report.embedded}, "
           f"reused {report.reused} unchanged; {learned}")
@@ -101,12 +104,16 @@ def cmd_build(args: argparse.Namespace) -> int:
     return 0
 
 
-def _tune_for_build(args: argparse.Namespace, settings: Settings) -> Embedder:
-    """Tune the model to the source's phrasings, into ``--out``; its embedder."""
+def _tune_for_build(args: argparse.Namespace,
+                    settings: Settings) -> tuple[Embedder, Calibration | None]:
+    """Tune the model to the source's phrasings, into ``--out``; its embedder, and the
+    decision learned from a second tune that held some phrasings out (``None`` when too
+    few can be)."""
     from bot.faq.carried_model import MODEL_DIR
     from bot.faq.dataset import prepare_out
     from bot.faq.sources import read_source
     from bot.faq.tune import dataset_embedder, describe, tune
+    from bot.faq.tune.crossfit import held_out_calibration
 
     out = Path(args.out)
     rows = read_source(args.source, args.revision, settings.hf_token)
@@ -114,7 +121,11 @@ def _tune_for_build(args: argparse.Namespace, settings: Settings) -> Embedder:
     report = tune(rows, out / MODEL_DIR, base_model=settings.embedding_model,
                   token=settings.hf_token, progress=not args.quiet)
     _note(describe(report))
-    return dataset_embedder(out, report.model_id)
+    _note("tuning a second model without every third phrasing, to learn the thresholds from "
+          "questions it never saw…")
+    calibration = held_out_calibration(rows, base_model=settings.embedding_model,
+                                       token=settings.hf_token)
+    return dataset_embedder(out, report.model_id), calibration
 
 
 def cmd_eval(args: argparse.Namespace) -> int:

@@ -263,8 +263,11 @@ def embed_phrasings(embedder: Embedder, rows: Sequence[FaqRow], *,
 
 
 def build(source: str, out: Path, embedder: Embedder, *, revision: str = "main",
-          token: str = "", progress: bool = True) -> BuildReport:
-    """Embed an FAQ source into ``out``, re-embedding only rows whose text changed."""
+          token: str = "", progress: bool = True,
+          calibration: Calibration | None = None) -> BuildReport:
+    """Embed an FAQ source into ``out``, re-embedding only rows whose text changed;
+    ``calibration``: the decision learned elsewhere (a tuned model's, cross-fitted) instead
+    of from the vectors written."""
     rows = read_source(source, revision, token)
     prepare_out(out)
     previous = _previous_vectors(out, embedder.model_id)
@@ -279,16 +282,16 @@ def build(source: str, out: Path, embedder: Embedder, *, revision: str = "main",
     blocks = [np.asarray([vectors[i][0], *vectors[i][1]], dtype=np.float32)
               for i in range(len(rows))]
     faq = assemble(rows, blocks, embedder, source)
-    calibration, warnings = write_dataset(out, faq, hashes)
+    calibration, warnings = write_dataset(out, faq, hashes, calibration=calibration)
     return BuildReport(rows=len(rows), embedded=len(todo), reused=len(rows) - len(todo), out=out,
                        calibrated=calibration is not None, warnings=warnings)
 
 
-def write_dataset(out: Path, faq: FaqData,
-                  hashes: Sequence[str] | None = None) -> tuple[Calibration | None,
-                                                               tuple[str, ...]]:
-    """Write ``faq`` (rows and vectors) to ``out`` in the Hub layout, with the calibration
-    learned from it; returns that calibration and the advice on weak FAQs.
+def write_dataset(out: Path, faq: FaqData, hashes: Sequence[str] | None = None, *,
+                  calibration: Calibration | None = None) -> tuple[Calibration | None,
+                                                                   tuple[str, ...]]:
+    """Write ``faq`` (rows and vectors) to ``out`` in the Hub layout, with ``calibration``
+    or else the one learned from it; returns that calibration and the advice on weak FAQs.
 
     ``faqbot build`` and ``faqbot export`` both write through here, so what one writes the
     other reads, and a later build re-embeds only the rows whose text changed.
@@ -298,7 +301,8 @@ def write_dataset(out: Path, faq: FaqData,
     datasets.disable_progress_bars()  # writing one small table needs no bar
     rows = faq.rows
     hashes = hashes or [content_hash(faq.model_id, r) for r in rows]
-    calibration = learn(faq.index.matrix, faq.phrase_rows, [r.id for r in rows])
+    if calibration is None:
+        calibration = learn(faq.index.matrix, faq.phrase_rows, [r.id for r in rows])
     warnings = faq_warnings(rows, faq.mean_directions)
     blocks = [faq.vectors(n) for n in range(len(rows))]
     dim = faq.index.dim

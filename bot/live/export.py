@@ -60,6 +60,7 @@ def tune_and_export(live: LiveFaq, out: Path, *, base_model: str, push_to: str =
     """``faqbot tune``: tune a new model to the merged FAQ (dataset, edits and accepted
     learned phrasings), embed it with that model and write both to ``out``, like export."""
     from bot.faq.tune import dataset_embedder, tune
+    from bot.faq.tune.crossfit import held_out_calibration
 
     version = live.store.faq_version() or 0
     live.refresh()
@@ -70,7 +71,8 @@ def tune_and_export(live: LiveFaq, out: Path, *, base_model: str, push_to: str =
     embedder = dataset_embedder(out, report.model_id)
     blocks = embed_phrasings(embedder, faq.rows, progress=progress)
     tuned = assemble(faq.rows, blocks, embedder, str(out), edited=faq.edited)
-    write_dataset(out, tuned)
+    write_dataset(out, tuned, calibration=held_out_calibration(faq.rows, base_model=base_model,
+                                                               token=token))
     return _finish(live, out, tuned, version, push_to=push_to, token=token,
                    record=record), report
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -242,3 +243,32 @@ def test_a_tuned_dataset_is_pushed_in_one_commit(tuned, monkeypatch) -> None:
     assert upload["folder_path"] == str(out) and upload["repo_type"] == "dataset"
     assert set(upload["allow_patterns"]) == {"data/train-00000-of-00001.parquet", "README.md",
                                              "model/*"}
+
+
+def test_a_tuned_build_stores_thresholds_learned_from_held_out_phrasings(tuned,
+                                                                        tmp_path: Path) -> None:
+    """The second tune leaves every third phrasing out and the card carries what those
+    taught; an FAQ with too few phrasings to hold out gets ``None`` (learned in-sample)."""
+    from bot.faq.calibration import Calibration
+    from bot.faq.tune.crossfit import held_out_calibration
+
+    base, out = tuned
+    rows = read_source(str(out.parent / "faq.csv"))
+    recipe = Recipe(epochs=30, batch_size=8, learning_rate=1e-3)
+    assert held_out_calibration(rows, base_dir=base, recipe=recipe) is None  # 5 held out
+    longer = [replace(r, alternates=(*r.alternates, *(f"{p} please" for p in r.phrasings)))
+              for r in rows]
+    calibration = held_out_calibration(longer, base_dir=base, recipe=recipe)
+    assert calibration is not None
+    assert set(calibration.typical) == {r.id for r in rows}
+    source = tmp_path / "faq.csv"
+    lines = ["id,question,answer,alternates"]
+    lines += [f"{r.id},{r.question},{r.answer},{'|'.join(r.alternates)}" for r in longer]
+    source.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    shutil.copytree(out / MODEL_DIR, tmp_path / "dataset" / MODEL_DIR)
+    card_model = parse_card_file(out)["model"]
+    build(str(source), tmp_path / "dataset",
+          dataset_embedder(tmp_path / "dataset", card_model), progress=False,
+          calibration=calibration)
+    stored = Calibration.from_meta(parse_card_file(tmp_path / "dataset")["calibration"])
+    assert stored == Calibration.from_meta(calibration.to_meta())

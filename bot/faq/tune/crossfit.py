@@ -11,10 +11,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
+from pathlib import Path
+from tempfile import TemporaryDirectory
 
 import numpy as np
 
+from bot.config import DEFAULT_MODEL
+from bot.errors import UserError
+from bot.faq.calibration import MIN_SIMULATED, Calibration, learn
 from bot.faq.sources import FaqRow
+from bot.faq.tune.recipe import Recipe
 
 # One phrasing in three is held out: an FAQ with a question and 2 alternates keeps a pair to
 # train on and gives one question to learn from.
@@ -38,3 +44,28 @@ def split(rows: Sequence[FaqRow]) -> tuple[list[FaqRow], np.ndarray]:
         mask.extend(out)
     return train, np.array(mask, dtype=bool)
 
+
+
+def held_out_calibration(rows: Sequence[FaqRow], *, base_model: str = DEFAULT_MODEL,
+                         base_dir: Path | None = None, token: str = "",
+                         recipe: Recipe | None = None) -> Calibration | None:
+    """The decision for the model tuned to ``rows``, learned from a second tune that never
+    saw the phrasings it is learned from; ``None`` when too few are held out (the caller
+    then learns from the full tune's own phrasings, as an untuned build does)."""
+    from bot.faq.dataset import assemble, embed_phrasings
+    from bot.faq.embedders.local import LocalEmbedder
+    from bot.faq.tune import tune
+
+    train, mask = split(rows)
+    if int(mask.sum()) < MIN_SIMULATED:
+        return None
+    with TemporaryDirectory(prefix="faqbot-crossfit-") as temp:
+        try:
+            report = tune(train, Path(temp) / "model", base_model=base_model, base_dir=base_dir,
+                          token=token, progress=False, recipe=recipe)
+        except UserError:  # too few phrasings left to tune on
+            return None
+        embedder = LocalEmbedder(model_id=report.model_id, model_dir=str(Path(temp) / "model"))
+        faq = assemble(list(rows), embed_phrasings(embedder, rows, progress=False), embedder,
+                       "cross-fitting")
+    return learn(faq.index.matrix, faq.phrase_rows, [r.id for r in rows], questions=mask)
