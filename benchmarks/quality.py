@@ -48,15 +48,14 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks.labelled import ROOT, arguments, cached_vectors, missing_sets, percent, read_csv
-from benchmarks.tuned import tuned
+from benchmarks.tuned import embedded, tuned_faq
 from bot.config import DEFAULT_MARGIN, DEFAULT_MIN_SCORE, Settings
 from bot.faq.answerer import Answerer
 from bot.faq.calibration import Calibration, choose, learn, simulate
-from bot.faq.dataset import FaqData, assemble
+from bot.faq.dataset import FaqData
 from bot.faq.embedders.local import LocalEmbedder
 from bot.faq.evaluate import RELATIVE_MIN_SCORES, Case, score
 from bot.faq.sources import FaqRow, read_source
-from bot.faq.tune.crossfit import split
 
 MEDICARE = ROOT / "examples" / "medicare"
 OFFICE = ROOT / "tests" / "faq" / "office"
@@ -134,12 +133,6 @@ def small_set(folder: Path) -> LabelledSet:
     records = read_csv(folder / "questions.csv")
     return LabelledSet(folder.name, rows, [r["question"] for r in records],
                        [index[r["expected"]] if r["expected"] else None for r in records])
-
-
-def faq_data(rows: list[FaqRow], embedder: CachedEmbedder) -> FaqData:
-    flat = embedder.embed([p for r in rows for p in r.phrasings])
-    ends = np.cumsum([len(r.phrasings) for r in rows])
-    return assemble(rows, np.split(flat, ends[:-1]), embedder, "benchmark")
 
 
 def no_typical(faq: FaqData) -> Calibration | None:
@@ -280,7 +273,7 @@ def compare_tuned(labelled: LabelledSet, frozen: CachedEmbedder, cache: Path) ->
     """Table rows for the frozen model and the tuned one (thresholds learned in-sample, as
     ``build --tune`` has, and cross-fitted); the frontier lines."""
     ids = [r.id for r in labelled.rows]
-    faq = faq_data(labelled.rows, frozen)
+    faq = embedded(labelled.rows, frozen)
     vectors = frozen.embed(labelled.questions)
     calibration = learn(faq.index.matrix, faq.phrase_rows, ids)
     print_rates(labelled, "frozen", "learned" if calibration else "fixed floor (no alternates)",
@@ -290,28 +283,22 @@ def compare_tuned(labelled: LabelledSet, frozen: CachedEmbedder, cache: Path) ->
     if calibration is not None:
         lines.append(f"- {labelled.name}, frozen, oracle on the shipped scores at 90 %: "
                      f"{oracle(faq, vectors, labelled, calibration, FRONTIER_RECALL)}")
-    full = tuned(labelled.rows, cache, labelled.name)
-    if isinstance(full, str):
-        print(f"| {labelled.name} | tuned | — | — | not tuned: {full} | | | | | — |")
+    done = tuned_faq(labelled.rows, cache, labelled.name)
+    if isinstance(done, str):
+        print(f"| {labelled.name} | tuned | — | — | not tuned: {done} | | | | | — |")
         return lines
-    faq_t, vectors_t = faq_data(labelled.rows, full), full.embed(labelled.questions)
-    in_sample = learn(faq_t.index.matrix, faq_t.phrase_rows, ids)
+    faq_t, vectors_t = done.faq, done.model.embed(labelled.questions)
+    in_sample, crossed = done.in_sample, done.crossed
     print_rates(labelled, "tuned", "in-sample (leave-one-out on trained phrasings)", faq_t,
-                vectors_t, in_sample, f"{full.seconds:.0f}")
+                vectors_t, in_sample, f"{done.model.seconds:.0f}")
     lines.append(f"- {labelled.name}, tuned, plain cosine: "
                  f"{frontier(faq_t, vectors_t, labelled.expected)}")
-    train_rows, mask = split(labelled.rows)
-    second = tuned(train_rows, cache, f"{labelled.name} (cross-fitting)")
-    crossed = None
-    if not isinstance(second, str):
-        faq_c = faq_data(labelled.rows, second)
-        crossed = learn(faq_c.index.matrix, faq_c.phrase_rows, ids, questions=mask)
     if crossed is None:
         print(f"| {labelled.name} | tuned | cross-fitted: too few held-out phrasings "
               "| | | | | | | — |")
         return lines
     r = print_rates(labelled, "tuned", "cross-fitted (held-out phrasings)", faq_t, vectors_t,
-                    crossed, f"+{second.seconds:.0f}")
+                    crossed, f"+{done.crossfit_seconds:.0f}")
     at = r["shown_recall"]
     lines.append(f"- {labelled.name}, tuned, cross-fitted point: {percent(at)} shown, "
                  f"{percent(r['abstain_recall'])} silence, {percent(r['single_answer_accuracy'])}"
@@ -364,7 +351,7 @@ def main() -> int:
     print("|---|---|---|---|---|---|---|---|")
     frontiers = []
     for labelled in sets:
-        faq = faq_data(labelled.rows, embedder)
+        faq = embedded(labelled.rows, embedder)
         vectors = embedder.embed(labelled.questions)
         for variant, make in [*VARIANTS.items(), (CHANNEL, VARIANTS[SHIPPED])]:
             start = time.perf_counter()

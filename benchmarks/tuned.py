@@ -1,4 +1,5 @@
-"""Tuned models for the quality benchmark, each tuned once and kept under the cache folder.
+"""Tuned models for the benchmarks on labelled sets, each tuned once and kept under the
+cache folder.
 
 A tune takes minutes, so the model (and how long its tune took) is kept under
 ``--cache``, keyed by the FAQ's phrasings and the recipe: reruns re-score in seconds. Two
@@ -13,14 +14,18 @@ import hashlib
 import json
 import sys
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from benchmarks.labelled import cached_vectors
 from bot.errors import UserError
+from bot.faq.calibration import Calibration, learn
+from bot.faq.dataset import FaqData, assemble
 from bot.faq.embedders.local import LocalEmbedder
 from bot.faq.sources import FaqRow
+from bot.faq.tune.crossfit import split
 from bot.faq.tune.recipe import Recipe
 
 
@@ -65,3 +70,38 @@ def tuned(rows: Sequence[FaqRow], cache: Path, label: str) -> TunedModel | str:
         print(f"  {report.seconds:.0f} s", file=sys.stderr, flush=True)
     meta = json.loads(done.read_text(encoding="utf-8"))
     return TunedModel(meta["model_id"], folder / "model", float(meta["seconds"]), cache)
+
+
+@dataclass(frozen=True)
+class TunedFaq:
+    """An FAQ embedded by the model tuned to it, and its two calibrations."""
+
+    model: TunedModel
+    faq: FaqData  # calibration: none (set per run)
+    in_sample: Calibration | None  # learned from the phrasings the model trained on
+    crossed: Calibration | None  # learned from phrasings a second tune held out
+    crossfit_seconds: float  # the second tune; 0 when there was none
+
+
+def embedded(rows: Sequence[FaqRow], model: TunedModel | LocalEmbedder) -> FaqData:
+    flat = model.embed([p for r in rows for p in r.phrasings])
+    ends = np.cumsum([len(r.phrasings) for r in rows])
+    return assemble(list(rows), np.split(flat, ends[:-1]), model, "benchmark")
+
+
+def tuned_faq(rows: Sequence[FaqRow], cache: Path, label: str) -> TunedFaq | str:
+    """``rows`` as ``faqbot build --tune`` makes them (plus the in-sample calibration it
+    had before cross-fitting); the tune's refusal as text."""
+    full = tuned(rows, cache, label)
+    if isinstance(full, str):
+        return full
+    ids = [r.id for r in rows]
+    faq = embedded(rows, full)
+    in_sample = learn(faq.index.matrix, faq.phrase_rows, ids)
+    train, mask = split(rows)
+    second = tuned(train, cache, f"{label} (cross-fitting)")
+    if isinstance(second, str):
+        return TunedFaq(full, faq, in_sample, None, 0.0)
+    held = embedded(rows, second)
+    crossed = learn(held.index.matrix, held.phrase_rows, ids, questions=mask)
+    return TunedFaq(full, faq, in_sample, crossed, second.seconds)
