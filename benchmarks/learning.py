@@ -18,15 +18,22 @@ written by hand with 20 alternates per intent: calibrated as ``faqbot build`` do
 the fixed defaults (``ANSWER_MIN_SCORE``/``ANSWER_MARGIN``, no calibration); and the ceiling
 of learning from what the bot shows (``ceiling``).
 
+With ``--tuned``, the FAQ as learned by 300 and 1,000 questions is also tuned in, as
+``faqbot tune`` does (the model tuned to its phrasings, learned ones included; thresholds
+cross-fitted, see ``bot.faq.tune.crossfit``) and measured the same way. Tuned models are
+kept under ``--cache`` (``benchmarks.tuned``).
+
 Texts are embedded once with the local embedder (all-MiniLM-L6-v2) and cached as one .npy
 file under ``--cache`` (default: a folder in the system temp dir); the embedder the bot code
 gets answers those texts from memory and embeds any other text with the real model::
 
     .venv/bin/python -m benchmarks.learning [--datasets ../shared/datasets] [--cache DIR]
+    nice -n 10 .venv/bin/python -m benchmarks.learning --tuned
 """
 
 from __future__ import annotations
 
+import argparse
 import logging
 import random
 import sys
@@ -55,6 +62,7 @@ from bot.storage import PENDING, Store
 MODEL_ID = "sentence-transformers/all-MiniLM-L6-v2"
 SEED = 77
 CHECKPOINTS = (0, 100, 300, 1000)
+TUNED_AT = (300, 1000)
 CEILING_DEPTHS = (3, 10)
 HAND_ALTERNATES = 20
 TEAM, CHANNEL = "T0BENCH", "C0BENCH"
@@ -186,6 +194,7 @@ class Checkpoint:
     too_close: int = 0  # of those, ones ``too_close`` holds back now
     refused: int = 0  # manual: accepts refused with a UserError, so far
     calibrated: bool = False
+    rows: list[FaqRow] = field(default_factory=list)  # the FAQ with what it has learned
 
 
 @dataclass
@@ -261,7 +270,8 @@ def run_mode(mode: str, data: Banking, embedder: KnownEmbedder, test_vectors: np
                 result=measure(answerer, test_vectors, labels), replay=outcomes,
                 pending=len(pending),
                 too_close=sum(learner.too_close(s.text, s.faq_id) for s in pending),
-                refused=refused, calibrated=live.faq.calibration is not None))
+                refused=refused, calibrated=live.faq.calibration is not None,
+                rows=list(live.faq.rows)))
             outcomes = Counter()
         store.close()
     run.seconds = time.perf_counter() - started
@@ -314,9 +324,45 @@ def print_report(runs: list[Run], hands: dict[str, dict[str, float]],
     return passed
 
 
+def tuned_in(runs: list[Run], test: list[str], labels: list[str],
+             cache: Path) -> None:
+    """``faqbot tune`` at ``TUNED_AT`` questions: the FAQ with the phrasings learned so far,
+    tuned and cross-fitted as ``faqbot tune`` does, measured like the rows above."""
+    from benchmarks.tuned import tuned_faq
+
+    print("\n| FAQ | asked | alternates (FAQs with any) | thresholds | shown recall "
+          "| single answer | choices | silent | tune s (+ cross-fit) |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for run in runs:
+        for c in (c for c in run.checkpoints if c.asked in TUNED_AT):
+            done = tuned_faq(c.rows, cache, f"banking77 learned {run.mode} {c.asked}")
+            if isinstance(done, str):
+                print(f"| learned, {run.mode}, tuned | {c.asked:,} | {c.accepted} ({c.taught}) "
+                      f"| not tuned: {done} | | | | | — |", flush=True)
+                continue
+            vectors = done.model.embed(test)
+            for name, calibration in (("in-sample", done.in_sample),
+                                      ("cross-fitted (shipped)", done.crossed)):
+                if name.startswith("cross") and calibration is None:
+                    name, calibration = "in-sample (too few to hold out)", done.in_sample
+                answerer = Answerer(faq=replace(done.faq, calibration=calibration),
+                                    embedder=done.model, min_score=DEFAULT_MIN_SCORE,
+                                    margin=DEFAULT_MARGIN)
+                r = measure(answerer, vectors, labels)
+                print(f"| learned, {run.mode}, tuned | {c.asked:,} | {c.accepted} ({c.taught}) "
+                      f"| {name} | {percent(r['shown'])} | {percent(r['single'])} "
+                      f"| {percent(r['choices'])} | {percent(r['silent'])} "
+                      f"| {done.model.seconds:.0f} (+{done.crossfit_seconds:.0f}) |", flush=True)
+
+
+def tuned_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--tuned", action="store_true",
+                        help="also tune the learned FAQ in at 300 and 1,000 questions (slow)")
+
+
 def main() -> int:
     args = arguments(__doc__.splitlines()[0], holding="banking77/",
-                     cache_name="faqbot-learning-cache")
+                     cache_name="faqbot-learning-cache", extra=tuned_argument)
     if (failed := missing_sets(args.datasets, ("banking77",))) is not None:
         return failed
     folder = args.datasets / "banking77"
@@ -344,6 +390,8 @@ def main() -> int:
     passed = print_report(runs, hands, ceilings, len(hand_rows),
                           sum(len(r.alternates) for r in hand_rows))
     print(f"\ntexts embedded outside the cache: {embedder.misses}")
+    if args.tuned:
+        tuned_in(runs, [t for _, t in data.test], labels, args.cache)
     return 0 if passed else 1
 
 
