@@ -1,5 +1,7 @@
 """Tune time against FAQ size: ``faqbot build --tune``'s tuning (pairs, training, ONNX
-export, int8 check) on FAQs of 25 to 150 entries with 6 phrasings each.
+export, int8 check) on FAQs of 25 to 150 entries with 6 phrasings each, then the second
+tune that cross-fits the thresholds (``bot.faq.tune.crossfit``), which the budget covers
+too.
 
 A script, not a test: it prints a markdown table. Target: 150 FAQs × 6 phrasings within
 5 minutes on a 2-core machine. Each row also shows its time per phrasing as a ratio to the
@@ -56,6 +58,7 @@ def main() -> int:
     import argparse
 
     from bot.faq.tune import tune
+    from bot.faq.tune.crossfit import held_out_calibration
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--datasets", type=Path, default=ROOT.parent / "shared" / "datasets")
@@ -70,29 +73,35 @@ def main() -> int:
         cpu = time.process_time()
         with tempfile.TemporaryDirectory(prefix="faqbot-tune-time-") as temp:
             report = tune(rows, Path(temp) / "model", progress=False)
+        started = time.perf_counter()
+        held_out_calibration(rows)
+        crossfit = time.perf_counter() - started
         cpu = time.process_time() - cpu
-        results.append((size, report, cpu))
-        print(f"{size} FAQs: {report.seconds:.0f} s wall, {cpu:.0f} CPU s", file=sys.stderr,
-              flush=True)
-    first_size, first, _ = results[0]
+        results.append((size, report, cpu, crossfit))
+        print(f"{size} FAQs: {report.seconds:.0f} s + {crossfit:.0f} s wall, {cpu:.0f} CPU s",
+              file=sys.stderr, flush=True)
+    first_size, first, _, _ = results[0]
     per_first = first.seconds / (first_size * PHRASINGS)
     print(f"\n{PHRASINGS} phrasings per FAQ; time includes loading the weights, training one "
           "epoch, the ONNX export and the int8 drift check\n")
-    print("| FAQs | phrasings | pairs | steps | tune s (wall) | CPU s | s per 100 phrasings "
-          f"| x per phrasing vs {first_size} FAQs | saved as | int8 drift worst / mean |")
-    print("|---:|---:|---:|---:|---:|---:|---:|---:|---|---|")
-    for size, report, cpu in results:
+    print("| FAQs | phrasings | pairs | steps | tune s (wall) | + cross-fit s | CPU s (both) "
+          f"| s per 100 phrasings | x per phrasing vs {first_size} FAQs | saved as "
+          "| int8 drift worst / mean |")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|")
+    for size, report, cpu, crossfit in results:
         per = report.seconds / (size * PHRASINGS)
         print(f"| {size} | {size * PHRASINGS} | {report.pairs} | {report.steps} "
-              f"| {report.seconds:.0f} | {cpu:.0f} | {100 * per:.1f} | {per / per_first:.2f} "
+              f"| {report.seconds:.0f} | {crossfit:.0f} | {cpu:.0f} | {100 * per:.1f} "
+              f"| {per / per_first:.2f} "
               f"| {'int8' if report.int8 else 'float'} "
               f"| {report.drift:.4f} / {report.mean_drift:.4f} |")
-    budget = [(r, cpu) for s, r, cpu in results if s == BUDGET_FAQS]
+    budget = [(r, cpu, c) for s, r, cpu, c in results if s == BUDGET_FAQS]
     if budget:
-        report, cpu = budget[0]
-        ok = report.seconds <= BUDGET_S
-        print(f"\n{BUDGET_FAQS} FAQs: {report.seconds:.0f} s wall ({cpu:.0f} CPU s) against "
-              f"a {BUDGET_S:.0f} s budget: {'ok' if ok else 'MISSED'}")
+        report, cpu, crossfit = budget[0]
+        total = report.seconds + crossfit
+        ok = total <= BUDGET_S
+        print(f"\n{BUDGET_FAQS} FAQs: {report.seconds:.0f} + {crossfit:.0f} s wall ({cpu:.0f} "
+              f"CPU s) against a {BUDGET_S:.0f} s budget: {'ok' if ok else 'MISSED'}")
     return 0
 
 
