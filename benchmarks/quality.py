@@ -63,7 +63,7 @@ from benchmarks.labelled import ROOT, arguments, cached_vectors, missing_sets, p
 from benchmarks.tuned import embedded, tuned_faq
 from bot.config import DEFAULT_MARGIN, DEFAULT_MIN_SCORE, Settings
 from bot.faq.answerer import Answerer
-from bot.faq.calibration import Calibration, choose, learn, simulate
+from bot.faq.calibration import CHOICES, Calibration, choose, learn, simulate
 from bot.faq.dataset import FaqData
 from bot.faq.embedders.local import LocalEmbedder
 from bot.faq.evaluate import RELATIVE_MIN_SCORES, Case, score
@@ -185,20 +185,21 @@ def run_variant(faq: FaqData, vectors: np.ndarray, labelled: LabelledSet,
 
 def oracle(faq: FaqData, vectors: np.ndarray, labelled: LabelledSet,
            calibration: Calibration, recall: float) -> str:
-    """The best silence at >= ``recall`` shown recall asked directly, with the same scores
-    (and typical scores) as ``calibration`` but its threshold and margin tuned on the test
-    questions themselves: how far the learned point lands from what these scores allow."""
+    """The best silence at >= ``recall`` shown recall asked directly, with at most the
+    choices the calibration allows itself (``CHOICES``), with the same scores (and typical
+    scores) as ``calibration`` but its threshold and margin tuned on the test questions
+    themselves: how far the learned point lands from what these scores allow."""
     _, cases = ranked_cases(faq, vectors, labelled, calibration)
     best = None
     for margin in ORACLE_MARGINS:
         for threshold in RELATIVE_MIN_SCORES:
             r = score(cases, float(threshold), float(margin))
-            if r["shown_recall"] >= recall - 1e-9 and (best is None or r["abstain_recall"]
-                                                         > best[0]):
+            if (r["shown_recall"] >= recall - 1e-9 and r["choices_rate"] <= CHOICES
+                    and (best is None or r["abstain_recall"] > best[0])):
                 best = (r["abstain_recall"], float(threshold), float(margin),
                         r["single_answer_accuracy"], r["choices_rate"])
     if best is None:
-        return f"never reaches {recall:.1%} shown recall"
+        return f"never reaches {recall:.1%} shown recall with <= {CHOICES:.0%} choices"
     return (f"{best[0]:.1%} silence, {best[3]:.1%} single, {best[4]:.1%} choices "
             f"(threshold {best[1]:+.2f}, margin {best[2]:.3f})")
 
@@ -342,8 +343,8 @@ def main_tuned(args: argparse.Namespace, embedder: CachedEmbedder) -> int:
         lines += compare_tuned(labelled, embedder, args.cache)
     print("\nFrontiers: thresholds oracle-tuned on the test questions themselves, for plain "
           "cosine (one threshold, margin up to 0.14) and for the shipped scores (each FAQ's "
-          "typical score from the calibration named; margin up to 0.2); best silence at 90 % "
-          "shown recall unless said:")
+          "typical score from the calibration named; margin up to 0.2, at most 40 % choices); "
+          "best silence at 90 % shown recall unless said:")
     print("\n".join(lines))
     return 0
 
