@@ -324,20 +324,29 @@ def print_report(runs: list[Run], hands: dict[str, dict[str, float]],
     return passed
 
 
-def tuned_in(runs: list[Run], test: list[str], labels: list[str],
+def tuned_in(runs: list[Run], embedder: KnownEmbedder, test: list[str], labels: list[str],
              cache: Path) -> None:
     """``faqbot tune`` at ``TUNED_AT`` questions: the FAQ with the phrasings learned so far,
-    tuned and cross-fitted as ``faqbot tune`` does, measured like the rows above."""
+    tuned and cross-fitted as ``faqbot tune`` does, measured like the rows above; and, for
+    the comparison, that FAQ frozen with its thresholds learned (as ``faqbot export``
+    writes it)."""
     from benchmarks.tuned import tuned_faq
 
-    print("\n| FAQ | asked | alternates (FAQs with any) | thresholds | shown recall "
+    print("\n| FAQ | asked | alternates (FAQs with any) | model, thresholds | shown recall "
           "| single answer | choices | silent | tune s (+ cross-fit) |")
     print("|---|---|---|---|---|---|---|---|---|")
+    frozen_vectors = np.stack([embedder.known[t] for t in test])
     for run in runs:
         for c in (c for c in run.checkpoints if c.asked in TUNED_AT):
+            frozen = Answerer(faq=faq_from(c.rows, embedder), embedder=embedder,
+                              min_score=DEFAULT_MIN_SCORE, margin=DEFAULT_MARGIN)
+            r = measure(frozen, frozen_vectors, labels)
+            print(f"| learned, {run.mode} | {c.asked:,} | {c.accepted} ({c.taught}) "
+                  f"| frozen, learned | {percent(r['shown'])} | {percent(r['single'])} "
+                  f"| {percent(r['choices'])} | {percent(r['silent'])} | — |", flush=True)
             done = tuned_faq(c.rows, cache, f"banking77 learned {run.mode} {c.asked}")
             if isinstance(done, str):
-                print(f"| learned, {run.mode}, tuned | {c.asked:,} | {c.accepted} ({c.taught}) "
+                print(f"| learned, {run.mode} | {c.asked:,} | {c.accepted} ({c.taught}) "
                       f"| not tuned: {done} | | | | | — |", flush=True)
                 continue
             vectors = done.model.embed(test)
@@ -349,8 +358,8 @@ def tuned_in(runs: list[Run], test: list[str], labels: list[str],
                                     embedder=done.model, min_score=DEFAULT_MIN_SCORE,
                                     margin=DEFAULT_MARGIN)
                 r = measure(answerer, vectors, labels)
-                print(f"| learned, {run.mode}, tuned | {c.asked:,} | {c.accepted} ({c.taught}) "
-                      f"| {name} | {percent(r['shown'])} | {percent(r['single'])} "
+                print(f"| learned, {run.mode} | {c.asked:,} | {c.accepted} ({c.taught}) "
+                      f"| tuned, {name} | {percent(r['shown'])} | {percent(r['single'])} "
                       f"| {percent(r['choices'])} | {percent(r['silent'])} "
                       f"| {done.model.seconds:.0f} (+{done.crossfit_seconds:.0f}) |", flush=True)
 
@@ -391,7 +400,7 @@ def main() -> int:
                           sum(len(r.alternates) for r in hand_rows))
     print(f"\ntexts embedded outside the cache: {embedder.misses}")
     if args.tuned:
-        tuned_in(runs, [t for _, t in data.test], labels, args.cache)
+        tuned_in(runs, embedder, [t for _, t in data.test], labels, args.cache)
     return 0 if passed else 1
 
 
