@@ -68,6 +68,7 @@ from bot.faq.dataset import FaqData
 from bot.faq.embedders.local import LocalEmbedder
 from bot.faq.evaluate import RELATIVE_MIN_SCORES, Case, score
 from bot.faq.sources import FaqRow, read_source
+from bot.faq.tune.recipe import Recipe
 
 MEDICARE = ROOT / "examples" / "medicare"
 OFFICE = ROOT / "tests" / "faq" / "office"
@@ -256,6 +257,8 @@ def tuned_arguments(parser: argparse.ArgumentParser) -> None:
                         help="with --tuned: sets to run, in order (default: smallest first)")
     parser.add_argument("--ks", default=",".join(map(str, KS)),
                         help="with --tuned: alternates per FAQ for BANKING77 and HWU64")
+    parser.add_argument("--epochs", type=int, default=Recipe().epochs,
+                        help="with --tuned: epochs of the tune (an ablation; default: shipped)")
 
 
 def tuned_sets(datasets: Path, names: list[str], ks: list[int]) -> Iterator[LabelledSet]:
@@ -282,7 +285,8 @@ def print_rates(labelled: LabelledSet, model: str, thresholds: str, faq: FaqData
     return direct
 
 
-def compare_tuned(labelled: LabelledSet, frozen: CachedEmbedder, cache: Path) -> list[str]:
+def compare_tuned(labelled: LabelledSet, frozen: CachedEmbedder, cache: Path,
+                  recipe: Recipe) -> list[str]:
     """Table rows for the frozen model and the tuned one (thresholds learned in-sample, as
     ``build --tune`` has, and cross-fitted); the frontier lines."""
     ids = [r.id for r in labelled.rows]
@@ -296,7 +300,7 @@ def compare_tuned(labelled: LabelledSet, frozen: CachedEmbedder, cache: Path) ->
     if calibration is not None:
         lines.append(f"- {labelled.name}, frozen, oracle on the shipped scores at 90 %: "
                      f"{oracle(faq, vectors, labelled, calibration, FRONTIER_RECALL)}")
-    done = tuned_faq(labelled.rows, cache, labelled.name)
+    done = tuned_faq(labelled.rows, cache, labelled.name, recipe)
     if isinstance(done, str):
         print(f"| {labelled.name} | tuned | — | — | not tuned: {done} | | | | | — |")
         return lines
@@ -340,7 +344,8 @@ def main_tuned(args: argparse.Namespace, embedder: CachedEmbedder) -> int:
     print("|---|---|---|---|---|---|---|---|---|---|")
     lines = []
     for labelled in tuned_sets(args.datasets, names, [int(k) for k in args.ks.split(",")]):
-        lines += compare_tuned(labelled, embedder, args.cache)
+        lines += compare_tuned(labelled, embedder, args.cache, replace(Recipe(),
+                                                                       epochs=args.epochs))
     print("\nFrontiers: thresholds oracle-tuned on the test questions themselves, for plain "
           "cosine (one threshold, margin up to 0.14) and for the shipped scores (each FAQ's "
           "typical score from the calibration named; margin up to 0.2, at most 40 % choices); "

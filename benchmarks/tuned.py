@@ -28,6 +28,8 @@ from bot.faq.sources import FaqRow
 from bot.faq.tune.crossfit import split
 from bot.faq.tune.recipe import Recipe
 
+SHIPPED_RECIPE = Recipe()  # what faqbot build --tune uses
+
 
 class TunedModel:
     """A tuned model's embedder, its vectors cached like the frozen model's."""
@@ -46,23 +48,24 @@ class TunedModel:
         return cached_vectors(self.inner.embed, self.model_id, texts, self.cache)
 
 
-def _key(rows: Sequence[FaqRow]) -> str:
-    text = json.dumps([[r.id, *r.phrasings] for r in rows]) + repr(Recipe())
+def _key(rows: Sequence[FaqRow], recipe: Recipe) -> str:
+    text = json.dumps([[r.id, *r.phrasings] for r in rows]) + repr(recipe)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def tuned(rows: Sequence[FaqRow], cache: Path, label: str) -> TunedModel | str:
-    """The model tuned to ``rows`` with the default recipe (tuned now, or kept from a
-    previous run); the tune's refusal as text when it has nothing to learn from."""
+def tuned(rows: Sequence[FaqRow], cache: Path, label: str,
+          recipe: Recipe = SHIPPED_RECIPE) -> TunedModel | str:
+    """The model tuned to ``rows`` with ``recipe`` (tuned now, or kept from a previous
+    run); the tune's refusal as text when it has nothing to learn from."""
     from bot.faq.tune import tune
 
-    folder = cache / f"tuned-{_key(rows)}"
+    folder = cache / f"tuned-{_key(rows, recipe)}"
     done = folder / "report.json"
     if not done.is_file():
         print(f"tuning {label} ({len(rows)} FAQs, "
               f"{sum(len(r.phrasings) for r in rows)} phrasings)…", file=sys.stderr, flush=True)
         try:
-            report = tune(rows, folder / "model", progress=False)
+            report = tune(rows, folder / "model", progress=False, recipe=recipe)
         except UserError as refused:
             return refused.problem
         done.write_text(json.dumps({"model_id": report.model_id, "seconds": report.seconds}),
@@ -89,17 +92,18 @@ def embedded(rows: Sequence[FaqRow], model: TunedModel | LocalEmbedder) -> FaqDa
     return assemble(list(rows), np.split(flat, ends[:-1]), model, "benchmark")
 
 
-def tuned_faq(rows: Sequence[FaqRow], cache: Path, label: str) -> TunedFaq | str:
-    """``rows`` as ``faqbot build --tune`` makes them (plus the in-sample calibration it
-    had before cross-fitting); the tune's refusal as text."""
-    full = tuned(rows, cache, label)
+def tuned_faq(rows: Sequence[FaqRow], cache: Path, label: str,
+              recipe: Recipe = SHIPPED_RECIPE) -> TunedFaq | str:
+    """``rows`` as ``faqbot build --tune`` makes them (with the default ``recipe``; plus
+    the in-sample calibration it had before cross-fitting); the tune's refusal as text."""
+    full = tuned(rows, cache, label, recipe)
     if isinstance(full, str):
         return full
     ids = [r.id for r in rows]
     faq = embedded(rows, full)
     in_sample = learn(faq.index.matrix, faq.phrase_rows, ids)
     train, mask = split(rows)
-    second = tuned(train, cache, f"{label} (cross-fitting)")
+    second = tuned(train, cache, f"{label} (cross-fitting)", recipe)
     if isinstance(second, str):
         return TunedFaq(full, faq, in_sample, None, 0.0)
     held = embedded(rows, second)
