@@ -38,20 +38,24 @@ def export(live: LiveFaq, out: Path, *, push_to: str = "", token: str = "",
     live.refresh()
     faq = live.faq
     prepare_out(out)
-    _copy_carried_model(live, out)
-    write_dataset(out, faq)
+    carried = _copy_carried_model(live, out)
+    # A tuned model's thresholds were learned on phrasings a second tune held out; learned
+    # again from the vectors here, they would come from phrasings it trained on.
+    write_dataset(out, faq, calibration=faq.calibration if carried else None)
     return _finish(live, out, faq, version, push_to=push_to, token=token, record=record)
 
 
-def _copy_carried_model(live: LiveFaq, out: Path) -> None:
-    """The model a tuned dataset carries goes along: the vectors mean nothing without it."""
+def _copy_carried_model(live: LiveFaq, out: Path) -> bool:
+    """The model a tuned dataset carries goes along: the vectors mean nothing without it.
+    True when there was one."""
     files = getattr(live.answerer.embedder, "files", None)
     if live.faq.model is None or not live.faq.model.carried or files is None:
-        return
+        return False
     source, target = files.model.parent, out / MODEL_DIR
     if source.resolve() != target.resolve():
         shutil.rmtree(target, ignore_errors=True)
         shutil.copytree(source, target)
+    return True
 
 
 def tune_and_export(live: LiveFaq, out: Path, *, base_model: str, push_to: str = "",

@@ -173,6 +173,10 @@ def test_export_of_a_tuned_dataset_carries_its_model_and_the_edits(tuned,
     exported = run_cli("export", "--out", str(tmp_path / "merged"), env=env)
     assert exported.returncode == 0, exported.stderr
     assert (tmp_path / "merged" / MODEL_DIR / "model.onnx").is_file()
+    # the thresholds learned at the tune stay: learned again here, they would come from
+    # phrasings the model trained on
+    assert parse_card_file(tmp_path / "merged")["calibration"] == (
+        parse_card_file(out)["calibration"])
     env["FAQ_DATASET"] = str(tmp_path / "merged")
     done = run_cli("ask", "--json", "refund status", env=env)
     assert done.returncode == 0, done.stderr

@@ -34,8 +34,7 @@ def held_out(count: int) -> list[bool]:
 
 def split(rows: Sequence[FaqRow]) -> tuple[list[FaqRow], np.ndarray]:
     """The rows the second tune trains on, and a mask over all rows' phrasings (in order)
-    marking the held-out ones (the ``questions`` that
-    ``calibration.learn`` asks)."""
+    marking the held-out ones (the ``questions`` that ``calibration.learn`` asks)."""
     train, mask = [], []
     for row in rows:
         out = held_out(len(row.phrasings))
@@ -43,7 +42,6 @@ def split(rows: Sequence[FaqRow]) -> tuple[list[FaqRow], np.ndarray]:
         train.append(replace(row, alternates=kept))
         mask.extend(out)
     return train, np.array(mask, dtype=bool)
-
 
 
 def held_out_calibration(rows: Sequence[FaqRow], *, base_model: str = DEFAULT_MODEL,
