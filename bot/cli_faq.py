@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 from bot.errors import UserError
 
 if TYPE_CHECKING:
+    from bot.config import Settings
     from bot.live import LiveFaq
 
 
@@ -149,15 +150,22 @@ def cmd_faq(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_export(args: argparse.Namespace) -> int:
-    """Write the merged FAQ (dataset + edits) in `faqbot build`'s layout, with embeddings."""
+def _settings_for(push_to_hub: str | None) -> Settings:
+    """The settings, checked for what a push to the Hub needs before any work starts."""
     from bot.config import Settings
-    from bot.live.export import export
 
     settings = Settings.from_env()
-    if args.push_to_hub and not settings.hf_token:
+    if push_to_hub and not settings.hf_token:
         raise UserError("--push-to-hub needs a Hugging Face token",
                         "set HF_TOKEN to a token with write access")
+    return settings
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    """Write the merged FAQ (dataset + edits) in `faqbot build`'s layout, with embeddings."""
+    from bot.live.export import export
+
+    settings = _settings_for(args.push_to_hub)
     live = _open()
     try:
         done = export(live, Path(args.out), push_to=args.push_to_hub or "",
@@ -178,14 +186,10 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 def cmd_tune(args: argparse.Namespace) -> int:
     """Re-tune the model to the FAQ in use (dataset, edits, accepted learned phrasings)."""
-    from bot.config import Settings
     from bot.faq.tune import describe
     from bot.live.export import tune_and_export
 
-    settings = Settings.from_env()
-    if args.push_to_hub and not settings.hf_token:
-        raise UserError("--push-to-hub needs a Hugging Face token",
-                        "set HF_TOKEN to a token with write access")
+    settings = _settings_for(args.push_to_hub)
     live = _open()
     try:
         done, report = tune_and_export(
