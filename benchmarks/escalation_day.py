@@ -50,8 +50,9 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from benchmarks.labelled import ROOT, missing_sets
-from benchmarks.quality import CachedEmbedder, LabelledSet, faq_data, intent_set, medicare_set
+from benchmarks.labelled import ROOT, CachedEmbedder, missing_sets
+from benchmarks.quality import LabelledSet, intent_set, medicare_set
+from benchmarks.tuned import embedded
 from bot.faq.answerer import Answerer
 from bot.faq.calibration import learn
 from bot.report.summary import escalation_summary
@@ -187,7 +188,7 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def replay(labelled: LabelledSet, embedder: CachedEmbedder, folder: Path, seed: int) -> None:
-    faq = faq_data(labelled.rows, embedder)
+    faq = embedded(labelled.rows, embedder)
     faq = replace(faq, calibration=learn(faq.index.matrix, faq.phrase_rows,
                                          [r.id for r in faq.rows]))
     answerer = Answerer(faq=faq, embedder=embedder)

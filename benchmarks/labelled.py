@@ -14,6 +14,9 @@ from pathlib import Path
 
 import numpy as np
 
+from bot.config import Settings
+from bot.faq.embedders.local import LocalEmbedder
+
 ROOT = Path(__file__).resolve().parents[1]
 BATCH = 64
 
@@ -69,3 +72,25 @@ def cached_vectors(embed: Callable[[list[str]], np.ndarray], model_id: str, text
 
 def percent(value: float) -> str:
     return f"{100 * value:.1f} %"
+
+
+class CachedEmbedder:
+    """A local embedder (``inner``; the configured model when not given), with each list of
+    texts cached as one .npy file."""
+
+    def __init__(self, cache: Path, inner: LocalEmbedder | None = None) -> None:
+        if inner is None:
+            settings = Settings.from_env()
+            inner = LocalEmbedder(model_id=settings.embedding_model,
+                                  model_dir=settings.embedding_model_dir,
+                                  token=settings.hf_token)
+        self.inner = inner
+        self.model_id = inner.model_id
+        self.cache = cache
+
+    @property
+    def dim(self) -> int:
+        return self.inner.dim
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        return cached_vectors(self.inner.embed, self.model_id, texts, self.cache)

@@ -59,13 +59,19 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.labelled import ROOT, arguments, cached_vectors, missing_sets, percent, read_csv
+from benchmarks.labelled import (
+    ROOT,
+    CachedEmbedder,
+    arguments,
+    missing_sets,
+    percent,
+    read_csv,
+)
 from benchmarks.tuned import embedded, tuned_faq
-from bot.config import DEFAULT_MARGIN, DEFAULT_MIN_SCORE, Settings
+from bot.config import DEFAULT_MARGIN, DEFAULT_MIN_SCORE
 from bot.faq.answerer import Answerer
 from bot.faq.calibration import CHOICES, Calibration, choose, learn, simulate
 from bot.faq.dataset import FaqData
-from bot.faq.embedders.local import LocalEmbedder
 from bot.faq.evaluate import RELATIVE_MIN_SCORES, Case, score
 from bot.faq.sources import FaqRow, read_source
 from bot.faq.tune.recipe import Recipe
@@ -95,25 +101,6 @@ class LabelledSet:
     rows: list[FaqRow]
     questions: list[str]
     expected: list[int | None]
-
-
-class CachedEmbedder:
-    """The local embedder, with each list of texts cached as one .npy file."""
-
-    def __init__(self, cache: Path) -> None:
-        settings = Settings.from_env()
-        self.inner = LocalEmbedder(model_id=settings.embedding_model,
-                                   model_dir=settings.embedding_model_dir,
-                                   token=settings.hf_token)
-        self.model_id = self.inner.model_id
-        self.cache = cache
-
-    @property
-    def dim(self) -> int:
-        return self.inner.dim
-
-    def embed(self, texts: list[str]) -> np.ndarray:
-        return cached_vectors(self.inner.embed, self.model_id, texts, self.cache)
 
 
 def medicare_set() -> LabelledSet:

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.labelled import cached_vectors
+from benchmarks.labelled import CachedEmbedder
 from bot.errors import UserError
 from bot.faq.calibration import Calibration, learn
 from bot.faq.dataset import FaqData, assemble
@@ -31,21 +31,12 @@ from bot.faq.tune.recipe import Recipe
 SHIPPED_RECIPE = Recipe()  # what faqbot build --tune uses
 
 
-class TunedModel:
+class TunedModel(CachedEmbedder):
     """A tuned model's embedder, its vectors cached like the frozen model's."""
 
     def __init__(self, model_id: str, directory: Path, seconds: float, cache: Path) -> None:
-        self.inner = LocalEmbedder(model_id=model_id, model_dir=str(directory))
-        self.model_id = model_id
+        super().__init__(cache, LocalEmbedder(model_id=model_id, model_dir=str(directory)))
         self.seconds = seconds  # how long the tune took
-        self.cache = cache
-
-    @property
-    def dim(self) -> int:
-        return self.inner.dim
-
-    def embed(self, texts: list[str]) -> np.ndarray:
-        return cached_vectors(self.inner.embed, self.model_id, texts, self.cache)
 
 
 def _key(rows: Sequence[FaqRow], recipe: Recipe) -> str:
@@ -86,7 +77,7 @@ class TunedFaq:
     crossfit_seconds: float  # the second tune; 0 when there was none
 
 
-def embedded(rows: Sequence[FaqRow], model: TunedModel | LocalEmbedder) -> FaqData:
+def embedded(rows: Sequence[FaqRow], model: CachedEmbedder | LocalEmbedder) -> FaqData:
     flat = model.embed([p for r in rows for p in r.phrasings])
     ends = np.cumsum([len(r.phrasings) for r in rows])
     return assemble(list(rows), np.split(flat, ends[:-1]), model, "benchmark")
