@@ -11,6 +11,8 @@ import itertools
 import json
 import secrets
 from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -171,3 +173,18 @@ def logged_after(database_url: str, before: int) -> None:
 
 def questions_logged(database_url: str) -> int:
     return len(table_rows(database_url, schema.questions))
+
+
+@contextmanager
+def shared_database(request: pytest.FixtureRequest, workdir: Path) -> Iterator[str]:
+    """The database a module's servers share, by the fixture's param: a SQLite file in
+    ``workdir``, or a fresh database on the test PostgreSQL, dropped afterwards."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{workdir / 'faqbot.sqlite3'}"
+        return
+    postgres = request.getfixturevalue("postgres")
+    url = postgres.new_database()
+    try:
+        yield url
+    finally:
+        postgres.drop_database(url)

@@ -32,6 +32,7 @@ from tests.e2e.conftest import (
     in_thread,
     mention,
     new_ts,
+    shared_database,
 )
 from tests.standins.server_process import ServerProcess
 from tests.standins.slack_standin import (
@@ -64,21 +65,16 @@ def pair(request: pytest.FixtureRequest, slack: SlackStandIn,
          tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pair]:
     workdir = tmp_path_factory.mktemp("escalation")
     slack.group_members[GROUP] = (EXPERT,)
-    if request.param == "sqlite":
-        url = f"sqlite:///{workdir / 'faqbot.sqlite3'}"
-    else:
-        postgres = request.getfixturevalue("postgres")
-        url = postgres.new_database()
-    env = server_env(slack, token=TOKEN, secret=SECRET, FAQ_CHANNELS=FAQ_CHANNEL,
-                     DATABASE_URL=url, FAQ_EDITORS=EDITOR, FAQ_EXPERTS=f"{GROUP}",
-                     ESCALATION_CHANNEL=TRIAGE, ESCALATION_REMIND_MINUTES="0.05",
-                     CLAIM_LEASE_SECONDS="2")
-    with ServerProcess(env, cwd=str(workdir)) as a, ServerProcess(env, cwd=str(workdir)) as b:
-        a.wait_healthy()
-        b.wait_healthy()
-        yield Pair(a, b, url)
-    if request.param == "postgresql":
-        postgres.drop_database(url)
+    with shared_database(request, workdir) as url:
+        env = server_env(slack, token=TOKEN, secret=SECRET, FAQ_CHANNELS=FAQ_CHANNEL,
+                         DATABASE_URL=url, FAQ_EDITORS=EDITOR, FAQ_EXPERTS=f"{GROUP}",
+                         ESCALATION_CHANNEL=TRIAGE, ESCALATION_REMIND_MINUTES="0.05",
+                         CLAIM_LEASE_SECONDS="2")
+        with ServerProcess(env, cwd=str(workdir)) as a, \
+                ServerProcess(env, cwd=str(workdir)) as b:
+            a.wait_healthy()
+            b.wait_healthy()
+            yield Pair(a, b, url)
 
 
 @pytest.fixture(autouse=True)

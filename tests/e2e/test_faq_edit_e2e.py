@@ -31,6 +31,7 @@ from tests.e2e.conftest import (
     in_thread,
     message,
     new_ts,
+    shared_database,
 )
 from tests.standins.inference_standin import Fault, InferenceStandIn
 from tests.standins.server_process import ServerProcess
@@ -59,20 +60,14 @@ class Pair:
 def pair(request: pytest.FixtureRequest, slack: SlackStandIn,
          tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pair]:
     workdir = tmp_path_factory.mktemp("faq-edit")
-    if request.param == "sqlite":
-        url = f"sqlite:///{workdir / 'faqbot.sqlite3'}"
-    else:
-        postgres = request.getfixturevalue("postgres")
-        url = postgres.new_database()
-    env = server_env(slack, token=TOKEN, secret=SECRET, FAQ_CHANNELS=FAQ_CHANNEL,
-                     DATABASE_URL=url, FAQ_EDITORS=f"{EDITOR},U0OTHER")
-    with ServerProcess(env, cwd=str(workdir)) as saver, \
-            ServerProcess(env, cwd=str(workdir)) as other:
-        saver.wait_healthy()
-        other.wait_healthy()
-        yield Pair(saver, other, url)
-    if request.param == "postgresql":
-        postgres.drop_database(url)
+    with shared_database(request, workdir) as url:
+        env = server_env(slack, token=TOKEN, secret=SECRET, FAQ_CHANNELS=FAQ_CHANNEL,
+                         DATABASE_URL=url, FAQ_EDITORS=f"{EDITOR},U0OTHER")
+        with ServerProcess(env, cwd=str(workdir)) as saver, \
+                ServerProcess(env, cwd=str(workdir)) as other:
+            saver.wait_healthy()
+            other.wait_healthy()
+            yield Pair(saver, other, url)
 
 
 @pytest.fixture(autouse=True)
