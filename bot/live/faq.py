@@ -121,7 +121,7 @@ class LiveFaq:
         now, and a new id is stored only if no other process stored it meanwhile."""
         for _ in range(SAVE_ATTEMPTS):
             self.refresh()
-            expected = None
+            saved, expected = row, None
             if replacing is not None:
                 # The version first: a swap between the two reads then only makes the write
                 # stale (and merged again), never lets a stale read pass as current.
@@ -129,10 +129,6 @@ class LiveFaq:
                 current = self.existing(replacing)
                 if since is not None and not revisions.unchanged(since, current):
                     saved = self._merged(row, current, since, merge=merge)
-                else:
-                    saved = row
-            else:
-                saved = row
             found = self.problems(saved, replacing=replacing)
             if found:
                 field, problem = next(iter(found.items()))

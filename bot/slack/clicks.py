@@ -17,14 +17,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.slack.blocks import ASKED_BLOCK_PREFIX
-from bot.slack.ids import TEAM_OR_CHANNEL, TRIGGER, TS, USER, shaped
+from bot.slack.ids import COMMAND_KEY, TEAM_OR_CHANNEL, TRIGGER, TS, USER, shaped
 from bot.slack.response_urls import ResponseUrls
 
 log = logging.getLogger(__name__)
 
 # The key a private /faq reply's block ids carry (``blocks.keyed``): the command's trigger.
 _ASKED_BLOCK = re.compile(
-    rf"{ASKED_BLOCK_PREFIX}(command:{TRIGGER.pattern}):[0-9a-f]{{6}}\.[0-9]{{1,3}}", re.ASCII)
+    rf"{ASKED_BLOCK_PREFIX}({COMMAND_KEY}{TRIGGER.pattern}):[0-9a-f]{{6}}\.[0-9]{{1,3}}",
+    re.ASCII)
 
 
 class _Refused(Exception):

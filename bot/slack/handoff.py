@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
@@ -22,7 +22,7 @@ from bot.errors import UserError
 from bot.experts import Who, who
 from bot.slack import handoff_blocks
 from bot.slack.blocks import Entry, Message
-from bot.slack.ids import is_direct_message
+from bot.slack.ids import asked_privately, is_command_key, is_direct_message
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -50,7 +50,7 @@ def escalate(client: WebClient, faq: Services, *, team: str, channel: str,
     once: the first click places it, later ones (or another process's) find it placed."""
     handoff = faq.handoff
     assert handoff is not None
-    private = asked.ts.startswith("command:") or is_direct_message(channel)
+    private = asked_privately(channel, asked.ts)
     experts = handoff.experts_for(channel, private=private)
     if experts is None:
         return Outcome(None, False)
@@ -90,17 +90,21 @@ def _place(client: WebClient, handoff: Handoff, escalation: Escalation,
         posted = client.chat_postMessage(channel=where, **handoff_blocks.escalation_message(
             escalation, experts).as_kwargs())
         post_ts = thread = str(posted["ts"])
+    permalink = _permalink(client, where, post_ts)
     handoff.store.change_escalation(escalation.id, "placed", thread_channel=where,
-                                    thread_ts=thread, post_ts=post_ts,
-                                    permalink=_permalink(client, where, post_ts))
-    if handoff.triage and escalation.private:
-        handoff.store.change_escalation(escalation.id, "carded", card_ts=post_ts)
-    elif handoff.triage:
-        placed = handoff.store.escalation(escalation.id) or escalation
+                                    thread_ts=thread, post_ts=post_ts, permalink=permalink)
+    placed = replace(escalation, thread_channel=where, thread_ts=thread, post_ts=post_ts,
+                     permalink=permalink or None)
+    if not handoff.triage:
+        return placed
+    if escalation.private:  # its post is its card
+        card_ts = post_ts
+    else:
         card = client.chat_postMessage(channel=handoff.triage, **handoff_blocks.card_message(
             placed, experts).as_kwargs())
-        handoff.store.change_escalation(escalation.id, "carded", card_ts=str(card["ts"]))
-    return handoff.store.escalation(escalation.id) or escalation
+        card_ts = str(card["ts"])
+    handoff.store.change_escalation(escalation.id, "carded", card_ts=card_ts)
+    return replace(placed, card_ts=card_ts)
 
 
 def _permalink(client: WebClient, channel: str, ts: str) -> str:
@@ -114,7 +118,7 @@ def _permalink(client: WebClient, channel: str, ts: str) -> str:
 
 def _react(client: WebClient, channel: str, ts: str, name: str, *, add: bool) -> None:
     """Mark the question (never a /faq command's: it has no message)."""
-    if ts.startswith("command:"):
+    if is_command_key(ts):
         return
     try:
         if add:
@@ -130,14 +134,12 @@ def _react(client: WebClient, channel: str, ts: str, name: str, *, add: bool) ->
 def redraw(client: WebClient, handoff: Handoff, escalation: Escalation) -> None:
     """Show ``escalation`` as it is now: its post, its card, and the question's reaction."""
     experts = who(escalation.experts)
-    message_of = {escalation.card_ts: handoff_blocks.card_message}
-    if escalation.post_ts != escalation.card_ts:
-        message_of[escalation.post_ts] = handoff_blocks.escalation_message
-    for ts, build in message_of.items():
-        if not ts:
-            continue
-        channel = handoff.triage if ts == escalation.card_ts else escalation.thread_channel
-        _update(client, str(channel), ts, build(escalation, experts))
+    if escalation.card_ts:
+        _update(client, handoff.triage, escalation.card_ts,
+                handoff_blocks.card_message(escalation, experts))
+    if escalation.post_ts and escalation.post_ts != escalation.card_ts:  # not one message
+        _update(client, str(escalation.thread_channel), escalation.post_ts,
+                handoff_blocks.escalation_message(escalation, experts))
 
 
 def _update(client: WebClient, channel: str, ts: str, message: Message) -> None:

@@ -22,7 +22,7 @@ from bot.slack.blocks import (
     escape,
     section,
 )
-from bot.slack.ids import is_direct_message
+from bot.slack.ids import is_command_key, is_direct_message
 
 if TYPE_CHECKING:
     from bot.storage import Escalation
@@ -83,7 +83,7 @@ def _buttons(escalation: Escalation, *, reopen: bool) -> list[Block]:
 
 
 def _where_asked(escalation: Escalation) -> str:
-    if escalation.question_key.startswith("command:"):
+    if is_command_key(escalation.question_key):
         return "privately with /faq"
     if is_direct_message(escalation.channel):
         return "in a direct message to me"

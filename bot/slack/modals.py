@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from bot.faq.drafts import FIELDS
 from bot.faq.revisions import AUTO_EDITOR, EditChanged, Seen, seen
 from bot.slack.blocks import Block, escape
-from bot.slack.ids import TEAM_OR_CHANNEL, TS, USER, shaped
+from bot.slack.ids import ESCALATION, TEAM_OR_CHANNEL, TS, USER, shaped
 
 if TYPE_CHECKING:
     from bot.faq.sources import FaqRow
@@ -104,9 +104,7 @@ def read_where(metadata: object) -> Where | None:
         return None
     if shown is not None and (faq_id is None or Seen.decode(shown) is None):
         return None
-    if escalation is not None and not (isinstance(escalation, str)
-                                       and escalation.isascii() and escalation.isdigit()
-                                       and len(escalation) <= 12):
+    if escalation is not None and not shaped(escalation, ESCALATION):
         return None
     return Where(channel=channel, thread_ts=thread_ts, faq_id=faq_id, seen=shown,
                  escalation=escalation)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from bot.errors import EmbeddingServiceError
 from bot.slack import blocks
-from bot.slack.ids import is_direct_message
+from bot.slack.ids import asked_privately
 from bot.slack.services import Services
 from bot.slack.text import clean
 
@@ -40,7 +40,7 @@ class Asked:
     @property
     def private(self) -> bool:
         """Asked where only the asker sees the reply: ``/faq``, or a direct message."""
-        return self.via_command or is_direct_message(self.channel)
+        return asked_privately(self.channel, self.ts)
 
 
 def answer(asked: Asked, faq: Services, post: Post, logger: logging.Logger) -> None:

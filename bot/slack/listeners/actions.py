@@ -20,11 +20,12 @@ from slack_sdk import WebClient
 
 from bot.slack import blocks, modals
 from bot.slack.clicks import Click, read_click
-from bot.slack.ids import is_direct_message
+from bot.slack.ids import asked_privately
 from bot.slack.services import Services, services
 
 if TYPE_CHECKING:
     from bot.faq.sources import FaqRow
+    from bot.storage import AskedQuestion
 
 log = logging.getLogger(__name__)
 
@@ -41,11 +42,10 @@ def register(app: App) -> None:
     app.action(blocks.EDIT)(handle_edit)
 
 
-def _clicked(body: dict[str, Any], action: dict[str, Any], context: BoltContext,
-             respond: Respond) -> tuple[Services, Click, FaqRow] | None:
-    """What every button needs: the checked click and the FAQ its value names. None when the
-    click is malformed, a redelivery of one already handled, or for an FAQ that is gone (the
-    clicker is told)."""
+def checked_click(body: dict[str, Any], action: dict[str, Any],
+                  context: BoltContext) -> tuple[Services, Click] | None:
+    """A button click on a message, read as far as Slack vouches for it, and handled once:
+    None when it is malformed, or a redelivery of one already handled."""
     faq = services(context)
     click = read_click(body, action, response_urls=faq.response_urls,
                        bot_user_id=context.bot_user_id or "", bot_id=context.bot_id or "")
@@ -55,6 +55,17 @@ def _clicked(body: dict[str, Any], action: dict[str, Any], context: BoltContext,
         log.info("a click on message %s in %s was handled already: not again",
                  click.message_ts, click.channel)
         return None
+    return faq, click
+
+
+def _clicked(body: dict[str, Any], action: dict[str, Any], context: BoltContext,
+             respond: Respond) -> tuple[Services, Click, FaqRow] | None:
+    """What every FAQ button needs: the checked click and the FAQ its value names. None as
+    for ``checked_click``, or for an FAQ that is gone (the clicker is told)."""
+    checked = checked_click(body, action, context)
+    if checked is None:
+        return None
+    faq, click = checked
     entry = faq.entry(click.value)
     if entry is None:
         respond(text=GONE, response_type="ephemeral", replace_original=False)
@@ -90,11 +101,13 @@ def _alternatives(faq: Services, click: Click, faq_id: str) -> list[FaqRow]:
     return [entry for entry in map(faq.entry, ids) if entry is not None]
 
 
-def asked_by(faq: Services, click: Click) -> bool:
-    """Whether the clicker asked the question the clicked reply answered."""
-    store = faq.handoff.store if faq.handoff is not None else None
-    return bool(store is not None and click.asked and store.asked_question(
-        team=click.team, channel=click.channel, reply_ts=click.asked, user=click.user))
+def asked_of(faq: Services, click: Click) -> AskedQuestion | None:
+    """The question the clicked reply answered, if the clicker asked it (and the hand-off,
+    which keeps the log's lookup, is on)."""
+    if faq.handoff is None or not click.asked:
+        return None
+    return faq.handoff.store.asked_question(team=click.team, channel=click.channel,
+                                            reply_ts=click.asked, user=click.user)
 
 
 def _private(click: Click, shown: list[blocks.Block]) -> list[blocks.Block]:
@@ -168,8 +181,8 @@ def handle_vote(ack: Ack, action: dict[str, Any], body: dict[str, Any], respond:
         faq.recorder.log_vote(**click.where(), faq_id=entry.id, vote="up" if helpful else "down")
     shown = blocks.answer_message(entry, shareable=click.ephemeral).blocks
     others = [] if helpful else _alternatives(faq, click, entry.id)
-    person = not helpful and asked_by(faq, click) and faq.offers_a_person(
-        click.channel, private=click.ephemeral or is_direct_message(click.channel))
+    person = (not helpful and asked_of(faq, click) is not None and faq.offers_a_person(
+        click.channel, private=asked_privately(click.channel, click.asked)))
     if not (others or person):  # anyone's later vote keeps what the asker's 👎 added
         others, person = _follow_up(faq, body), _offers_a_person(body)
     if others or person:

@@ -14,7 +14,7 @@ from typing import Any
 from slack_bolt import Ack, App, BoltContext, Respond
 
 from bot.slack import blocks
-from bot.slack.ids import TEAM_OR_CHANNEL, TRIGGER, shaped
+from bot.slack.ids import COMMAND_KEY, TEAM_OR_CHANNEL, TRIGGER, shaped
 from bot.slack.reply import Asked, answer
 from bot.slack.services import services
 
@@ -41,7 +41,7 @@ def handle_faq(ack: Ack, command: dict[str, Any], respond: Respond, context: Bol
         logger.info("a /faq command (trigger %s) was answered already: not again", trigger_id)
         return
 
-    key = f"command:{trigger_id}"
+    key = f"{COMMAND_KEY}{trigger_id}"
 
     def post(message: blocks.Message) -> str:
         respond(response_type="ephemeral", text=message.text,

@@ -19,9 +19,11 @@ from slack_sdk.errors import SlackApiError
 
 from bot.errors import UserError
 from bot.slack import blocks, handoff, handoff_blocks, modals
-from bot.slack.clicks import Click, from_home, read_click, read_home_click
-from bot.slack.ids import TS, USER, shaped
-from bot.slack.services import Services, services
+from bot.slack.clicks import Click, from_home
+from bot.slack.ids import ESCALATION, TS, USER, shaped
+from bot.slack.listeners.actions import asked_of, checked_click
+from bot.slack.listeners.home import editor_click
+from bot.slack.services import Services
 from bot.slack.text import plain
 
 if TYPE_CHECKING:
@@ -55,14 +57,21 @@ def _tell(respond: Respond, text: str) -> None:
 def _click(body: dict[str, Any], action: dict[str, Any],
            context: BoltContext) -> tuple[Services, Click] | None:
     """The checked click, once, where asking a person is on."""
-    faq = services(context)
-    click = read_click(body, action, response_urls=faq.response_urls,
-                       bot_user_id=context.bot_user_id or "", bot_id=context.bot_id or "")
-    if click is None or faq.handoff is None:
+    checked = checked_click(body, action, context)
+    if checked is None or checked[0].handoff is None:
         return None
-    if click.trigger_id and not faq.claim_for_good(click.team, "click", click.trigger_id):
-        return None
-    return faq, click
+    return checked
+
+
+def _why(error: UserError | SlackApiError) -> str:
+    """What went wrong, in one line without secrets: the problem, or Slack's error code."""
+    return error.problem if isinstance(error, UserError) else str(error.response.get("error"))
+
+
+def _escalation(faq: Services, value: str) -> Escalation | None:
+    """The escalation a button's value names; None for a value not shaped like an id."""
+    assert faq.handoff is not None
+    return faq.handoff.store.escalation(int(value)) if shaped(value, ESCALATION) else None
 
 
 def handle_escalate(ack: Ack, action: dict[str, Any], body: dict[str, Any],
@@ -74,9 +83,7 @@ def handle_escalate(ack: Ack, action: dict[str, Any], body: dict[str, Any],
         return
     faq, click = clicked
     assert faq.handoff is not None
-    asked = faq.handoff.store.asked_question(team=click.team, channel=click.channel,
-                                             reply_ts=click.asked, user=click.user) \
-        if click.asked else None
+    asked = asked_of(faq, click)
     if asked is None:
         _tell(respond, ONLY_ASKER)
         return
@@ -84,9 +91,7 @@ def handle_escalate(ack: Ack, action: dict[str, Any], body: dict[str, Any],
         outcome = handoff.escalate(client, faq, team=click.team, channel=click.channel,
                                    asked=asked, asker=click.user, thread_ts=click.thread_ts)
     except (UserError, SlackApiError) as error:
-        log.warning("a question was not handed to a person: %s",
-                    error.problem if isinstance(error, UserError)
-                    else error.response.get("error"))
+        log.warning("a question was not handed to a person: %s", _why(error))
         _tell(respond, "I couldn't ask a person just now; please try again in a minute.")
         return
     if outcome.escalation is None:
@@ -106,10 +111,7 @@ def _escalation_clicked(body: dict[str, Any], action: dict[str, Any], context: B
     if clicked is None:
         return None
     faq, click = clicked
-    assert faq.handoff is not None
-    value = click.value
-    escalation = (faq.handoff.store.escalation(int(value))
-                  if value.isascii() and value.isdigit() and len(value) <= 12 else None)
+    escalation = _escalation(faq, click.value)
     if escalation is None or click.message_ts not in (escalation.post_ts, escalation.card_ts):
         _tell(respond, NOT_THIS)
         return None
@@ -175,30 +177,25 @@ def _save_click(body: dict[str, Any], action: dict[str, Any], context: BoltConte
                 respond: Respond) -> tuple[Services, str, str, Escalation, str] | None:
     """A Save as FAQ click (on the private offer, or on an editor's App Home): the services,
     the clicker, the trigger, the answered escalation, and the rest of the button's value."""
-    faq = services(context)
-    if faq.handoff is None:
-        return None
-    if from_home(body):
-        home_click = read_home_click(body, action)
-        if home_click is None:
+    if from_home(body):  # only editors' Homes show it; anyone else's click is dropped
+        on_home = editor_click(body, action, context)
+        if on_home is None:
             return None
-        team, user, trigger, value = (home_click.team, home_click.user, home_click.trigger_id,
-                                      home_click.value)
+        faq, home_click = on_home
+        user, trigger, value = home_click.user, home_click.trigger_id, home_click.value
     else:
-        click = read_click(body, action, response_urls=faq.response_urls,
-                           bot_user_id=context.bot_user_id or "", bot_id=context.bot_id or "")
-        if click is None:
+        clicked = _click(body, action, context)
+        if clicked is None:
             return None
-        team, user, trigger, value = click.team, click.user, click.trigger_id, click.value
-    if not trigger or not faq.claim_for_good(team, "click", trigger):
-        return None
-    if not faq.may_edit(user):
-        if not from_home(body):
+        faq, click = clicked
+        if not faq.may_edit(click.user):
             _tell(respond, handoff.who_can_save(faq))
+            return None
+        user, trigger, value = click.user, click.trigger_id, click.value
+    if faq.handoff is None or not trigger:  # a modal opens only on a trigger
         return None
     number, _, rest = value.partition(":")
-    escalation = (faq.handoff.store.escalation(int(number))
-                  if number.isascii() and number.isdigit() and len(number) <= 12 else None)
+    escalation = _escalation(faq, number)
     if escalation is None or not escalation.answer:
         return None
     return faq, user, trigger, escalation, rest
@@ -269,6 +266,5 @@ def record_reply(event: Mapping[str, Any], team: str, faq: Services, client: Web
                              text=plain(str(event.get("text") or "")))
     except (UserError, SlackApiError) as error:
         log.warning("a reply to an escalated question was not fully recorded: %s",
-                    error.problem if isinstance(error, UserError)
-                    else error.response.get("error"))
+                    _why(error))
     return True

@@ -64,7 +64,7 @@ def handle_home_opened(event: dict[str, Any], client: WebClient, context: BoltCo
     publish(client, services(context), user, bot_user_id=context.bot_user_id or "")
 
 
-def _editor_click(body: dict[str, Any], action: dict[str, Any],
+def editor_click(body: dict[str, Any], action: dict[str, Any],
                   context: BoltContext) -> tuple[Services, HomeClick] | None:
     """The click, if an FAQ editor made it and it wasn't handled already; else None."""
     faq = services(context)
@@ -83,7 +83,7 @@ def _editor_click(body: dict[str, Any], action: dict[str, Any],
 def _decide(ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient,
             context: BoltContext, *, accept: bool) -> None:
     ack()
-    clicked = _editor_click(body, action, context)
+    clicked = editor_click(body, action, context)
     if clicked is None:
         return
     faq, click = clicked
@@ -121,7 +121,7 @@ def handle_add(ack: Ack, body: dict[str, Any], action: dict[str, Any], client: W
     """Open the FAQ modal on an unanswered question; opened outside a thread, it posts
     nothing once saved (its ``private_metadata`` is empty)."""
     ack()
-    clicked = _editor_click(body, action, context)
+    clicked = editor_click(body, action, context)
     if clicked is None:
         return
     _, click = clicked
@@ -133,7 +133,7 @@ def handle_edit(ack: Ack, body: dict[str, Any], action: dict[str, Any], client: 
                 context: BoltContext) -> None:
     """The FAQ message's Edit, from the Home: the modal on the FAQ as it is now."""
     ack()
-    clicked = _editor_click(body, action, context)
+    clicked = editor_click(body, action, context)
     if clicked is None:
         return
     faq, click = clicked
