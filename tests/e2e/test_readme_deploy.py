@@ -30,6 +30,7 @@ TOKEN = f"xoxb-test-{secrets.token_hex(12)}"
 APP_TOKEN = f"xapp-1-{APP_ID}-{secrets.token_hex(12)}"
 VENV = Path(sys.prefix)
 ACTIVATE = VENV / "bin" / "activate"
+VERBOSE_SOCKET = "faqbot -v socket"  # what the README says to run when nothing happens
 
 pytestmark = pytest.mark.skipif(not ACTIVATE.is_file(),
                                 reason="the tests run outside a venv: nothing to activate")
@@ -49,6 +50,7 @@ def test_the_section_shows_the_commands_this_test_runs() -> None:
     assert deploy_commands() == ["source .venv/bin/activate", "cp .env.example .env",
                                  "faqbot check", "faqbot socket",
                                  "faqbot build my-faq.csv --out my-faq/"]
+    assert f"`{VERBOSE_SOCKET}`" in (ROOT / "README.md").read_text(encoding="utf-8")
 
 
 @pytest.fixture
@@ -90,9 +92,9 @@ def fill_in(env_file: Path, **values: str) -> None:
 class ReadmeSocket(ServerProcess):
     """``faqbot socket`` started the README's way; ready once it says it connected."""
 
-    def __init__(self, cwd: Path) -> None:
+    def __init__(self, cwd: Path, command: str = "faqbot socket") -> None:
         super().__init__({}, cwd=str(cwd))
-        self._command = ["bash", "-c", "source .venv/bin/activate && exec faqbot socket"]
+        self._command = ["bash", "-c", f"source .venv/bin/activate && exec {command}"]
         self._env = user_env()
 
     def start(self, timeout: float = 60.0) -> ReadmeSocket:
@@ -158,8 +160,9 @@ def test_deploy_to_slack_as_the_readme_says(clone: Path, slack: SlackStandIn,
     built = shell(build, clone)
     assert built.returncode == 0, built.stdout + built.stderr
     fill_in(clone / ".env", FAQ_DATASET="my-faq/")
-    with ReadmeSocket(clone):
+    with ReadmeSocket(clone, VERBOSE_SOCKET) as bot:
         answer = ask_in_channel(slack, socket_mode, "where can I park my car?",
                                 "1900000002.000100")
         assert "Level -2 of the garage" in answer
+        assert "DEBUG" in bot.log and TOKEN not in bot.log and APP_TOKEN not in bot.log
     assert activate == "source .venv/bin/activate"  # every command above ran after it
