@@ -15,14 +15,13 @@ import secrets
 import shutil
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import ROOT, SETTINGS
-from tests.standins.server_process import ServerProcess
+from tests.e2e.test_socket_e2e import SocketProcess
 from tests.standins.slack_standin import APP_ID, TEAM_ID, SlackStandIn, event_body
 from tests.standins.socket_standin import SocketStandIn
 
@@ -89,20 +88,13 @@ def fill_in(env_file: Path, **values: str) -> None:
     env_file.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
-class ReadmeSocket(ServerProcess):
+class ReadmeSocket(SocketProcess):
     """``faqbot socket`` started the README's way; ready once it says it connected."""
 
     def __init__(self, cwd: Path, command: str = "faqbot socket") -> None:
         super().__init__({}, cwd=str(cwd))
         self._command = ["bash", "-c", f"source .venv/bin/activate && exec {command}"]
         self._env = user_env()
-
-    def start(self, timeout: float = 60.0) -> ReadmeSocket:
-        self.proc = subprocess.Popen(self._command, env=self._env, cwd=self._cwd, text=True,
-                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-        threading.Thread(target=self._read, name="readme-socket-log", daemon=True).start()
-        self.wait_for_line("connected in Socket Mode", timeout)
-        return self
 
 
 @pytest.fixture
