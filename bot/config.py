@@ -38,6 +38,9 @@ DEFAULT_LEASE_SECONDS = 30.0
 DEFAULT_REFRESH_SECONDS = 300.0
 DEFAULT_REMIND_MINUTES = 60.0
 DEFAULT_ESCALATION_REACTION = "raising_hand"
+# Question text, who asked and who voted are kept this long (LOG_RETENTION_DAYS; 0: forever).
+DEFAULT_RETENTION_DAYS = 90
+MAX_RETENTION_DAYS = 36_500  # a century: further back than any log, and inside datetime's range
 SLACK_CHANNEL_ID = re.compile(r"^[CG][A-Z0-9]{2,}$")
 EMOJI_NAME = re.compile(r"^[a-z0-9_+'-]{1,64}$")
 SLACK_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
@@ -65,6 +68,20 @@ def _count(env: Mapping[str, str], name: str) -> int:
     if not raw.isdigit() or int(raw) > 10_000:
         raise UserError(f"{name}={raw!r} is not a whole number",
                         f"set {name} to 0 (off) or a count such as 2, or unset it")
+    return int(raw)
+
+
+def _retention_days(env: Mapping[str, str]) -> int:
+    """LOG_RETENTION_DAYS: whole days, 0 meaning keep for ever; anything else is a typo that
+    would otherwise keep (or erase) the log against the operator's intent."""
+    raw = env.get("LOG_RETENTION_DAYS", "").strip()
+    if not raw:
+        return DEFAULT_RETENTION_DAYS
+    if not raw.isascii() or not raw.isdigit() or int(raw) > MAX_RETENTION_DAYS:
+        raise UserError(f"LOG_RETENTION_DAYS={raw[:40]!r} is not a whole number of days "
+                        f"from 0 to {MAX_RETENTION_DAYS}",
+                        f"set LOG_RETENTION_DAYS to a number of days such as "
+                        f"{DEFAULT_RETENTION_DAYS}, 0 to keep the log for ever, or unset it")
     return int(raw)
 
 
@@ -144,6 +161,7 @@ class Settings:
     faq_channels: tuple[str, ...] = ()
     database_url: str = field(default="", repr=False)
     log_question_text: bool = True
+    log_retention_days: int = DEFAULT_RETENTION_DAYS  # 0: keep for ever
     port: int = DEFAULT_PORT
     claim_lease_seconds: float = DEFAULT_LEASE_SECONDS
     faq_editors: frozenset[str] = frozenset()
@@ -195,6 +213,7 @@ class Settings:
             faq_channels=channels,
             database_url=get("DATABASE_URL"),
             log_question_text=_bool(env, "LOG_QUESTION_TEXT", True),
+            log_retention_days=_retention_days(env),
             port=_port(get("PORT", str(DEFAULT_PORT))),
             claim_lease_seconds=_float(env, "CLAIM_LEASE_SECONDS", DEFAULT_LEASE_SECONDS,
                                        1.0, 3600.0),

@@ -159,6 +159,12 @@ def test_unknown_backend_is_refused():
     assert_one_line_error(result.stderr, "EMBEDDING_BACKEND='gpu'")
 
 
+def test_a_bad_log_retention_stops_serve_at_start():
+    result = run_cli("serve", "--port", "0", env=clean_env(LOG_RETENTION_DAYS="-30"))
+    assert result.returncode == 2
+    assert_one_line_error(result.stderr, "LOG_RETENTION_DAYS='-30'", "0 to keep the log")
+
+
 def test_missing_model_file_is_refused(tmp_path, monkeypatch, capsys):
     (tmp_path / "tokenizer.json").write_text("{}")
     code, err = ask_with(monkeypatch, capsys, EMBEDDING_MODEL_DIR=str(tmp_path))

@@ -33,6 +33,7 @@ def test_defaults() -> None:
     assert (settings.answer_min_score, settings.answer_margin) == (None, None)  # not set
     assert settings.faq_channels == ()
     assert settings.log_question_text is True
+    assert settings.log_retention_days == 90
     assert settings.port == 3000
 
 
@@ -78,6 +79,8 @@ def _refused(name: str, raws: tuple[str, ...], why: str) -> list[tuple[str, str,
     *_refused("ANSWER_MIN_SCORE", ("high", "1.5", "nan"), "is not a number between -1.0 and 1.0"),
     *_refused("ANSWER_MARGIN", ("-0.1",), "is not a number between 0.0 and 2.0"),
     *_refused("LOG_QUESTION_TEXT", ("maybe",), "is not a yes/no value"),
+    *_refused("LOG_RETENTION_DAYS", ("-1", "nan", "1.5", "90d", "1e3", "٣", "36501"),
+              "is not a whole number of days from 0 to 36500"),
     *_refused("PORT", ("web", "3000.5"), "is not a port number"),
     ("PORT", "65536", "port 65536 is out of range"),
     ("PORT", "-1", "port -1 is out of range"),
@@ -169,3 +172,17 @@ def test_escalation_settings_are_checked() -> None:
                       ("ESCALATION_REMIND_MINUTES", "soon")):
         with pytest.raises(UserError, match=name):
             Settings.from_env({name: bad})
+
+
+@pytest.mark.parametrize(("raw", "days"), [("", 90), ("0", 0), ("1", 1), (" 30 ", 30),
+                                           ("36500", 36500)])
+def test_log_retention_days(raw: str, days: int) -> None:
+    """Whole days; 0 keeps the log for ever (the housekeeping thread doesn't start)."""
+    assert Settings.from_env({"LOG_RETENTION_DAYS": raw}).log_retention_days == days
+
+
+def test_a_bad_log_retention_names_the_fix() -> None:
+    with pytest.raises(UserError) as error:
+        Settings.from_env({"LOG_RETENTION_DAYS": "-7"})
+    assert error.value.fix == ("set LOG_RETENTION_DAYS to a number of days such as 90, "
+                               "0 to keep the log for ever, or unset it")

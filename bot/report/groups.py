@@ -4,6 +4,7 @@ Texts are embedded with the configured embedder and clustered greedily: the most
 phrasing opens a group, and each following phrasing joins the group whose first phrasing it
 is most similar to, if that cosine is at least ``threshold``, or else opens its own. When the
 text was not logged (LOG_QUESTION_TEXT=false), only identical texts (by hash) can be grouped.
+Questions past LOG_RETENTION_DAYS keep neither, so they are counted but never grouped.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from bot.storage import Row, normalise
+from bot.storage import Row, is_purged, normalise
 
 SIMILARITY = "similarity"
 EXACT_HASH = "exact hash"
@@ -44,7 +45,7 @@ def group_unanswered(rows: Sequence[Row], embed: Callable[[], Embed],
     groups = _by_similarity(texts, embed(), threshold) if texts else []
     by_hash: dict[str, Group] = {}
     for row in rows:
-        if row["text"] is None:
+        if row["text"] is None and not is_purged(row):
             by_hash.setdefault(str(row["text_hash"]), Group(EXACT_HASH)).rows.append(row)
     return sorted([*groups, *by_hash.values()], key=lambda group: -len(group.rows))
 

@@ -25,6 +25,9 @@ def as_text(report: dict[str, Any], since_label: str) -> str:
     unanswered = report["unanswered"]
     lines += ["", f"Unanswered: {unanswered['count']} questions in "
                   f"{len(unanswered['groups'])} groups ({_grouping(unanswered)})"]
+    if unanswered.get("purged"):
+        lines.append(f"  {unanswered['purged']} of them older than LOG_RETENTION_DAYS: "
+                     "counted, their text purged")
     for group in unanswered["groups"]:
         who = f"{group['count']}× by {group['people']} people ({group['direct']} direct)"
         if group["escalated"]:

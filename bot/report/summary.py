@@ -11,7 +11,7 @@ from typing import Any
 
 from bot.faq.policy import Decision
 from bot.report.groups import EXACT_HASH, SIMILARITY, THRESHOLD, Group
-from bot.storage import RESOLVED, Escalation, Log, Row
+from bot.storage import RESOLVED, Escalation, Log, Row, is_purged
 
 EXAMPLES = 3
 
@@ -28,6 +28,9 @@ def summarise(log: Log, groups: Sequence[Group]) -> dict[str, Any]:
                              "rate": round(counts[kind] / total, 4) if total else 0.0}
                       for kind in Decision},
         "unanswered": {"count": counts[Decision.NONE],
+                       # past LOG_RETENTION_DAYS: counted, with no text left to group by
+                       "purged": sum(row["decision"] == Decision.NONE and is_purged(row)
+                                     for row in log.questions),
                        "grouping": " and ".join(sorted(kinds)) or SIMILARITY,
                        "threshold": THRESHOLD,
                        "groups": [_group(group, escalated) for group in groups]},
@@ -116,10 +119,13 @@ def _faqs(log: Log) -> list[dict[str, Any]]:
 
 
 def latest_votes(votes: Sequence[Row]) -> list[Row]:
-    """A person may change their vote on an answer; the last click counts."""
+    """A person may change their vote on an answer; the last click counts. A vote past
+    LOG_RETENTION_DAYS has no voter left to tell: the purge kept only last clicks, so each
+    counts."""
     latest: dict[tuple[object, ...], Row] = {}
-    for vote in votes:  # in time order
-        key = (vote["team"], vote["channel"], vote["message_ts"], vote["faq_id"],
-               vote["user_hash"])
+    for number, vote in enumerate(votes):  # in time order
+        key = ((number,) if is_purged(vote) else
+               (vote["team"], vote["channel"], vote["message_ts"], vote["faq_id"],
+                vote["user_hash"]))
         latest[key] = vote
     return list(latest.values())

@@ -2,8 +2,9 @@
 
 Both load the FAQ and the embedder with the database's FAQ edits merged over it, open the
 store, build the Bolt app on a listener pool (with the phrasing learner and the App Home's
-facts), settle the heap and start the watcher that keeps the FAQ current; on the way out
-they stop the watcher and let in-flight replies finish before closing the store.
+facts), settle the heap, and start the watcher that keeps the FAQ current and the
+housekeeping that purges the log past LOG_RETENTION_DAYS; on the way out they stop both and
+let in-flight replies finish before closing the store.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ if TYPE_CHECKING:
     from bot.config import Settings
     from bot.faq.answerer import Answerer
     from bot.live import Watcher
+    from bot.runtime.housekeeping import Housekeeping
     from bot.runtime.reminders import Reminders
     from bot.storage import Store
 
@@ -36,6 +38,7 @@ class Runtime:
     store: Store
     watcher: Watcher
     reminders: Reminders | None = None  # None: nobody to ask (FAQ_EXPERTS unset)
+    housekeeping: Housekeeping | None = None  # None: the log is kept for ever
 
     def describe(self) -> str:
         return f"{len(self.answerer.faq)} FAQs from {self.answerer.faq.source}"
@@ -45,6 +48,8 @@ class Runtime:
         self.watcher.stop()
         if self.reminders is not None:
             self.reminders.stop()
+        if self.housekeeping is not None:
+            self.housekeeping.stop()
         log.info("finishing in-flight replies")
         self.executor.shutdown(wait=True)
         self.store.close()
@@ -58,6 +63,7 @@ def start(settings: Settings) -> Runtime:
     """
     from bot.live import Learner, Watcher, open_live
     from bot.report.home import HomeReport
+    from bot.runtime.housekeeping import Housekeeping
     from bot.runtime.reminders import Reminders
     from bot.slack.app import create_app, listener_executor
     from bot.slack.services import handoff_for
@@ -80,8 +86,10 @@ def start(settings: Settings) -> Runtime:
     watcher = Watcher(live, settings).start()
     handoff = handoff_for(settings, store)
     reminders = None if handoff is None else Reminders(app.client, handoff).start()
+    days = settings.log_retention_days
+    housekeeping = Housekeeping(store, retention_days=days).start() if days else None
     return Runtime(app=app, answerer=live.answerer, executor=executor, store=store,
-                   watcher=watcher, reminders=reminders)
+                   watcher=watcher, reminders=reminders, housekeeping=housekeeping)
 
 
 def settle_heap() -> None:

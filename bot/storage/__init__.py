@@ -14,6 +14,7 @@ outside this package comes in through here; the modules behind it are:
 - ``outage``: when to retry a database that is down;
 - ``schema``: the tables; ``url``: parsing and redacting ``DATABASE_URL``;
 - ``privacy``: pseudonyms for users and question texts;
+- ``retention``: what LOG_RETENTION_DAYS erases (``Purged``: how much one purge did);
 - ``queries``: reading the log back for ``faqbot report``, and the escalations waiting for
   an editor (``Waiting``) for the App Home.
 """
@@ -24,10 +25,11 @@ from bot.storage.faq_edits import StaleEdit, StoredEdit
 from bot.storage.learning import ACCEPTED, PENDING, REJECTED, AskedQuestion, Suggestion
 from bot.storage.privacy import normalise
 from bot.storage.queries import Log, Row, Waiting, read_log
+from bot.storage.retention import Purged, is_purged
 from bot.storage.schema import utcnow
 from bot.storage.store import VOTES, Store, open_store
 
 __all__ = ["ACCEPTED", "CLAIMED", "OPEN", "PENDING", "REJECTED", "RESOLVED", "VOTES",
            "AskedQuestion", "ClaimStore", "Escalation",
-           "LocalClaims", "Log", "Row", "StaleEdit", "Store", "StoredEdit", "Suggestion",
-           "Waiting", "normalise", "open_store", "read_log", "utcnow"]
+           "LocalClaims", "Log", "Purged", "Row", "StaleEdit", "Store", "StoredEdit", "Suggestion",
+           "Waiting", "is_purged", "normalise", "open_store", "read_log", "utcnow"]

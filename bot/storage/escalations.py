@@ -85,7 +85,8 @@ def in_thread(connection: Connection, channel: str, thread_ts: str) -> Escalatio
     table = schema.escalations
     row = connection.execute(select(table).where(
         table.c.thread_channel == storable_text(channel),
-        table.c.thread_ts == storable_text(thread_ts))
+        table.c.thread_ts == storable_text(thread_ts),
+        table.c.asker != schema.PURGED)  # past the retention: closed for good
         .order_by(table.c.id.desc()).limit(1)).first()  # the latest, if asked there twice
     return None if row is None else _escalation(row)
 
@@ -139,8 +140,11 @@ def resolve(connection: Connection, escalation_id: int, user: str) -> bool:
 
 
 def reopen(connection: Connection, escalation_id: int) -> bool:
+    """A resolved escalation, open again; not one the retention purged (nothing is left to
+    answer, nor anyone to answer)."""
     table = schema.escalations
-    return _change(connection, escalation_id, table.c.status == RESOLVED, status=OPEN,
+    return _change(connection, escalation_id, table.c.status == RESOLVED,
+                   table.c.asker != schema.PURGED, status=OPEN,
                    resolved_by=None, resolved_at=None, claimed_by=None, claimed_at=None)
 
 

@@ -14,7 +14,7 @@ from datetime import datetime
 from sqlalchemy import Connection, func, select, update
 
 from bot.storage import schema
-from bot.storage.privacy import normalise, user_hash
+from bot.storage.privacy import normalise, phrasing_hash, user_hash
 from bot.storage.values import storable, storable_text
 
 PENDING, ACCEPTED, REJECTED = "pending", "accepted", "rejected"
@@ -67,11 +67,19 @@ def confirm(connection: Connection, *, team: str, faq_id: str, text: str,
     """Count ``user`` as confirming ``text`` as a phrasing of ``faq_id`` (once per user)."""
     suggestions, now = schema.suggestions, schema.utcnow()
     key = normalise(text)
-    schema.insert_ignoring_duplicates(connection, suggestions, storable({
-        "faq_id": faq_id, "text": text, "key": key, "status": PENDING, "at": now}))
-    suggestion_id = connection.scalar(
-        select(suggestions.c.id).where(suggestions.c.faq_id == storable_text(faq_id),
-                                       suggestions.c.key == storable_text(key)))
+
+    def found(stored_key: str) -> int | None:
+        return connection.scalar(
+            select(suggestions.c.id).where(suggestions.c.faq_id == storable_text(faq_id),
+                                           suggestions.c.key == storable_text(stored_key)))
+
+    # A rejected phrasing whose text the retention purged is known by its hash: it stays
+    # rejected, rather than coming back as a new suggestion.
+    suggestion_id = found(phrasing_hash(storable_text(key)))
+    if suggestion_id is None:
+        schema.insert_ignoring_duplicates(connection, suggestions, storable({
+            "faq_id": faq_id, "text": text, "key": key, "status": PENDING, "at": now}))
+        suggestion_id = found(key)
     schema.insert_ignoring_duplicates(connection, schema.confirmations, {
         "suggestion_id": suggestion_id, "user_hash": user_hash(team, user), "at": now})
     found = read(connection, suggestion_id)

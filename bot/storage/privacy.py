@@ -29,3 +29,10 @@ def normalise(text: str) -> str:
 def text_hash(team: str, text: str) -> str:
     """Equal for texts that differ only in case and spacing, so hashed logs still group."""
     return _salted(team, normalise(text))
+
+
+def phrasing_hash(key: str) -> str:
+    """What a rejected learned phrasing keeps of its normalised text once the retention
+    purged it: enough to know it when asked again, not to read it (unsalted: a phrasing
+    belongs to an FAQ, not to a team)."""
+    return "sha256:" + hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()

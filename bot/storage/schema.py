@@ -11,6 +11,7 @@ from sqlalchemy import (
     JSON,
     Boolean,
     Column,
+    ColumnElement,
     Connection,
     DateTime,
     Engine,
@@ -25,6 +26,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     inspect,
+    literal_column,
     select,
     text,
     true,
@@ -35,8 +37,9 @@ from sqlalchemy.exc import SQLAlchemyError
 
 # 2: claims carry ``done``, so a claim whose reply never went out expires;
 # 3: FAQ edits and their change counter; questions carry their reply's ts; learned phrasings;
-# 4: escalations (questions handed to a person).
-SCHEMA_VERSION = 4
+# 4: escalations (questions handed to a person);
+# 5: the indexes the retention purge walks (LOG_RETENTION_DAYS).
+SCHEMA_VERSION = 5
 VERSION_KEY = "schema_version"
 
 metadata = MetaData()
@@ -96,6 +99,31 @@ choices = _feedback("faqbot_choices",
                     Column("chosen", Text, nullable=False),
                     Column("shown", JSON, nullable=False))  # the FAQ ids offered, in order
 
+# A log row past LOG_RETENTION_DAYS keeps its counts but not who it was: its ``user_hash``
+# (and whatever else leads to a person) is blanked to ``PURGED``. The purge walks only the
+# rows not purged yet, oldest first, through a partial index of them: each batch costs the
+# same however many purged rows lie behind it.
+PURGED = ""
+
+
+def not_purged(table: Table) -> ColumnElement[bool]:
+    """``user_hash <> ''`` spelled with a literal: SQLite uses a partial index only for a
+    query term identical to the index's own, which a bound parameter is not."""
+    return table.c.user_hash != literal_column("''")
+
+
+def _unpurged_index(table: Table) -> Index:
+    condition = not_purged(table)
+    return Index(f"{table.name}_unpurged", table.c.at, sqlite_where=condition,
+                 postgresql_where=condition)
+
+
+PURGE_INDEXES = (
+    _unpurged_index(questions), _unpurged_index(votes), _unpurged_index(choices),
+    # A vote the same person changed later never counts: found by its message.
+    Index("faqbot_votes_message", votes.c.channel, votes.c.message_ts),
+)
+
 # FAQ edits made from Slack or the CLI: the latest state of each edited FAQ, merged over the
 # dataset at load. ``version`` is the change counter's value when it was written.
 faq_edits = Table("faqbot_faq_edits", metadata,
@@ -137,7 +165,8 @@ confirmations = Table("faqbot_confirmations", metadata,
                       Column("suggestion_id", Integer, nullable=False),
                       Column("user_hash", String(64), nullable=False),
                       Column("at", DateTime, nullable=False),
-                      PrimaryKeyConstraint("suggestion_id", "user_hash"))
+                      PrimaryKeyConstraint("suggestion_id", "user_hash"),
+                      Index("faqbot_confirmations_at", "at"))
 
 
 # Questions handed to a person: one row per question (its message ts, or a /faq command's
@@ -214,6 +243,7 @@ def _create(engine: Engine) -> int:
         metadata.create_all(connection)
         _add_claims_done(connection)
         _add_reply_ts(connection)
+        _add_purge_indexes(connection)
         insert_ignoring_duplicates(connection, faq_changes, {"id": 1, "version": 0})
         insert_ignoring_duplicates(connection, meta,
                                    {"key": VERSION_KEY, "value": str(SCHEMA_VERSION)})
@@ -230,6 +260,12 @@ def _add_reply_ts(connection: Connection) -> None:
         connection.execute(text(f"ALTER TABLE {questions.name} ADD COLUMN reply_ts VARCHAR"))
         connection.execute(text("CREATE INDEX IF NOT EXISTS faqbot_questions_reply "
                                 f"ON {questions.name} (channel, reply_ts)"))
+
+
+def _add_purge_indexes(connection: Connection) -> None:
+    """Version 4 → 5: tables made before it lack the indexes the purge walks."""
+    for index in (*PURGE_INDEXES, *confirmations.indexes):
+        index.create(connection, checkfirst=True)
 
 
 def _add_claims_done(connection: Connection) -> None:

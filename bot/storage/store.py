@@ -25,7 +25,7 @@ from sqlalchemy.exc import DataError, IntegrityError, SQLAlchemyError
 
 from bot.config import DEFAULT_LEASE_SECONDS
 from bot.errors import UserError
-from bot.storage import escalations, faq_edits, learning, queries, schema
+from bot.storage import escalations, faq_edits, learning, queries, retention, schema
 from bot.storage.claims import LocalClaims
 from bot.storage.escalations import Escalation
 from bot.storage.faq_edits import StoredEdit
@@ -33,6 +33,7 @@ from bot.storage.learning import AskedQuestion, Suggestion
 from bot.storage.outage import Outage
 from bot.storage.privacy import text_hash, user_hash
 from bot.storage.queries import Log, Waiting
+from bot.storage.retention import Purged
 from bot.storage.url import describe_error, open_engine, parse_url, redact
 from bot.storage.values import storable, storable_text
 
@@ -141,6 +142,29 @@ class Store:
         with contextlib.suppress(_Unavailable):
             self._attempt(lambda c: c.execute(delete(schema.claims)
                                               .where(schema.claims.c.at < cutoff)))
+
+    def purge_log(self, older_than: timedelta, *, batch: int = retention.BATCH_ROWS,
+                  between: Callable[[], bool] = lambda: True) -> Purged | None:
+        """Erase what LOG_RETENTION_DAYS says goes (``bot.storage.retention``) from what is
+        older than ``older_than``: one short transaction per batch of at most ``batch`` rows,
+        so replies in this and other processes write between them. ``between`` runs after
+        each batch (a pause that lets other writers in; False stops the purge). None when the
+        database is down or refused a batch: the next purge picks up where this one stopped.
+        """
+        cutoff = schema.utcnow() - older_than
+        purged = Purged()
+        for name, step in retention.STEPS:
+            while True:
+                try:
+                    done = self._attempt(lambda c, step=step: step(c, cutoff, batch))
+                except _Unavailable:
+                    return None
+                purged.add(name, done)
+                if not between():
+                    return purged
+                if done < batch:
+                    break
+        return purged
 
     def log_question(self, *, team: str, channel: str, ts: str, user: str, text: str,
                      answer: Answer, latency_ms: float, direct: bool = False,
