@@ -51,7 +51,7 @@ class Housekeeping:
         self._resumed = time.monotonic()
         purged = self.store.purge_log(self.retention, between=self._between)
         if purged is not None and purged.total:
-            log.info("purged what is older than %d days (LOG_RETENTION_DAYS): %s",
+            log.info("purged the log past LOG_RETENTION_DAYS=%d: %s",
                      self.retention.days, purged)
         return purged
 

@@ -54,6 +54,10 @@ class Purged:
     def total(self) -> int:
         return sum(getattr(self, f.name) for f in fields(self))
 
+    def __str__(self) -> str:
+        return ", ".join(f"{getattr(self, f.name)} {f.name}" for f in fields(self)
+                         if getattr(self, f.name)) or "nothing"
+
 
 def is_purged(row: Mapping[str, object]) -> bool:
     """A log row (question, vote or choice) past the retention: no longer anyone's."""
