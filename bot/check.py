@@ -153,11 +153,17 @@ def _database(settings: Settings) -> Result:
     except UserError as error:
         return _failed("database", error)
     try:
-        return Result("database", True, store.ping())
+        return Result("database", True, f"{store.ping()}; {_retention(settings)}")
     except UserError as error:
         return _failed("database", error)
     finally:
         store.close()
+
+
+def _retention(settings: Settings) -> str:
+    days = settings.log_retention_days
+    return (f"question texts and who asked or voted kept {days} days (LOG_RETENTION_DAYS)"
+            if days else "the log is kept for ever (LOG_RETENTION_DAYS=0)")
 
 
 def run_checks(settings_loader: Callable[[], Settings]) -> list[Result]:

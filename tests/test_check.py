@@ -36,6 +36,7 @@ def test_everything_passes(slack_standin: SlackStandIn, tmp_path: Any) -> None:
         "FAQ dataset", "embedder"]
     assert "@faqbot in Acme" in results[3].detail
     assert "log.sqlite3" in results[4].detail
+    assert "kept 90 days (LOG_RETENTION_DAYS)" in results[4].detail
     assert "13 FAQs" in results[5].detail
     [auth] = slack_standin.calls()
     assert (auth.method, auth.token) == ("auth.test", "xoxb-good")

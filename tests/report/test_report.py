@@ -251,3 +251,40 @@ def test_a_log_from_before_escalations_reports_none(tmp_path, capsys, monkeypatc
     assert main(["report", "--json"]) == 0
     escalations = json.loads(capsys.readouterr().out)["escalations"]
     assert (escalations["count"], escalations["self_service_rate"]) == (0, 1.0)
+
+
+def test_a_purged_period_reports_the_same_counts_without_texts(store, database_url, capsys,
+                                                                monkeypatch):
+    """Past LOG_RETENTION_DAYS the counts stay; the unanswered texts (and so their groups)
+    are gone, and the report says how many questions that leaves ungrouped."""
+    from datetime import timedelta
+
+    from sqlalchemy import create_engine, update
+
+    from bot.storage import schema
+    from bot.storage.url import parse_url
+
+    seed(store)
+    engine = create_engine(parse_url(database_url))
+    with engine.begin() as connection:
+        for table in (schema.questions, schema.votes, schema.choices):
+            connection.execute(update(table).values(at=schema.utcnow() - timedelta(days=40)))
+    engine.dispose()
+    monkeypatch.setenv("DATABASE_URL", database_url)
+
+    def report() -> dict:
+        assert main(["report", "--since", "60d", "--json"]) == 0
+        return json.loads(capsys.readouterr().out)
+
+    before = report()
+    assert store.purge_log(timedelta(days=30)).questions == 18
+    after = report()
+    for key in ("questions", "decisions", "faqs", "escalations"):
+        assert after[key] == before[key], key
+    assert (before["unanswered"]["purged"], len(before["unanswered"]["groups"])) == (0, 2)
+    assert after["unanswered"] | {"groups": None} == {
+        **before["unanswered"], "purged": 12, "groups": None}
+    assert after["unanswered"]["groups"] == []  # nothing left to group by, not one "" group
+    assert main(["report", "--since", "60d"]) == 0
+    text = capsys.readouterr().out
+    assert "12 of them older than LOG_RETENTION_DAYS: counted, their text purged" in text
