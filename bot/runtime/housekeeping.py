@@ -16,6 +16,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from bot.config import Settings
     from bot.storage import Purged, Store
 
 log = logging.getLogger(__name__)
@@ -70,3 +71,9 @@ class Housekeeping:
             except Exception:  # the thread must outlive any one failed purge
                 log.exception("the log purge failed; it runs again within the hour")
             self._stop.wait(self.every)
+
+
+def housekeeping_for(settings: Settings, store: Store) -> Housekeeping | None:
+    """The housekeeping LOG_RETENTION_DAYS asks for, not started; None for 0 (keep for ever)."""
+    days = settings.log_retention_days
+    return Housekeeping(store, retention_days=days) if days else None

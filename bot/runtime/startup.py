@@ -63,7 +63,7 @@ def start(settings: Settings) -> Runtime:
     """
     from bot.live import Learner, Watcher, open_live
     from bot.report.home import HomeReport
-    from bot.runtime.housekeeping import Housekeeping
+    from bot.runtime.housekeeping import housekeeping_for
     from bot.runtime.reminders import Reminders
     from bot.slack.app import create_app, listener_executor
     from bot.slack.services import handoff_for
@@ -86,8 +86,9 @@ def start(settings: Settings) -> Runtime:
     watcher = Watcher(live, settings).start()
     handoff = handoff_for(settings, store)
     reminders = None if handoff is None else Reminders(app.client, handoff).start()
-    days = settings.log_retention_days
-    housekeeping = Housekeeping(store, retention_days=days).start() if days else None
+    housekeeping = housekeeping_for(settings, store)
+    if housekeeping is not None:
+        housekeeping.start()
     return Runtime(app=app, answerer=live.answerer, executor=executor, store=store,
                    watcher=watcher, reminders=reminders, housekeeping=housekeeping)
 

@@ -9,7 +9,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import create_engine, update
 
-from bot.runtime.housekeeping import Housekeeping
+from bot.config import Settings
+from bot.runtime.housekeeping import Housekeeping, housekeeping_for
 from bot.storage import Store, schema
 from bot.storage.url import parse_url
 from tests.conftest import logged_answer, table_rows, wait_until
@@ -63,8 +64,12 @@ def test_retention_within_the_day_is_kept(old_log):
 
 
 def test_keep_for_ever_needs_no_thread(old_log):
+    store, _ = old_log
+    assert housekeeping_for(Settings.from_env({"LOG_RETENTION_DAYS": "0"}), store) is None
     with pytest.raises(ValueError, match="keep for ever"):
-        Housekeeping(old_log[0], retention_days=0)
+        Housekeeping(store, retention_days=0)
+    default = housekeeping_for(Settings.from_env({}), store)
+    assert default.retention == timedelta(days=90)
 
 
 def test_a_database_that_is_down_is_tried_next_time(tmp_path, closed_port):
