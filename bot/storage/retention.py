@@ -15,9 +15,9 @@ Past the retention, the log keeps its counts and loses its people and their word
 - an escalation is erased (question, answer, asker, link) once it was resolved longer ago
   than the retention; until then its expert needs all of it, however old it is.
 
-Every step is a single UPDATE or DELETE of at most ``limit`` rows, picked oldest first by a
-subquery that re-checks "not purged yet": concurrent purges in several processes redo nothing
-and collide only row by row, and no statement holds a lock for long.
+Each step is one short transaction over at most ``limit`` rows, picked oldest first, whose
+statements re-check "not purged yet": purges running at once in several processes redo
+nothing and collide only row by row, and none holds a lock for long.
 """
 
 from __future__ import annotations
