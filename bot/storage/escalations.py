@@ -85,8 +85,7 @@ def in_thread(connection: Connection, channel: str, thread_ts: str) -> Escalatio
     table = schema.escalations
     row = connection.execute(select(table).where(
         table.c.thread_channel == storable_text(channel),
-        table.c.thread_ts == storable_text(thread_ts),
-        table.c.asker != schema.PURGED)  # past the retention: closed for good
+        table.c.thread_ts == storable_text(thread_ts))
         .order_by(table.c.id.desc()).limit(1)).first()  # the latest, if asked there twice
     return None if row is None else _escalation(row)
 

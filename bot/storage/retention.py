@@ -12,8 +12,9 @@ Past the retention, the log keeps its counts and loses its people and their word
   nobody confirmed within the retention is deleted; a rejected one keeps only a hash of its
   text, so the same phrasing is not suggested (or accepted by itself) again; an accepted one
   is FAQ content and stays;
-- an escalation is erased (question, answer, asker, link) once it was resolved longer ago
-  than the retention; until then its expert needs all of it, however old it is.
+- an escalation is erased (question, answer, asker, link, and the question's ts and thread,
+  which lead back to the asker) once it was resolved longer ago than the retention; until
+  then its expert needs all of it, however old it is.
 
 Each step is one short transaction over at most ``limit`` rows, picked oldest first, whose
 statements re-check "not purged yet": purges running at once in several processes redo
@@ -26,7 +27,19 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
 from datetime import datetime
 
-from sqlalchemy import Connection, Table, and_, delete, exists, or_, select, update
+from sqlalchemy import (
+    Connection,
+    String,
+    Table,
+    and_,
+    cast,
+    delete,
+    exists,
+    literal,
+    or_,
+    select,
+    update,
+)
 
 from bot.storage import schema
 from bot.storage.escalations import RESOLVED
@@ -157,8 +170,12 @@ def purge_escalations(connection: Connection, cutoff: datetime, limit: int) -> i
            escalations.c.asker != schema.PURGED)
     ids = (select(escalations.c.id).where(*due).order_by(escalations.c.resolved_at)
            .limit(limit).scalar_subquery())
+    # The question's key is its message's ts, and a public one's thread is that message:
+    # both lead back to the asker. The key stays unique, as the table needs.
+    key = literal("purged:").concat(cast(escalations.c.id, String))
     return _rowcount(connection, update(escalations).where(escalations.c.id.in_(ids), *due)
-                     .values(question=None, answer=None, asker=schema.PURGED, permalink=None))
+                     .values(question=None, answer=None, asker=schema.PURGED, permalink=None,
+                             question_key=key, thread_channel=None, thread_ts=None))
 
 
 # In order: confirmations before the suggestions they keep alive.

@@ -307,6 +307,8 @@ def test_escalations_are_purged_once_resolved_longer_ago_than_the_retention(
     purged = store.escalation(done_long_ago.id)
     assert (purged.question, purged.answer, purged.asker, purged.permalink) == \
         (None, None, "", None)
+    assert (purged.question_key, purged.thread_channel, purged.thread_ts) == \
+        (f"purged:{done_long_ago.id}", None, None)  # no way back to the asker's message
     assert (purged.status, purged.answered_by, purged.resolved_at is not None) == \
         (RESOLVED, "U7", True)  # the report's figures: counts and medians
     for kept in (done_lately, still_open):  # the expert still needs it all
