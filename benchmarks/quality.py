@@ -35,9 +35,10 @@ under ``--cache`` (default: a folder in the system temp dir), so reruns take sec
 
     .venv/bin/python benchmarks/quality.py [--datasets ../shared/datasets] [--cache DIR]
 
-``--tuned`` prints frozen against tuned instead (issue 19), for Medicare, HWU64 and
-BANKING77 at K = 0, 5 and 20 (``--sets``, ``--ks``): the model tuned to the FAQ's phrasings
-as ``faqbot build --tune`` does, with the thresholds learned in-sample (leave-one-out over
+``--tuned`` prints frozen against tuned instead (issue 19), for the small FAQs, Medicare,
+HWU64 and BANKING77 at K = 0, 5 and 20 (``--sets``, ``--ks``; ``--draws`` adds FAQs written
+from later training utterances): the model tuned to the FAQ's phrasings as ``faqbot build
+--tune`` does, with the thresholds learned in-sample (leave-one-out over
 the phrasings it trained on) and cross-fitted (from the phrasings a second tune held out,
 what ``build --tune`` stores; ``bot.faq.tune.crossfit``), each at the direct and the channel
 point, with the tune time. Then where the learned points land: the oracle thresholds on the
@@ -80,7 +81,8 @@ MEDICARE = ROOT / "examples" / "medicare"
 OFFICE = ROOT / "tests" / "faq" / "office"
 SMALL = [ROOT / "benchmarks" / "sets" / name for name in ("itdesk", "hr", "lab")]
 KS = (0, 5, 20)
-TUNED_SETS = ("medicare", "hwu64", "banking77")  # smallest first
+SMALL_NAMES = ("office", "itdesk", "hr", "lab")
+TUNED_SETS = (*SMALL_NAMES, "medicare", "hwu64", "banking77")  # smallest first
 FRONTIER_RECALL = 0.90
 FRONTIER_MARGINS = np.round(np.arange(0.0, 0.1401, 0.005), 3)
 ORACLE_MARGINS = np.round(np.arange(0.0, 0.2001, 0.01), 3)
@@ -111,18 +113,26 @@ def medicare_set() -> LabelledSet:
                        [index[r["expected"]] if r["expected"] else None for r in records])
 
 
-def intent_set(folder: Path, k: int) -> LabelledSet:
-    """One FAQ per kept intent: first training utterance, then ``k`` alternates."""
+def intent_set(folder: Path, k: int, draw: int = 0) -> LabelledSet:
+    """One FAQ per kept intent: first training utterance, then ``k`` alternates. Draw ``d``
+    (another FAQ a team could have written for the same intents) takes the ``k + 1``
+    utterances after the ``d * (k + 1)`` first instead; an intent with too few keeps fewer."""
     train, test = read_csv(folder / "train.csv"), read_csv(folder / "test.csv")
     utterances: dict[str, list[str]] = {}
     for record in train:
         utterances.setdefault(record["category"], []).append(record["text"].replace("|", " "))
     held_out = set(sorted(utterances)[3::4])
     kept = [i for i in sorted(utterances) if i not in held_out]
-    rows = [FaqRow(id=i, question=utterances[i][0], answer=f"Answer for {i}", url="",
-                   alternates=tuple(utterances[i][1:1 + k]), category="") for i in kept]
+    start = draw * (k + 1)
+    if any(len(utterances[i]) <= start for i in kept):
+        raise ValueError(f"{folder.name} has too few training utterances for draw {draw} at "
+                         f"K={k}")
+    rows = [FaqRow(id=i, question=utterances[i][start], answer=f"Answer for {i}", url="",
+                   alternates=tuple(utterances[i][start + 1:start + 1 + k]), category="")
+            for i in kept]
     index = {i: n for n, i in enumerate(kept)}
-    return LabelledSet(f"{folder.name} K={k}", rows, [r["text"] for r in test],
+    name = f"{folder.name} K={k}" + (f" draw {draw}" if draw else "")
+    return LabelledSet(name, rows, [r["text"] for r in test],
                        [index.get(r["category"]) for r in test])
 
 
@@ -192,6 +202,38 @@ def oracle(faq: FaqData, vectors: np.ndarray, labelled: LabelledSet,
             f"(threshold {best[1]:+.2f}, margin {best[2]:.3f})")
 
 
+CURVE_RECALLS = (0.86, 0.88, 0.90, 0.92, 0.94)
+
+
+def oracle_curve(faq: FaqData, vectors: np.ndarray, labelled: LabelledSet,
+                 calibration: Calibration) -> str:
+    """``oracle``'s best silence at each of ``CURVE_RECALLS``, in one pass over the grid: how
+    steep the frontier is where the learned point lands (a point of shown recall, in silence)."""
+    _, cases = ranked_cases(faq, vectors, labelled, calibration)
+    expected = np.array([-1 if c.expected is None else c.expected for c in cases])
+    rows = np.array([[h.row for h in c.hits] + [-2] * (3 - len(c.hits)) for c in cases])
+    gate = np.array([c.hits[0].gate_score for c in cases])
+    gap = np.array([c.hits[0].rank_score - c.hits[1].rank_score if len(c.hits) > 1
+                    else np.inf for c in cases])
+    on = expected >= 0
+    in1, in3 = rows[:, 0] == expected, (rows == expected[:, None]).any(axis=1)
+    best = dict.fromkeys(CURVE_RECALLS, -1.0)
+    for margin in ORACLE_MARGINS:
+        choices = on & (gap < margin)
+        right = np.where(gap < margin, in3, in1) & on
+        for threshold in RELATIVE_MIN_SCORES:
+            answered = gate >= threshold
+            if (choices & answered).sum() > CHOICES * on.sum():
+                continue
+            shown = (right & answered).sum() / on.sum()
+            silence = float((~answered[~on]).mean())
+            for recall in CURVE_RECALLS:
+                if shown >= recall - 1e-9 and silence > best[recall]:
+                    best[recall] = silence
+    return ", ".join(f"{r:.0%}: " + (f"{v:.1%}" if v >= 0 else "never")
+                     for r, v in best.items())
+
+
 def frontier(faq: FaqData, vectors: np.ndarray, expected: list[int | None],
              recall: float = FRONTIER_RECALL) -> str:
     """Plain cosine's best silence at >= ``recall`` shown recall, oracle-tuned."""
@@ -244,16 +286,25 @@ def tuned_arguments(parser: argparse.ArgumentParser) -> None:
                         help="with --tuned: sets to run, in order (default: smallest first)")
     parser.add_argument("--ks", default=",".join(map(str, KS)),
                         help="with --tuned: alternates per FAQ for BANKING77 and HWU64")
+    parser.add_argument("--draws", type=int, default=1,
+                        help="with --tuned: FAQ draws per K > 0 for BANKING77 and HWU64 (draw d "
+                             "takes later training utterances; shows how much one FAQ's draw "
+                             "moves the learned point)")
     parser.add_argument("--epochs", type=int, default=Recipe().epochs,
                         help="with --tuned: epochs of the tune (an ablation; default: shipped)")
 
 
-def tuned_sets(datasets: Path, names: list[str], ks: list[int]) -> Iterator[LabelledSet]:
+def tuned_sets(datasets: Path, names: list[str], ks: list[int],
+               draws: int = 1) -> Iterator[LabelledSet]:
+    small = {folder.name: folder for folder in (OFFICE, *SMALL)}
     for name in names:
-        if name == "medicare":
+        if name in small:
+            yield small_set(small[name])
+        elif name == "medicare":
             yield medicare_set()
         else:
-            yield from (intent_set(datasets / name, k) for k in ks)
+            yield from (intent_set(datasets / name, k, d) for k in ks
+                        for d in range(draws if k else 1))
 
 
 def print_rates(labelled: LabelledSet, model: str, thresholds: str, faq: FaqData,
@@ -298,8 +349,8 @@ def compare_tuned(labelled: LabelledSet, frozen: CachedEmbedder, cache: Path,
     lines.append(f"- {labelled.name}, tuned, plain cosine: "
                  f"{frontier(faq_t, vectors_t, labelled.expected)}")
     if crossed is None:
-        print(f"| {labelled.name} | tuned | cross-fitted: too few held-out phrasings "
-              "| | | | | | | — |")
+        print(f"| {labelled.name} | tuned | cross-fitted: too few held-out phrasings, so "
+              "build --tune ships the in-sample point above | | | | | | | — |")
         return lines
     r = print_rates(labelled, "tuned", "cross-fitted (held-out phrasings)", faq_t, vectors_t,
                     crossed, f"+{done.crossfit_seconds:.0f}")
@@ -310,7 +361,9 @@ def compare_tuned(labelled: LabelledSet, frozen: CachedEmbedder, cache: Path,
                  f"{crossed.threshold:+.3f}, margin {crossed.margin:.3f}). Oracle thresholds on "
                  f"the same scores at that shown recall: "
                  f"{oracle(faq_t, vectors_t, labelled, crossed, at)}; at 90 %: "
-                 f"{oracle(faq_t, vectors_t, labelled, crossed, FRONTIER_RECALL)}")
+                 f"{oracle(faq_t, vectors_t, labelled, crossed, FRONTIER_RECALL)}. Oracle "
+                 f"silence by shown recall there: "
+                 f"{oracle_curve(faq_t, vectors_t, labelled, crossed)}")
     if in_sample is not None:
         r = run_variant(faq_t, vectors_t, labelled, in_sample)
         lines.append(f"- {labelled.name}, tuned, in-sample point: {percent(r['shown_recall'])} "
@@ -330,7 +383,8 @@ def main_tuned(args: argparse.Namespace, embedder: CachedEmbedder) -> int:
           "| silence off-topic | choices | tune s |")
     print("|---|---|---|---|---|---|---|---|---|---|")
     lines = []
-    for labelled in tuned_sets(args.datasets, names, [int(k) for k in args.ks.split(",")]):
+    ks = [int(k) for k in args.ks.split(",")]
+    for labelled in tuned_sets(args.datasets, names, ks, args.draws):
         lines += compare_tuned(labelled, embedder, args.cache, replace(Recipe(),
                                                                        epochs=args.epochs))
     print("\nFrontiers: thresholds oracle-tuned on the test questions themselves, for plain "
