@@ -348,6 +348,12 @@ def compare_tuned(labelled: LabelledSet, frozen: CachedEmbedder, cache: Path,
                 vectors_t, in_sample, f"{done.model.seconds:.0f}")
     lines.append(f"- {labelled.name}, tuned, plain cosine: "
                  f"{frontier(faq_t, vectors_t, labelled.expected)}")
+    if in_sample is not None:
+        r = run_variant(faq_t, vectors_t, labelled, in_sample)
+        lines.append(f"- {labelled.name}, tuned, in-sample point: {percent(r['shown_recall'])} "
+                     f"shown (threshold {in_sample.threshold:+.3f}, margin "
+                     f"{in_sample.margin:.3f}). Oracle on its scores at 90 %: "
+                     f"{oracle(faq_t, vectors_t, labelled, in_sample, FRONTIER_RECALL)}")
     if crossed is None:
         print(f"| {labelled.name} | tuned | cross-fitted: too few held-out phrasings, so "
               "build --tune ships the in-sample point above | | | | | | | — |")
@@ -364,12 +370,6 @@ def compare_tuned(labelled: LabelledSet, frozen: CachedEmbedder, cache: Path,
                  f"{oracle(faq_t, vectors_t, labelled, crossed, FRONTIER_RECALL)}. Oracle "
                  f"silence by shown recall there: "
                  f"{oracle_curve(faq_t, vectors_t, labelled, crossed)}")
-    if in_sample is not None:
-        r = run_variant(faq_t, vectors_t, labelled, in_sample)
-        lines.append(f"- {labelled.name}, tuned, in-sample point: {percent(r['shown_recall'])} "
-                     f"shown (threshold {in_sample.threshold:+.3f}, margin "
-                     f"{in_sample.margin:.3f}). Oracle on its scores at 90 %: "
-                     f"{oracle(faq_t, vectors_t, labelled, in_sample, FRONTIER_RECALL)}")
     return lines
 
 
