@@ -6,7 +6,7 @@ import math
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -44,6 +44,8 @@ MAX_RETENTION_DAYS = 36_500  # a century: further back than any log, and inside 
 SLACK_CHANNEL_ID = re.compile(r"^[CG][A-Z0-9]{2,}$")
 EMOJI_NAME = re.compile(r"^[a-z0-9_+'-]{1,64}$")
 SLACK_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
+CHANNEL_ID_HELP = ("list channel ids such as C012AB3CD, separated by commas (in Slack: open the "
+                   "channel, click its name at the top; the id is at the bottom of About)")
 
 
 def _float(env: Mapping[str, str], name: str, default: float, low: float, high: float) -> float:
@@ -128,6 +130,17 @@ def _matching(env: Mapping[str, str], name: str, shape: re.Pattern[str], what: s
     return raw or default
 
 
+def _channel_ids(raw: str) -> tuple[str, ...]:
+    """FAQ_CHANNELS: channel ids only. A name (``#general``) never matches an event's channel,
+    so taking one would leave the bot silent in every channel without a word."""
+    ids = tuple(part.strip() for part in raw.split(",") if part.strip())
+    for channel in ids:
+        if not SLACK_CHANNEL_ID.match(channel):
+            raise UserError(f"FAQ_CHANNELS holds {channel[:40]!r}, which is not a channel id "
+                            "(C… or G…)", CHANNEL_ID_HELP)
+    return ids
+
+
 def _user_ids(raw: str) -> list[str]:
     """FAQ_EDITORS: Slack user ids, checked, so a typo doesn't silently lock everyone out."""
     ids = [part.strip() for part in raw.split(",") if part.strip()]
@@ -171,6 +184,8 @@ class Settings:
     escalation_channel: str = ""
     escalation_remind_minutes: float = DEFAULT_REMIND_MINUTES
     escalation_reaction: str = DEFAULT_ESCALATION_REACTION
+    # Not a faqbot setting: Heroku sets DYNO on every dyno, whose disk is wiped on restart.
+    dyno: str = ""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -193,7 +208,6 @@ class Settings:
                             "https://slack-gov.com/api/), or unset it")
         if not slack_api_url.endswith("/"):
             slack_api_url += "/"
-        channels = tuple(c.strip() for c in get("FAQ_CHANNELS").split(",") if c.strip())
         editors = frozenset(_user_ids(get("FAQ_EDITORS")))
         return cls(
             slack_bot_token=get("SLACK_BOT_TOKEN"),
@@ -210,7 +224,7 @@ class Settings:
             inference_api_url=get("INFERENCE_API_URL", DEFAULT_INFERENCE_API_URL),
             answer_min_score=_unless_unset(env, "ANSWER_MIN_SCORE", DEFAULT_MIN_SCORE, -1.0, 1.0),
             answer_margin=_unless_unset(env, "ANSWER_MARGIN", DEFAULT_MARGIN, 0.0, 2.0),
-            faq_channels=channels,
+            faq_channels=_channel_ids(get("FAQ_CHANNELS")),
             database_url=get("DATABASE_URL"),
             log_question_text=_bool(env, "LOG_QUESTION_TEXT", True),
             log_retention_days=_retention_days(env),
@@ -229,7 +243,12 @@ class Settings:
             escalation_reaction=_matching(env, "ESCALATION_REACTION", EMOJI_NAME,
                                           "an emoji name without colons, such as sos",
                                           DEFAULT_ESCALATION_REACTION),
+            dyno=get("DYNO"),
         )
+
+    @property
+    def on_heroku(self) -> bool:
+        return bool(self.dyno)
 
     @property
     def resolved_backend(self) -> str:
@@ -237,3 +256,8 @@ class Settings:
         if self.embedding_backend == "auto":
             return "api" if self.hf_token else "local"
         return self.embedding_backend
+
+
+# Every environment variable faqbot reads: a field's name in capitals is its variable's name
+# (tests/test_config.py checks that ``from_env`` reads exactly these).
+VARIABLES: tuple[str, ...] = tuple(f.name.upper() for f in fields(Settings))

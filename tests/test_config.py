@@ -46,14 +46,14 @@ def test_values_are_read_and_trimmed() -> None:
     settings = Settings.from_env({
         **SECRETS, "SLACK_API_URL": "https://slack-gov.com/api", "FAQ_DATASET": " acme/faq ",
         "FAQ_DATASET_REVISION": "v2", "EMBEDDING_BACKEND": " API ", "ANSWER_MIN_SCORE": "0.6",
-        "ANSWER_MARGIN": "0", "FAQ_CHANNELS": " C1, ,C2,", "LOG_QUESTION_TEXT": "no",
+        "ANSWER_MARGIN": "0", "FAQ_CHANNELS": " C012AB3CD, ,G0PRIVATE1,", "LOG_QUESTION_TEXT": "no",
         "PORT": "8080"})
     assert settings.slack_bot_token == "xoxb-secret-bot-token"
     assert settings.slack_api_url == "https://slack-gov.com/api/"  # a trailing slash is added
     assert (settings.faq_dataset, settings.faq_dataset_revision) == ("acme/faq", "v2")
     assert settings.embedding_backend == settings.resolved_backend == "api"
     assert (settings.answer_min_score, settings.answer_margin) == (0.6, 0.0)
-    assert settings.faq_channels == ("C1", "C2")
+    assert settings.faq_channels == ("C012AB3CD", "G0PRIVATE1")
     assert settings.log_question_text is False
     assert settings.port == 8080
 
@@ -186,3 +186,41 @@ def test_a_bad_log_retention_names_the_fix() -> None:
         Settings.from_env({"LOG_RETENTION_DAYS": "-7"})
     assert error.value.fix == ("set LOG_RETENTION_DAYS to a number of days such as 90, "
                                "0 to keep the log for ever, or unset it")
+
+
+class Recording(dict):
+    """An environment that notes every name asked of it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.asked: set[str] = set()
+
+    def get(self, name, default=None):
+        self.asked.add(name)
+        return super().get(name, default)
+
+
+def test_variables_are_exactly_the_names_from_env_reads() -> None:
+    """``VARIABLES`` (each field's name in capitals) is the one list of faqbot's variables:
+    what the unknown-variable warning and the tests' clean environment go by."""
+    env = Recording()
+    Settings.from_env(env)
+    assert env.asked == set(config.VARIABLES)
+    assert {"SLACK_BOT_TOKEN", "FAQ_DATASET", "DATABASE_URL", "DYNO"} <= set(config.VARIABLES)
+
+
+@pytest.mark.parametrize("raw", ["#general", "general", "C012AB3CD,#random", "c012ab3cd",
+                                 "https://acme.slack.com/archives/C012AB3CD"])
+def test_faq_channels_takes_channel_ids_only(raw: str) -> None:
+    """A name never matches an event's channel id: taken, it would silence the bot."""
+    with pytest.raises(UserError) as error:
+        Settings.from_env({"FAQ_CHANNELS": raw})
+    line = error.value.one_line()
+    assert len(line.splitlines()) == 1
+    assert line.startswith("error: FAQ_CHANNELS holds ") and "not a channel id" in line
+    assert "C012AB3CD" in error.value.fix and "About" in error.value.fix
+
+
+def test_dyno_says_heroku() -> None:
+    assert Settings.from_env({"DYNO": "web.1"}).on_heroku
+    assert not Settings.from_env({}).on_heroku
