@@ -265,13 +265,13 @@ def main() -> int:
     stamps = itertools.count(1)
     results = []
     with SlackStandIn() as standin, tempfile.TemporaryDirectory() as cwd:
+        # Without --database-url, a SQLite file of the run's own (never the user's default).
+        database_url = args.database_url or f"sqlite:///{Path(cwd) / DEFAULT_SQLITE_FILE}"
         env = {"SLACK_API_URL": standin.api_url, "SLACK_BOT_TOKEN": TOKEN,
                "SLACK_SIGNING_SECRET": SECRET, "EMBEDDING_BACKEND": "local",
                "FAQ_DATASET": "", "FAQ_CHANNELS": "", "PORT": "",
-               "DATABASE_URL": args.database_url}
-        store = (redact(parse_url(args.database_url)) if args.database_url
-                 else f"sqlite:///{Path(cwd) / DEFAULT_SQLITE_FILE} (DATABASE_URL unset)")
-        print(f"store: {store}", flush=True)
+               "DATABASE_URL": database_url}
+        print(f"store: {redact(parse_url(database_url))}", flush=True)
         with ServerProcess(env, cwd=cwd) as server:
             server.wait_healthy()
             run_step(server, standin, stream, stamps, rate=20, duration=3)  # warm up

@@ -3,6 +3,10 @@
 The Hugging Face cache goes to a temporary directory for the whole run, so tests never read or
 write the developer's cache, and nothing reaches the real Hub. Tests that need a particular
 Hugging Face environment (the local-Hub ones) set all of it themselves.
+
+faqbot's default database lives in the per-user data directory: XDG_DATA_HOME points it at a
+temporary directory for the run, and at the test's own one in each test (the servers and CLI
+runs a test starts inherit it), so no test reads or writes the developer's database.
 """
 
 from __future__ import annotations
@@ -28,24 +32,27 @@ _HF_HOME = tempfile.mkdtemp(prefix="faqbot-tests-hf-")
 os.environ["HF_HOME"] = _HF_HOME
 os.environ["XDG_CACHE_HOME"] = os.path.join(_HF_HOME, "xdg-cache")
 os.environ["HF_HUB_DISABLE_TELEMETRY"] = "1"
+_DATA_HOME = tempfile.mkdtemp(prefix="faqbot-tests-data-")
+os.environ["XDG_DATA_HOME"] = _DATA_HOME
 
+from bot.config import VARIABLES  # noqa: E402
 from bot.faq.answerer import Answerer  # noqa: E402
 from bot.faq.policy import Answer, Hit  # noqa: E402
+from bot.storage.url import default_database_file  # noqa: E402
 from tests.standins.localhub import local_hub  # noqa: E402, F401  (a fixture, re-exported)
 from tests.standins.postgres import PgServer, postgres  # noqa: E402, F401  (postgres: a fixture)
 from tests.standins.slack_standin import SlackStandIn  # noqa: E402
 
+if not default_database_file().is_relative_to(_DATA_HOME):  # macOS and Windows ignore XDG
+    raise RuntimeError(f"faqbot's default database would be {default_database_file()}, the "
+                       "real one: the tests isolate it with XDG_DATA_HOME, which only Linux "
+                       "(and other XDG platforms) honour; run them there")
+
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE_SOURCE = ROOT / "examples" / "medicare" / "faq.csv"
-# Every faqbot setting, cleared so the developer's environment can't leak into a test.
-SETTINGS = ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN", "SLACK_API_URL",
-            "FAQ_DATASET", "FAQ_DATASET_REVISION", "FAQ_TEXTS", "HF_TOKEN", "EMBEDDING_BACKEND",
-            "EMBEDDING_MODEL", "EMBEDDING_MODEL_DIR", "INFERENCE_API_URL", "ANSWER_MIN_SCORE",
-            "ANSWER_MARGIN", "FAQ_CHANNELS", "DATABASE_URL", "LOG_QUESTION_TEXT",
-            "LOG_RETENTION_DAYS", "PORT",
-            "CLAIM_LEASE_SECONDS", "FAQ_EDITORS", "FAQ_REFRESH_SECONDS", "FAQ_AUTO_LEARN",
-            "FAQ_EXPERTS", "ESCALATION_CHANNEL", "ESCALATION_REMIND_MINUTES",
-            "ESCALATION_REACTION")
+# Every variable faqbot reads (DYNO included), cleared so the developer's environment can't
+# leak into a test.
+SETTINGS = VARIABLES
 # The bot token the Slack stand-in answers with invalid_auth, as Slack does a revoked one.
 REVOKED_TOKEN = "xoxb-revoked"
 
@@ -116,10 +123,12 @@ def table_rows(url: str, table) -> list[dict]:
 @pytest.fixture(autouse=True)
 def _isolated_settings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """No setting leaks in from the caller; the database (which `ask` reads FAQ edits from)
-    is the test's own file, never a faqbot.sqlite3 in the working directory."""
+    is the test's own file, and so is the default one of the processes it starts (those
+    clear DATABASE_URL), never the developer's."""
     for name in SETTINGS:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'faqbot.sqlite3'}")
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
 
 
 @pytest.fixture

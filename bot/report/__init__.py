@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -9,7 +10,7 @@ from bot.faq.policy import Decision
 from bot.report.groups import group_unanswered
 from bot.report.period import parse_since
 from bot.report.summary import summarise
-from bot.storage import read_log, utcnow
+from bot.storage import read_log, utcnow, vet_choice
 
 if TYPE_CHECKING:
     from bot.config import Settings
@@ -19,6 +20,9 @@ if TYPE_CHECKING:
 def build_report(settings: Settings, since: str, *, now: datetime | None = None
                  ) -> dict[str, Any]:
     """The report over the log since ``since`` (``7d``, ``24h``, ``2024-05-01``…)."""
+    warning = vet_choice(settings)
+    if warning:
+        logging.getLogger(__name__).warning("%s", warning)
     log = read_log(settings.database_url, parse_since(since, now or utcnow()))
 
     def embed() -> Embed:

@@ -12,7 +12,8 @@ outside this package comes in through here; the modules behind it are:
 - ``learning``: ``Suggestion``, phrasings learned from choice clicks and 👍 votes, and
   ``AskedQuestion``, what a reply answered;
 - ``outage``: when to retry a database that is down;
-- ``schema``: the tables; ``url``: parsing and redacting ``DATABASE_URL``;
+- ``schema``: the tables; ``url``: parsing and redacting ``DATABASE_URL``, the default
+  database in the per-user data directory, and refusing SQLite on Heroku;
 - ``privacy``: pseudonyms for users and question texts;
 - ``retention``: what LOG_RETENTION_DAYS erases (``Purged``: how much one purge did);
 - ``queries``: reading the log back for ``faqbot report``, and the escalations waiting for
@@ -28,8 +29,10 @@ from bot.storage.queries import Log, Row, Waiting, read_log
 from bot.storage.retention import Purged, is_purged
 from bot.storage.schema import utcnow
 from bot.storage.store import VOTES, Store, open_store
+from bot.storage.url import describe_database, vet_choice
 
 __all__ = ["ACCEPTED", "CLAIMED", "OPEN", "PENDING", "REJECTED", "RESOLVED", "VOTES",
            "AskedQuestion", "ClaimStore", "Escalation",
            "LocalClaims", "Log", "Purged", "Row", "StaleEdit", "Store", "StoredEdit", "Suggestion",
-           "Waiting", "is_purged", "normalise", "open_store", "read_log", "utcnow"]
+           "Waiting", "describe_database", "is_purged", "normalise", "open_store", "read_log",
+           "utcnow", "vet_choice"]

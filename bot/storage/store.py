@@ -34,7 +34,7 @@ from bot.storage.outage import Outage
 from bot.storage.privacy import text_hash, user_hash
 from bot.storage.queries import Log, Waiting
 from bot.storage.retention import Purged
-from bot.storage.url import describe_error, open_engine, parse_url, redact
+from bot.storage.url import describe_error, open_engine, parse_url, redact, vet_choice
 from bot.storage.values import storable, storable_text
 
 if TYPE_CHECKING:
@@ -85,7 +85,7 @@ class Store:
     def from_url(cls, url: str | None = None, *, log_question_text: bool = True,
                  retry_interval: float = DEFAULT_RETRY_INTERVAL,
                  lease_seconds: float = DEFAULT_LEASE_SECONDS) -> Store:
-        """Open ``url`` (DATABASE_URL; unset means ./faqbot.sqlite3). A malformed URL is a
+        """Open ``url`` (DATABASE_URL; unset means the per-user default). A malformed URL is a
         ``UserError``; an unreachable database is not an error here."""
         parsed = parse_url(url)
         return cls(open_engine(parsed), parsed, log_question_text=log_question_text,
@@ -393,8 +393,14 @@ def _is_claim(team: str, channel: str, ts: str) -> tuple[ColumnElement[bool], ..
             claims.c.ts == storable_text(ts))
 
 
-def open_store(settings: Settings) -> Store:
-    """The store the configuration asks for (DATABASE_URL, LOG_QUESTION_TEXT)."""
+def open_store(settings: Settings, *, warn: bool = True) -> Store:
+    """The store the configuration asks for (DATABASE_URL, LOG_QUESTION_TEXT). SQLite on
+    Heroku is a ``UserError``; a database left in the working folder by an older faqbot,
+    which the default no longer reads, is warned about (unless ``warn`` is off: the caller
+    shows it) on every start."""
+    warning = vet_choice(settings)
+    if warning and warn:
+        log.warning("%s", warning)
     return Store.from_url(settings.database_url or None,
                           log_question_text=settings.log_question_text,
                           lease_seconds=settings.claim_lease_seconds)

@@ -8,7 +8,8 @@ import sqlite3
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from tests.conftest import run_cli, server_env, wait_until
+from bot.storage.url import default_database_file
+from tests.conftest import ROOT, run_cli, server_env, wait_until
 from tests.e2e.conftest import (
     CARD_QUESTION,
     FAQ_CHANNEL,
@@ -50,7 +51,8 @@ def test_questions_votes_and_choices_are_logged_and_reported(slack_standin, tmp_
         assert deliver(server, message(CARD_QUESTION)) == 200  # control: handled after
         slack_standin.wait_for("chat.postMessage", count=4)
 
-    db = sqlite3.connect(tmp_path / "faqbot.sqlite3")
+    assert not Path(tmp_path, "faqbot.sqlite3").exists()  # not in the working folder, but
+    db = sqlite3.connect(default_database_file())  # in the per-user data directory
     rows = db.execute("SELECT ts, decision, text, user_hash FROM faqbot_questions").fetchall()
     by_ts = {ts: (decision, text, user) for ts, decision, text, user in rows}
     assert by_ts[event["ts"]][:2] == ("answer", CARD_QUESTION)
@@ -63,7 +65,7 @@ def test_questions_votes_and_choices_are_logged_and_reported(slack_standin, tmp_
     assert chosen == "what-is-medicare"
     assert json.loads(shown) == ["premium-help", "what-is-medicare", "sign-up"]
 
-    result = run_cli("report", "--json", cwd=tmp_path)
+    result = run_cli("report", "--json", cwd=ROOT)  # from another folder: the same database
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
     assert report["questions"] == 4, report

@@ -20,11 +20,6 @@ def test_postgres_urls_use_psycopg_3(raw):
     assert url.render_as_string() == "postgresql+psycopg://u:***@db.example:5432/faq"
 
 
-def test_the_default_is_a_sqlite_file_in_the_working_directory(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    assert parse_url("").database == str(tmp_path / "faqbot.sqlite3")
-
-
 @pytest.mark.parametrize("raw", [f"mysql://u:{PASSWORD}@h/db", "sqlite://", f"{PASSWORD}"])
 def test_unsupported_urls_are_user_errors_without_the_password(raw):
     with pytest.raises(UserError) as error:
