@@ -26,6 +26,7 @@ import re
 import signal
 import socket
 import threading
+import time
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
@@ -33,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 from bot.config import check_port
 from bot.errors import UserError
 from bot.runtime.signals import STOP_SIGNALS
+from bot.runtime.signatures import MALFORMED, SignatureFailures, cause
 
 if TYPE_CHECKING:
     from slack_bolt import App
@@ -147,6 +149,7 @@ class WebApp:
         self._ready: Callable[[], bool] = lambda: False
         self._pool = ThreadPoolExecutor(max_workers=DISPATCH_THREADS,
                                         thread_name_prefix="faqbot-http")
+        self.signature_failures = SignatureFailures()
 
     def attach(self, app: App, ready: Callable[[], bool]) -> None:
         """Serve ``app``; ``ready`` answers /healthz (is the embedder still answering?)."""
@@ -155,6 +158,7 @@ class WebApp:
 
     def close(self) -> None:
         self._pool.shutdown(wait=True)
+        self.signature_failures.flush()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -183,7 +187,7 @@ class WebApp:
         declared = headers.get("content-length", [None])[0]
         try:
             if not signature_headers_ok(headers):
-                log.warning("refused a request with malformed or repeated signature headers")
+                self.signature_failures.record(MALFORMED)
                 raise BodyError(401, "invalid request signature")
             raw = await read_body(receive, declared)
         except BodyError as refused:
@@ -200,6 +204,8 @@ class WebApp:
             await _plain(send, 400, "malformed body")
             return
         status, body, response_headers = response
+        if status == 401:  # Bolt's signature check (its ssl_check step, the other 401, is off)
+            self.signature_failures.record(cause(headers, time.time()))
         encoded = body.encode("utf-8")
         await send({"type": "http.response.start", "status": status,
                     "headers": [*response_headers,
@@ -293,8 +299,10 @@ def _draining(signum: int, frame: object) -> None:
 def serve(settings: Settings, port: int | None = None) -> int:
     """Run until SIGTERM/SIGINT; exit code 2 when the FAQ could not be loaded."""
     from bot.slack.credentials import require_http
+    from bot.storage import vet_choice
 
     require_http(settings)
+    vet_choice(settings)  # SQLite on Heroku is refused before the port is bound
     port = settings.port if port is None else check_port(port)
     try:
         return Server(settings, port).run()
