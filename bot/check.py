@@ -1,4 +1,5 @@
-"""``faqbot check``: is this configuration ready to serve? One ✓ or ✗ per item, with fixes.
+"""``faqbot check``: is this configuration ready to serve? One ✓ or ✗ per item, with fixes
+(and ! for a warning, which fails nothing).
 
 Each check runs even when an earlier one failed (where it can), so one run lists every
 problem at once.
@@ -6,8 +7,9 @@ problem at once.
 
 from __future__ import annotations
 
+import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -25,9 +27,10 @@ class Result:
     ok: bool
     detail: str
     fix: str = ""
+    warning: bool = False  # "!": worth acting on, but nothing fails for it
 
     def lines(self) -> list[str]:
-        mark = "✓" if self.ok else "✗"
+        mark = "✗" if not self.ok else "!" if self.warning else "✓"
         out = [f"{mark} {self.name}: {self.detail}"]
         if self.fix:
             out.append(f"    fix: {self.fix}")
@@ -48,20 +51,46 @@ def _credentials(settings: Settings) -> Iterator[Result]:
     problem = bot_token_problem(settings)
     yield (_failed("bot token", problem) if problem
            else Result("bot token", True, "SLACK_BOT_TOKEN is set (xoxb-…)"))
-    modes = [("SLACK_SIGNING_SECRET", "faqbot serve", signing_secret_problem(settings),
-              settings.slack_signing_secret),
-             ("SLACK_APP_TOKEN", "faqbot socket", app_token_problem(settings),
-              settings.slack_app_token)]
-    if not any(value for *_, value in modes):
+    secret, app_token = settings.slack_signing_secret, settings.slack_app_token
+    if not secret and not app_token:
         yield Result("transport", False, "neither SLACK_SIGNING_SECRET nor SLACK_APP_TOKEN is set",
                      "set SLACK_SIGNING_SECRET for faqbot serve (HTTP), or SLACK_APP_TOKEN "
                      "for faqbot socket (Socket Mode)")
         return
-    for name, command, problem, value in modes:
-        if problem is not None and value:
-            yield _failed(name, problem)
-        elif value:
-            yield Result(name, True, f"set; {command} can run")
+    if secret:
+        problem = signing_secret_problem(settings)
+        yield (_failed("SLACK_SIGNING_SECRET", problem) if problem else
+               Result("SLACK_SIGNING_SECRET", True, UNTESTABLE_SECRET))
+    if app_token:
+        problem = app_token_problem(settings)
+        yield _failed("SLACK_APP_TOKEN", problem) if problem else _app_token(settings)
+
+
+# Slack never answers a question about the signing secret: only a request it signed shows
+# whether it matches, and that arrives only once the app's Request URL points here.
+UNTESTABLE_SECRET = ("set; faqbot serve can run. Its value can't be tested from here: only "
+                     "requests Slack signs show it. A wrong one makes faqbot serve log a "
+                     "WARNING that requests failed Slack's signature check")
+
+
+def _app_token(settings: Settings) -> Result:
+    """Ask for a Socket Mode connection URL, as ``faqbot socket`` does first; the URL is never
+    opened, and expires."""
+    from slack_sdk.errors import SlackApiError
+
+    from bot.slack.client import web_client
+    from bot.slack.credentials import APP_TOKEN_HELP
+
+    name = "SLACK_APP_TOKEN"
+    try:
+        web_client(settings).apps_connections_open(app_token=settings.slack_app_token)
+    except SlackApiError as error:
+        return Result(name, False, f"Slack refused it: apps.connections.open failed "
+                                   f"({error.response.get('error')})", APP_TOKEN_HELP)
+    except OSError as error:
+        return Result(name, False, f"cannot reach the Slack API ({type(error).__name__})",
+                      "check SLACK_API_URL and the network")
+    return Result(name, True, "apps.connections.open ok; faqbot socket can connect")
 
 
 def _slack(settings: Settings) -> Result:
@@ -144,20 +173,27 @@ def _embedding_service(settings: Settings) -> Result:
         return _failed(name, error)
 
 
-def _database(settings: Settings) -> Result:
-    """The question log and shared dedupe; serve still answers without it, in-process."""
-    from bot.storage import open_store
+def _database(settings: Settings) -> Iterator[Result]:
+    """The question log and shared dedupe; serve still answers without it, in-process. Also
+    a database an older faqbot left in this folder, which the default no longer reads."""
+    from bot.storage import open_store, vet_choice
 
     try:
-        store = open_store(settings)
+        warning = vet_choice(settings)
+        store = open_store(settings, warn=False)
     except UserError as error:
-        return _failed("database", error)
+        yield _failed("database", error)
+        return
+    default = "" if settings.database_url else "; DATABASE_URL is unset, so this is the default"
     try:
-        return Result("database", True, f"{store.ping()}; {_retention(settings)}")
+        yield Result("database", True, f"{store.ping()}{default}; {_retention(settings)}")
     except UserError as error:
-        return _failed("database", error)
+        yield _failed("database", error)
     finally:
         store.close()
+    if warning:
+        yield Result("earlier database", True, warning,
+                     "set DATABASE_URL as above, or move the file there", warning=True)
 
 
 def _retention(settings: Settings) -> str:
@@ -166,14 +202,26 @@ def _retention(settings: Settings) -> str:
             if days else "the log is kept for ever (LOG_RETENTION_DAYS=0)")
 
 
-def run_checks(settings_loader: Callable[[], Settings]) -> list[Result]:
-    """Every check, in order; configuration errors stop the rest (nothing else can run)."""
+def _variables(environ: Mapping[str, str], from_dotenv: Collection[str]) -> Iterator[Result]:
+    from bot.variables import unknown_variables
+
+    for unknown in unknown_variables(environ, from_dotenv):
+        yield Result("unknown variable", True, unknown.problem, unknown.fix, warning=True)
+
+
+def run_checks(settings_loader: Callable[[], Settings], *,
+               environ: Mapping[str, str] | None = None,
+               from_dotenv: Collection[str] = ()) -> list[Result]:
+    """Every check, in order; configuration errors stop the rest (nothing else can run).
+    ``environ`` (``os.environ`` by default) is searched for variables faqbot doesn't know;
+    ``from_dotenv`` names those .env set."""
+    variables = list(_variables(os.environ if environ is None else environ, from_dotenv))
     try:
         settings = settings_loader()
     except UserError as error:
-        return [_failed("configuration", error)]
-    results = [Result("configuration", True, "environment variables parse"),
-               *_credentials(settings), _slack(settings), _database(settings)]
+        return [_failed("configuration", error), *variables]
+    results = [Result("configuration", True, "environment variables parse"), *variables,
+               *_credentials(settings), _slack(settings), *_database(settings)]
     if settings.resolved_backend == "api":
         results.append(_embedding_service(settings))
     dataset, answerer = _dataset(settings)

@@ -7,6 +7,7 @@ commands, so ``faqbot --help`` answers at once.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import os
@@ -213,10 +214,19 @@ def _report_arguments(parser: argparse.ArgumentParser) -> None:
                         help="print the unanswered question groups as CSV")
 
 
+def _warn_unknown_variables(args: argparse.Namespace) -> None:
+    """A typo'd setting is otherwise ignored without a word (the sample FAQ served instead)."""
+    from bot.variables import unknown_variables
+
+    for unknown in unknown_variables(os.environ, args.from_dotenv):
+        log.warning("%s", unknown.message())
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     """Serve Slack's Events API over HTTP on 0.0.0.0:PORT."""
     from bot.runtime.http import serve
 
+    _warn_unknown_variables(args)
     return serve(_settings(), port=args.port)
 
 
@@ -224,6 +234,7 @@ def cmd_socket(args: argparse.Namespace) -> int:
     """Connect to Slack in Socket Mode (needs SLACK_APP_TOKEN)."""
     from bot.runtime.socket import run_socket
 
+    _warn_unknown_variables(args)
     return run_socket(_settings())
 
 
@@ -231,7 +242,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     """Check the configuration, the Slack token, the dataset and the embedder."""
     from bot.check import run_checks
 
-    results = run_checks(_settings)
+    results = run_checks(_settings, from_dotenv=args.from_dotenv)
     from bot.report.inert import printable  # a Hub card's text is others' text
 
     for result in results:
@@ -328,13 +339,33 @@ def main(argv: Sequence[str] | None = None) -> int:
         return CLOSED_PIPE_EXIT
 
 
+def _load_dotenv() -> frozenset[str]:
+    """Load ./.env under the real environment; the names it set (warnings say where a
+    variable came from)."""
+    from dotenv import dotenv_values, load_dotenv
+
+    path = Path.cwd() / ".env"
+    before = set(os.environ)
+    load_dotenv(path, override=False)
+    return frozenset(name for name in dotenv_values(path) if name not in before)
+
+
+def _log_database() -> None:
+    """With -v, every command says which database it would use (the password masked)."""
+    from bot.storage import describe_database
+
+    # A malformed DATABASE_URL is left to the command that uses it: it says so, with the fix.
+    with contextlib.suppress(UserError):
+        log.debug("database: %s", describe_database(os.environ.get("DATABASE_URL")))
+
+
 def _run(argv: Sequence[str] | None) -> int:
     args = build_parser().parse_args(argv)
-    from dotenv import load_dotenv
-
-    load_dotenv(Path.cwd() / ".env", override=False)
+    args.from_dotenv = _load_dotenv()
     _configure_logging(args.verbose)
     try:
+        if args.verbose:
+            _log_database()
         return args.func(args)
     except UserError as error:
         from bot.report.inert import printable  # a problem may quote an FAQ's text

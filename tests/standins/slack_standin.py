@@ -276,6 +276,8 @@ class SlackStandIn(ThreadedHTTPStandIn):
         self, method: str, params: dict[str, Any], headers: dict[str, str]
     ) -> dict[str, Any]:
         token = _bearer(headers)
+        if method == "apps.connections.open":
+            return self._open_connection(token)
         if token is None or not token.startswith(self.token_prefixes):
             return {"ok": False, "error": "not_authed"}
         if self.invalid_token is not None and hmac.compare_digest(token, self.invalid_token):
@@ -308,6 +310,17 @@ class SlackStandIn(ThreadedHTTPStandIn):
             return {"ok": True, "channel": {"id": "D" + hashlib.sha256(
                 users.encode()).hexdigest()[:10].upper()}}
         return {"ok": True}
+
+    def _open_connection(self, token: str | None) -> dict[str, Any]:
+        """Socket Mode's first call, as Slack answers it: app-level tokens only. The URL
+        leads nowhere (a ``SocketStandIn`` overrides this with one that does)."""
+        if token is None:
+            return {"ok": False, "error": "not_authed"}
+        if not token.startswith("xapp-"):
+            return {"ok": False, "error": "not_allowed_token_type"}
+        if self.invalid_token is not None and hmac.compare_digest(token, self.invalid_token):
+            return {"ok": False, "error": "invalid_auth"}
+        return {"ok": True, "url": f"wss://wss-standin.invalid/link/?ticket={self._next_ts()}"}
 
     def _answer_chat(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
         channel = params.get("channel")

@@ -99,6 +99,20 @@ def test_auth_errors(slack_standin: SlackStandIn) -> None:
     assert err.value.response["error"] == "invalid_auth"
 
 
+def test_apps_connections_open_takes_app_tokens_only() -> None:
+    """As Slack answers Socket Mode's first call: a URL for an app-level token, refusals
+    naming the cause otherwise (what ``faqbot check`` reports)."""
+    with SlackStandIn(invalid_token="xapp-revoked") as slack:
+        opened = client(slack).apps_connections_open(app_token="xapp-1-good")
+        assert opened["url"].startswith("wss://")
+        assert slack.calls("apps.connections.open")[0].token == "xapp-1-good"
+        for token, error in [("xapp-revoked", "invalid_auth"),
+                             (TOKEN, "not_allowed_token_type")]:
+            with pytest.raises(SlackApiError) as refused:
+                client(slack).apps_connections_open(app_token=token)
+            assert refused.value.response["error"] == error
+
+
 def test_rate_limit_then_retry_delivers_once(
     slack_standin: SlackStandIn, monkeypatch: pytest.MonkeyPatch
 ) -> None:
