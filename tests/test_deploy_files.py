@@ -6,10 +6,13 @@ import json
 from pathlib import Path
 
 from bot.cli import COMMANDS
+from bot.config import VARIABLES
 from bot.runtime.http import EVENTS_PATH
 from bot.slack import listeners
 from bot.slack.listeners.commands import COMMAND
 from bot.slack.modals import SAVE_SHORTCUT
+from bot.storage.url import parse_url
+from bot.variables import unknown_variables
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -82,3 +85,19 @@ def test_app_json_requires_what_serve_requires() -> None:
     assert required == {"SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET"}
     assert app["formation"]["web"]["quantity"] == 1
     assert app["formation"]["worker"]["quantity"] == 0  # HTTP or Socket Mode, never both
+
+
+def test_app_json_adds_postgresql_for_the_database() -> None:
+    """A dyno's disk is wiped on every restart, and faqbot refuses SQLite there: the add-on
+    sets DATABASE_URL (postgres://…), which faqbot reads as it is."""
+    app = json.loads((ROOT / "app.json").read_text())
+    [addon] = [a for a in app["addons"] if a["plan"].split(":")[0] == "heroku-postgresql"]
+    assert addon.get("as", "DATABASE") == "DATABASE"  # so its URL is in DATABASE_URL
+    assert "DATABASE_URL" not in app["env"]  # the add-on's, not the user's to fill in
+    assert parse_url("postgres://u:p@host:5432/db").drivername == "postgresql+psycopg"
+
+
+def test_app_json_names_only_variables_faqbot_reads() -> None:
+    app = json.loads((ROOT / "app.json").read_text())
+    assert unknown_variables(app["env"]) == []
+    assert set(app["env"]) <= set(VARIABLES)
