@@ -5,8 +5,9 @@ write the developer's cache, and nothing reaches the real Hub. Tests that need a
 Hugging Face environment (the local-Hub ones) set all of it themselves.
 
 faqbot's default database lives in the per-user data directory: XDG_DATA_HOME points it at a
-temporary directory for the run, and at the test's own one in each test (the servers and CLI
-runs a test starts inherit it), so no test reads or writes the developer's database.
+temporary directory for the run, one for each module and the test's own in each test (the
+servers and CLI runs they start inherit it), so no test reads or writes the developer's
+database.
 """
 
 from __future__ import annotations
@@ -118,6 +119,16 @@ def table_rows(url: str, table) -> list[dict]:
             return [dict(row) for row in connection.execute(select(table)).mappings()]
     finally:
         engine.dispose()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _module_data_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Servers a module's tests share (module-scoped fixtures, started before any test's own
+    setting) get a data directory of the module's own, so no two modules share a default
+    database."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("XDG_DATA_HOME", str(tmp_path_factory.mktemp("data")))
+        yield
 
 
 @pytest.fixture(autouse=True)

@@ -55,14 +55,14 @@ def test_bad_ports(env: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) 
 
 
 def test_socket_mode_with_a_rejected_app_token_exits_2(
-        env: pytest.MonkeyPatch, slack_standin: SlackStandIn,
-        capsys: pytest.CaptureFixture[str]) -> None:
-    for name, value in server_env(slack_standin, token="xoxb-test-socket",
-                                  secret=SECRET).items():
-        env.setenv(name, value)
-    env.setenv("SLACK_APP_TOKEN", "xapp-1-not-accepted-here")
-    assert main(["socket"]) == 2
+        env: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    with SlackStandIn(invalid_token="xapp-1-not-accepted-here") as slack_standin:
+        for name, value in server_env(slack_standin, token="xoxb-test-socket",
+                                      secret=SECRET).items():
+            env.setenv(name, value)
+        env.setenv("SLACK_APP_TOKEN", "xapp-1-not-accepted-here")
+        assert main(["socket"]) == 2
     err = capsys.readouterr().err.strip().splitlines()[-1]
-    assert err.startswith("error: Slack rejected SLACK_APP_TOKEN (not_authed)")
+    assert err.startswith("error: Slack rejected SLACK_APP_TOKEN (invalid_auth)")
     opened = slack_standin.calls("apps.connections.open")
     assert [c.token for c in opened] == ["xapp-1-not-accepted-here"]  # via SLACK_API_URL
