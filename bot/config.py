@@ -261,3 +261,5 @@ class Settings:
 # Every environment variable faqbot reads: a field's name in capitals is its variable's name
 # (tests/test_config.py checks that ``from_env`` reads exactly these).
 VARIABLES: tuple[str, ...] = tuple(f.name.upper() for f in fields(Settings))
+# Read, but set by the platform rather than by users, so not settings to document.
+PLATFORM_VARIABLES: tuple[str, ...] = ("DYNO",)

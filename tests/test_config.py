@@ -207,6 +207,7 @@ def test_variables_are_exactly_the_names_from_env_reads() -> None:
     Settings.from_env(env)
     assert env.asked == set(config.VARIABLES)
     assert {"SLACK_BOT_TOKEN", "FAQ_DATASET", "DATABASE_URL", "DYNO"} <= set(config.VARIABLES)
+    assert set(config.PLATFORM_VARIABLES) <= set(config.VARIABLES)
 
 
 @pytest.mark.parametrize("raw", ["#general", "general", "C012AB3CD,#random", "c012ab3cd",

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from bot.config import Settings
+from bot.config import PLATFORM_VARIABLES, Settings
 from tests.docs.markdown import ROOT
 
 
@@ -31,10 +31,11 @@ class ReadRecorder(dict[str, str]):
 
 
 def read_by_config() -> set[str]:
-    """The variables ``Settings.from_env`` reads: what faqbot actually understands."""
+    """The variables ``Settings.from_env`` reads: what faqbot actually understands (but
+    those the platform sets, such as Heroku's DYNO)."""
     recorder = ReadRecorder()
     Settings.from_env(recorder)
-    return recorder.names
+    return recorder.names - set(PLATFORM_VARIABLES)
 
 
 def in_env_example() -> set[str]:
