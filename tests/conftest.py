@@ -132,7 +132,7 @@ def _module_data_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None
 
 
 @pytest.fixture(autouse=True)
-def _isolated_settings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def _isolated_settings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
     """No setting leaks in from the caller; the database (which `ask` reads FAQ edits from)
     is the test's own file, and so is the default one of the processes it starts (those
     clear DATABASE_URL), never the developer's."""
@@ -140,6 +140,11 @@ def _isolated_settings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'faqbot.sqlite3'}")
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    before = dict(os.environ)
+    yield
+    # `main()` run in-process loads a test's .env into os.environ, past monkeypatch.
+    os.environ.clear()
+    os.environ.update(before)
 
 
 @pytest.fixture
