@@ -12,7 +12,9 @@ database.
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -35,6 +37,7 @@ os.environ["XDG_CACHE_HOME"] = os.path.join(_HF_HOME, "xdg-cache")
 os.environ["HF_HUB_DISABLE_TELEMETRY"] = "1"
 _DATA_HOME = tempfile.mkdtemp(prefix="faqbot-tests-data-")
 os.environ["XDG_DATA_HOME"] = _DATA_HOME
+atexit.register(shutil.rmtree, _DATA_HOME, ignore_errors=True)
 
 from bot.config import VARIABLES  # noqa: E402
 from bot.faq.answerer import Answerer  # noqa: E402
