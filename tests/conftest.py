@@ -33,6 +33,7 @@ for _name in [n for n in os.environ if n.startswith(("HF_", "HUGGINGFACE_"))]:
 os.environ.pop("TRANSFORMERS_OFFLINE", None)
 _HF_HOME = tempfile.mkdtemp(prefix="faqbot-tests-hf-")
 os.environ["HF_HOME"] = _HF_HOME
+atexit.register(shutil.rmtree, _HF_HOME, ignore_errors=True)  # hundreds of MB a run
 os.environ["XDG_CACHE_HOME"] = os.path.join(_HF_HOME, "xdg-cache")
 os.environ["HF_HUB_DISABLE_TELEMETRY"] = "1"
 _DATA_HOME = tempfile.mkdtemp(prefix="faqbot-tests-data-")
