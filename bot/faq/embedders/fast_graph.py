@@ -1,0 +1,192 @@
+"""The fast graph of a BERT-style encoder: built once from its float weights, then cached.
+
+1. The float graph: the model file itself when it is float (a tuned model's export, the
+   Hub's ONNX), or, for the stock model, one written from the weights package's
+   ``model.safetensors`` (``bert_onnx``: numpy and onnx, no torch).
+2. onnxruntime's transformer optimizer (``model_type="bert"``) fuses it: the embeddings
+   and their LayerNorm, multi-head attention, bias + GELU, residual + LayerNorm.
+3. Every matrix multiply with constant weights becomes ``MatMulNBits`` with 8-bit weights in
+   blocks of 16 along the input (a scale each), run at ``accuracy_level`` 4: the
+   activations are quantized to int8 per block too. Blocks keep one outlier from coarsening
+   a whole row, which is what makes plain dynamic quantization drift (its activations share
+   one scale per tensor).
+4. The 8-bit graph is kept only when, on this machine, it is faster than the fused float one
+   and its vectors stay close to the float graph's on probe sentences; else the fused float
+   graph is kept. So a CPU without fast int8 kernels, or a model whose activations quantize
+   badly, still gets the fusions and the float model's vectors.
+
+Needs the ``onnx`` package (and onnxruntime's ``transformers`` tools); only the build does,
+and the cached result loads with onnxruntime alone.
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from bot.faq.embedders.model_files import ModelFiles, unpack_weights
+
+log = logging.getLogger(__name__)
+
+RECIPE = "fused-mha+matmul8-block16-int8compute-v1"  # part of the cache key
+BLOCK = 16
+# Kept 8-bit when, over the probes, the worst 1 - cosine to the float graph's vectors is at
+# most this (all-MiniLM-L6-v2: 0.0019 on them, and over 1,100 FAQ and bank questions) ...
+MAX_DRIFT = 0.004
+# ... and its median run is at most this fraction of the fused float graph's (2x faster on a
+# CPU with int8 dot products; slower than float where the kernels are missing).
+MAX_TIME_RATIO = 0.8
+# Probe sentences of no FAQ in particular: varied lengths, a typo, digits, an emoji.
+PROBES = (
+    "How do I reset my password?",
+    "what time does the office open on saturdays",
+    "My package arrived damaged and the box was open, who do I contact?",
+    "Can I change the date of my appointment after booking it online?",
+    "is there a fee for paying late",
+    "I moved to a new address last month, how do I update it in my account?",
+    "where is teh nearest branch",
+    "Why was I charged twice for the same order #48213?",
+    "thanks!",
+    "How long does it take to get a refund once the return is received?",
+    "Do you offer a discount for students or people over 65?",
+    "the app keeps crashing when I open settings 🙁",
+)
+
+Probe = Callable[[Any], np.ndarray]  # a session → unit vectors of PROBES
+
+
+@dataclass(frozen=True)
+class Built:
+    model: Any  # the onnx ModelProto to cache
+    eight_bit: bool
+    drift: float  # worst 1 - cosine to the float graph's vectors over PROBES
+    time_ratio: float  # median run of the 8-bit graph over the fused float one's
+
+
+def _is_float(model: Any) -> bool:
+    """No integer weights: not a quantized export (its weights would be rounded already)."""
+    from onnx import TensorProto
+
+    integer = {TensorProto.INT8, TensorProto.UINT8, TensorProto.INT4, TensorProto.UINT4}
+    return not any(init.data_type in integer for init in model.graph.initializer)
+
+
+def float_graph(files: ModelFiles) -> Any | None:
+    """The float graph of ``files``, or None when only a quantized one is at hand."""
+    import onnx
+
+    from bot.faq.embedders.bert_onnx import bert_onnx
+
+    if files.weights is not None:
+        with tempfile.TemporaryDirectory(prefix="faqbot-weights-") as temp:
+            return bert_onnx(unpack_weights(files.weights, Path(temp)))
+    model = onnx.load(str(files.model))
+    return model if _is_float(model) else None
+
+
+def fuse(model: Any) -> Any:
+    """onnxruntime's BERT fusions (heads and width read from the graph)."""
+    from onnxruntime.transformers import optimizer
+    from onnxruntime.transformers.fusion_options import FusionOptions
+
+    options = FusionOptions("bert")
+    options.use_multi_head_attention = True  # Q, K and V stay MatMuls, so they go 8-bit too
+    logging.disable(logging.WARNING)  # its notes on the producer name, on root-level loggers
+    try:
+        fused = optimizer.optimize_model(model, model_type="bert", opt_level=0,
+                                         optimization_options=options)
+    finally:
+        logging.disable(logging.NOTSET)
+    log.debug("fused: %s", fused.get_fused_operator_statistics())
+    return fused.model
+
+
+def _matmul_8bit(weight: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(K, N) float weights as MatMulNBits wants them: (N, blocks, BLOCK) uint8 with 128 as
+    zero, and one float scale per block (symmetric: the largest |w| maps to 127)."""
+    k, n = weight.shape
+    blocks = -(-k // BLOCK)
+    padded = np.zeros((n, blocks * BLOCK), dtype=np.float32)
+    padded[:, :k] = weight.T
+    padded = padded.reshape(n, blocks, BLOCK)
+    scales = np.abs(padded).max(axis=2) / 127.0
+    scales[scales == 0] = 1.0
+    quantized = np.clip(np.rint(padded / scales[..., None]), -127, 127) + 128
+    return quantized.astype(np.uint8), scales.reshape(-1).astype(np.float32)
+
+
+def eight_bit(model: Any) -> Any:
+    """A copy of ``model`` whose constant-weight MatMuls are 8-bit ``MatMulNBits``."""
+    import onnx
+    from onnx import helper, numpy_helper
+
+    model = onnx.ModelProto.FromString(model.SerializeToString())
+    graph = model.graph
+    inits = {init.name: init for init in graph.initializer}
+    nodes, replaced = [], set()
+    for node in graph.node:
+        weight = inits.get(node.input[1]) if node.op_type == "MatMul" else None
+        if weight is None or len(weight.dims) != 2:
+            nodes.append(node)
+            continue
+        k, n = weight.dims
+        quantized, scales = _matmul_8bit(numpy_helper.to_array(weight).astype(np.float32))
+        names = (f"{weight.name}_8bit", f"{weight.name}_scales")
+        graph.initializer.extend([numpy_helper.from_array(quantized, names[0]),
+                                  numpy_helper.from_array(scales, names[1])])
+        replaced.add(weight.name)
+        nodes.append(helper.make_node(
+            "MatMulNBits", [node.input[0], *names], list(node.output), name=node.name,
+            domain="com.microsoft", K=k, N=n, bits=8, block_size=BLOCK, accuracy_level=4))
+    del graph.node[:]
+    graph.node.extend(nodes)
+    kept = [init for init in graph.initializer if init.name not in replaced]
+    del graph.initializer[:]
+    graph.initializer.extend(kept)
+    if not any(opset.domain == "com.microsoft" for opset in model.opset_import):
+        model.opset_import.append(helper.make_opsetid("com.microsoft", 1))
+    return model
+
+
+def _median_run(session: Any, probe: Probe) -> float:
+    timings = []
+    for _ in range(5):
+        start = time.perf_counter()
+        probe(session)
+        timings.append(time.perf_counter() - start)
+    return float(np.median(timings))
+
+
+def build(files: ModelFiles, probe: Probe) -> Built | None:
+    """The fast graph of ``files``, or None when they hold no float graph to build from."""
+    import onnxruntime as ort
+
+    source = float_graph(files)
+    if source is None:
+        return None
+    options = ort.SessionOptions()
+    options.log_severity_level = 3
+    options.intra_op_num_threads = 1  # time both graphs alike, whatever the machine's load
+
+    def session(model: Any) -> Any:
+        return ort.InferenceSession(model.SerializeToString(), options,
+                                    providers=["CPUExecutionProvider"])
+
+    reference = probe(session(source))
+    fused = fuse(source)
+    small = eight_bit(fused)
+    fused_session, small_session = session(fused), session(small)
+    drift = float(1 - (probe(small_session) * reference).sum(axis=1).min())
+    probe(fused_session)  # warm both before timing
+    ratio = _median_run(small_session, probe) / _median_run(fused_session, probe)
+    keep = drift <= MAX_DRIFT and ratio <= MAX_TIME_RATIO
+    log.info("fast graph: %s (8-bit drift %.5f, time %.2fx the fused float graph's)",
+             "8-bit" if keep else "fused float", drift, ratio)
+    return Built(small if keep else fused, keep, drift, ratio)
