@@ -122,8 +122,9 @@ def _matmul_8bit(weight: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return quantized.astype(np.uint8), scales.reshape(-1).astype(np.float32)
 
 
-def eight_bit(model: Any) -> Any:
-    """A copy of ``model`` whose constant-weight MatMuls are 8-bit ``MatMulNBits``."""
+def eight_bit(model: Any, keep_float: Callable[[str], bool] = lambda name: False) -> Any:
+    """A copy of ``model`` whose constant-weight MatMuls are 8-bit ``MatMulNBits``, but for
+    those whose node name ``keep_float`` picks."""
     import onnx
     from onnx import helper, numpy_helper
 
@@ -133,7 +134,7 @@ def eight_bit(model: Any) -> Any:
     nodes, replaced = [], set()
     for node in graph.node:
         weight = inits.get(node.input[1]) if node.op_type == "MatMul" else None
-        if weight is None or len(weight.dims) != 2:
+        if weight is None or len(weight.dims) != 2 or keep_float(node.name):
             nodes.append(node)
             continue
         k, n = weight.dims
