@@ -5,11 +5,11 @@
    ``model.safetensors`` (``bert_onnx``: numpy and onnx, no torch).
 2. onnxruntime's transformer optimizer (``model_type="bert"``) fuses it: the embeddings
    and their LayerNorm, multi-head attention, bias + GELU, residual + LayerNorm.
-3. Every matrix multiply with constant weights becomes ``MatMulNBits`` with 8-bit weights in
-   blocks of 16 along the input (a scale each), run at ``accuracy_level`` 4: the
-   activations are quantized to int8 per block too. Blocks keep one outlier from coarsening
-   a whole row, which is what makes plain dynamic quantization drift (its activations share
-   one scale per tensor).
+3. Every matrix multiply with constant weights (but the attention's value projections)
+   becomes ``MatMulNBits`` with 8-bit weights in blocks of 16 along the input (a scale
+   each), run at ``accuracy_level`` 4: the activations are quantized to int8 per block too.
+   Blocks keep one outlier from coarsening a whole row, which is what makes plain dynamic
+   quantization drift (its activations share one scale per tensor).
 4. The 8-bit graph is kept only when, on this machine, it is faster than the fused float one
    and its vectors stay close to the float graph's on probe sentences; else the fused float
    graph is kept. So a CPU without fast int8 kernels, or a model whose activations quantize
@@ -35,14 +35,21 @@ from bot.faq.embedders.model_files import ModelFiles, unpack_weights
 
 log = logging.getLogger(__name__)
 
-RECIPE = "fused-mha+matmul8-block16-int8compute-v1"  # part of the cache key
+RECIPE = "fused-mha+matmul8-block16-int8compute+float-values-v2"  # part of the cache key
 BLOCK = 16
+# MatMuls left in float, by node name: the attention's value projections. Their rounding
+# passes straight into every token's output; in float they cost no measurable time and
+# take the score drift's p99 from 0.0052 to 0.0041 (all-MiniLM-L6-v2, Medicare phrasings
+# and BANKING77 questions, benchmarks/embed_speed.py). Other projections drift less each.
+KEEP_FLOAT = ("/value/",)
 # Kept 8-bit when, over the probes, the worst 1 - cosine to the float graph's vectors is at
 # most this (all-MiniLM-L6-v2: 0.0019 on them, and over 1,100 FAQ and bank questions) ...
 MAX_DRIFT = 0.004
-# ... and its median run is at most this fraction of the fused float graph's (2x faster on a
-# CPU with int8 dot products; slower than float where the kernels are missing).
-MAX_TIME_RATIO = 0.8
+# ... and its fastest run is at most this fraction of the fused float graph's: about 0.5 on
+# a CPU with int8 dot products, over 3 where the kernels are missing. The fastest of several
+# runs, since other work on the machine only ever adds time.
+MAX_TIME_RATIO = 0.9
+TIMED_RUNS = 7
 # Probe sentences of no FAQ in particular: varied lengths, a typo, digits, an emoji.
 PROBES = (
     "How do I reset my password?",
@@ -67,7 +74,7 @@ class Built:
     model: Any  # the onnx ModelProto to cache
     eight_bit: bool
     drift: float  # worst 1 - cosine to the float graph's vectors over PROBES
-    time_ratio: float  # median run of the 8-bit graph over the fused float one's
+    time_ratio: float  # fastest run of the 8-bit graph over the fused float one's
 
 
 def _is_float(model: Any) -> bool:
@@ -122,7 +129,11 @@ def _matmul_8bit(weight: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return quantized.astype(np.uint8), scales.reshape(-1).astype(np.float32)
 
 
-def eight_bit(model: Any, keep_float: Callable[[str], bool] = lambda name: False) -> Any:
+def _sensitive(name: str) -> bool:
+    return any(part in name for part in KEEP_FLOAT)
+
+
+def eight_bit(model: Any, keep_float: Callable[[str], bool] = _sensitive) -> Any:
     """A copy of ``model`` whose constant-weight MatMuls are 8-bit ``MatMulNBits``, but for
     those whose node name ``keep_float`` picks."""
     import onnx
@@ -156,13 +167,13 @@ def eight_bit(model: Any, keep_float: Callable[[str], bool] = lambda name: False
     return model
 
 
-def _median_run(session: Any, probe: Probe) -> float:
+def _fastest_run(session: Any, probe: Probe) -> float:
     timings = []
-    for _ in range(5):
+    for _ in range(TIMED_RUNS):
         start = time.perf_counter()
         probe(session)
         timings.append(time.perf_counter() - start)
-    return float(np.median(timings))
+    return min(timings)
 
 
 def build(files: ModelFiles, probe: Probe) -> Built | None:
@@ -186,7 +197,7 @@ def build(files: ModelFiles, probe: Probe) -> Built | None:
     fused_session, small_session = session(fused), session(small)
     drift = float(1 - (probe(small_session) * reference).sum(axis=1).min())
     probe(fused_session)  # warm both before timing
-    ratio = _median_run(small_session, probe) / _median_run(fused_session, probe)
+    ratio = _fastest_run(small_session, probe) / _fastest_run(fused_session, probe)
     keep = drift <= MAX_DRIFT and ratio <= MAX_TIME_RATIO
     log.info("fast graph: %s (8-bit drift %.5f, time %.2fx the fused float graph's)",
              "8-bit" if keep else "fused float", drift, ratio)
