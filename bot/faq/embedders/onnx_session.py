@@ -14,16 +14,18 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.faq.embedders.model_files import ModelFiles
+
+if TYPE_CHECKING:
+    from bot.faq.embedders.fast_graph import Probe
 
 log = logging.getLogger(__name__)
 
 PROVIDERS = ["CPUExecutionProvider"]
-Probe = Callable[[Any], Any]  # a session → its vectors of fast_graph.PROBES
 
 
 def cache_dir() -> Path:
@@ -87,28 +89,24 @@ def open_fast_session(files: ModelFiles, probe: Probe) -> Any | None:
     if unbuildable.is_file():
         return None
     try:
-        import onnx
+        import onnx  # noqa: F401  (checked here: only the build needs it)
     except ImportError:
         log.info("the local model runs unfused: pip install onnx to build its fast graph")
         return None
     from bot.faq.embedders import fast_graph
 
-    built = fast_graph.build(files, probe)
+    partial = cached.with_suffix(f".{os.getpid()}.tmp")
     try:
         cached.parent.mkdir(parents=True, exist_ok=True)
-        if built is None:  # a quantized export: remember, rather than re-read it every load
-            unbuildable.touch()
-            return None
-        partial = cached.with_suffix(f".{os.getpid()}.tmp")
-        onnx.save(built.model, str(partial))
-        os.replace(partial, cached)
-    except OSError:  # a read-only home: run the graph just built, uncached
+        built = fast_graph.build(files, probe, partial)
+    except OSError:  # a read-only home: without a place to build in, run the model as it is
         log.debug("cannot write %s", cached.parent, exc_info=True)
-        if built is None:
-            return None
-        return ort.InferenceSession(built.model.SerializeToString(),
-                                    _options(ort, ort.GraphOptimizationLevel.ORT_ENABLE_ALL),
-                                    providers=PROVIDERS)
+        partial.unlink(missing_ok=True)
+        return None
+    if built is None:  # a quantized export: remember, rather than re-read it every load
+        unbuildable.touch()
+        return None
+    os.replace(partial, cached)
     return _load_cached(ort, cached)
 
 
