@@ -102,7 +102,7 @@ class LocalEmbedder:
         if self._session is None:
             self._load()
         assert self.files is not None
-        return ModelIdentity(self.files.fingerprint, stock=self.files.stock,
+        return ModelIdentity(self.files.fingerprint, stock=self.files.official,
                              where=self.files.source, carried=self._carried)
 
     @property

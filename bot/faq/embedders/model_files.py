@@ -57,6 +57,11 @@ class ModelFiles:
         return self.known_fingerprint or fingerprint_of(sha256_of(self.model),
                                                         self.tokenizer_sha256)
 
+    @property
+    def official(self) -> bool:
+        """Stock, or a copy of the stock files (recognised by their hashes)."""
+        return self.stock or self.fingerprint in STOCK_FINGERPRINTS
+
     @cached_property
     def tokenizer_sha256(self) -> str:
         return (PACKAGED_TOKENIZER_SHA256 if self.stock and self.known_fingerprint
@@ -65,6 +70,12 @@ class ModelFiles:
 
 def fingerprint_of(model_sha256: str, tokenizer_sha256: str) -> str:
     return hashlib.sha256(f"{model_sha256}\n{tokenizer_sha256}".encode()).hexdigest()
+
+
+# The packaged files of the default model: the int8 file, and the float weights the fast
+# graph is made from (each with the packaged tokenizer). Any copy of them is the stock model.
+STOCK_FINGERPRINTS = frozenset(fingerprint_of(model, PACKAGED_TOKENIZER_SHA256)
+                               for model in (PACKAGED_MODEL_SHA256, PACKAGED_WEIGHTS_SHA256))
 
 
 def sha256_of(path: Path) -> str:
