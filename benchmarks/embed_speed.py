@@ -13,9 +13,10 @@ A script, not a test. Graphs (all all-MiniLM-L6-v2, tokenised and mean-pooled by
 It prints two tables:
 
 1. speed and drift: ms per single question (Medicare eval questions, one call each) on 1
-   and 2 intra-op threads, and ms per text in a build batch of 64, each also as a ratio to
-   the plain session in the same run (rounds interleave the graphs, so load hits all alike;
-   each call counts its fastest round, the median over calls is shown);
+   and 2 intra-op threads, the same on 1 thread for the graph alone (the onnxruntime run,
+   without tokenising and pooling), and ms per text in a build batch of 64, each also as a
+   ratio to the plain session in the same run (rounds interleave the graphs, so load hits
+   all alike; each call counts its fastest round, the median over calls is shown);
    then drift against the float32 reference over the Medicare sample's phrasings and 1,000
    BANKING77 test questions: the worst 1 - cosine of a text's vector, and the max and p99
    of |cosine difference| over every pair of those texts (the scores an FAQ search
@@ -115,22 +116,49 @@ def use_threads(graph: Graph, threads: int) -> None:
     graph.embedder._session = graph.sessions[threads]
 
 
-def timed(all_graphs: list[Graph], threads: int, calls: list[list[str]]) -> dict[str, float]:
-    """Per graph, ms per call of ``embed(texts)``: each call's fastest of ``ROUNDS`` (other
-    work on a shared machine only ever adds time), then the median over ``calls``."""
+def whole_call(graph: Graph, texts: list[str]) -> None:
+    graph.embedder.embed(texts)
+
+
+def feeds_of(graph: Graph, text: str) -> dict[str, np.ndarray]:
+    """The session's inputs for ``text``, tokenised as the embedder does."""
+    ids = np.array([graph.embedder._tokenizer.encode(text).ids], dtype=np.int64)
+    feeds = {"input_ids": ids, "attention_mask": np.ones_like(ids),
+             "token_type_ids": np.zeros_like(ids)}
+    return {i.name: feeds[i.name] for i in graph.embedder._session.get_inputs()}
+
+
+def timed(all_graphs: list[Graph], threads: int, calls: list[list[str]],
+          run: Callable[[Graph, list[str]], None] = whole_call) -> dict[str, float]:
+    """Per graph, ms per ``run(graph, texts)`` for each texts in ``calls``: each call's
+    fastest of ``ROUNDS`` (other work on a shared machine only ever adds time), then the
+    median over ``calls``."""
     samples: dict[str, list[list[float]]] = {g.name: [[] for _ in calls] for g in all_graphs}
     for graph in all_graphs:
         use_threads(graph, threads)
-        graph.embedder.embed(calls[0])  # warm
+        run(graph, calls[0])  # warm
     for _ in range(ROUNDS):
         for graph in all_graphs:
             use_threads(graph, threads)
             for n, texts in enumerate(calls):
                 start = time.perf_counter()
-                graph.embedder.embed(texts)
+                run(graph, texts)
                 samples[graph.name][n].append(1000 * (time.perf_counter() - start))
     return {name: statistics.median(min(call) for call in per_call)
             for name, per_call in samples.items()}
+
+
+def graph_alone(all_graphs: list[Graph], questions: list[str]) -> dict[str, float]:
+    """ms per question of the session alone (tokenised beforehand, no pooling), 1 thread."""
+    feeds: dict[str, dict[str, dict[str, np.ndarray]]] = {}
+    for graph in all_graphs:
+        use_threads(graph, 1)
+        feeds[graph.name] = {q: feeds_of(graph, q) for q in questions}
+
+    def session_run(graph: Graph, texts: list[str]) -> None:
+        graph.embedder._session.run(None, feeds[graph.name][texts[0]])
+
+    return timed(all_graphs, 1, [[q] for q in questions], session_run)
 
 
 def embed_all(embedder: LocalEmbedder, texts: Sequence[str]) -> np.ndarray:
@@ -210,6 +238,7 @@ def report(all_graphs: list[Graph], bank_dir: Path) -> int:
     batch = [(phrasings + medicare.questions)[:BATCH]]
     speed = {threads: timed(all_graphs, threads, singles) for threads in (1, 2)}
     per_batch = {name: ms / BATCH for name, ms in timed(all_graphs, 1, batch).items()}
+    alone = graph_alone(all_graphs, [q for [q] in singles])
     for graph in all_graphs:
         use_threads(graph, 1)
     texts = phrasings + bank
@@ -220,14 +249,15 @@ def report(all_graphs: list[Graph], bank_dir: Path) -> int:
     print(f"{load_line()}; {ROUNDS} interleaved rounds; {len(singles)} single questions; "
           f"drift over {len(phrasings)} Medicare phrasings + {len(bank)} BANKING77 questions\n")
     print("| graph | ms/question, 1 thread | x plain | 2 threads | x plain "
-          "| ms/text, batch of 64 | x plain | worst 1 - cos | score drift p99 | max "
-          "| vs stored (before) p99 | max |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+          "| graph alone, 1 thread | x plain | ms/text, batch of 64 | x plain | worst 1 - cos "
+          "| score drift p99 | max | vs stored (before) p99 | max |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for graph in all_graphs:
         d = drift(vectors[graph.name], vectors[reference.name], vectors[stored.name])
         print(f"| {graph.name} | {speed[1][graph.name]:.2f} "
               f"| {speed[1][graph.name] / speed[1][plain]:.2f} | {speed[2][graph.name]:.2f} "
-              f"| {speed[2][graph.name] / speed[2][plain]:.2f} | {per_batch[graph.name]:.2f} "
+              f"| {speed[2][graph.name] / speed[2][plain]:.2f} | {alone[graph.name]:.2f} "
+              f"| {alone[graph.name] / alone[plain]:.2f} | {per_batch[graph.name]:.2f} "
               f"| {per_batch[graph.name] / per_batch[plain]:.2f} | {d['self_max']:.4f} "
               f"| {d['p99']:.4f} | {d['max']:.4f} | {d['mixed_p99']:.4f} "
               f"| {d['mixed_max']:.4f} |")
