@@ -218,16 +218,17 @@ def build(files: ModelFiles, probe: Probe, target: Path) -> Built | None:
         return None
     fused_time = _fastest_run(fused, probe)
     del fused
-    trial = saved(eight_bit(onnx.load(str(target))), target.with_suffix(".8bit"))
-    small = session(trial)
-    drift = drift_of(probe(small))
-    ratio = _fastest_run(small, probe) / fused_time
-    del small
-    keep = drift <= MAX_DRIFT and ratio <= MAX_TIME_RATIO
-    if keep:
-        trial.replace(target)
-    else:
-        trial.unlink()
+    trial = target.with_suffix(".8bit")
+    try:
+        small = session(saved(eight_bit(onnx.load(str(target))), trial))
+        drift = drift_of(probe(small))
+        ratio = _fastest_run(small, probe) / fused_time
+        del small
+        keep = drift <= MAX_DRIFT and ratio <= MAX_TIME_RATIO
+        if keep:
+            trial.replace(target)
+    finally:
+        trial.unlink(missing_ok=True)
     log.info("fast graph: %s (8-bit drift %.5f, time %.2fx the fused float graph's)",
              "8-bit" if keep else "fused float", drift, ratio)
     return Built(keep, drift, ratio)

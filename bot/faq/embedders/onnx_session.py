@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from bot.errors import UserError
 from bot.faq.embedders.model_files import ModelFiles
 
 if TYPE_CHECKING:
@@ -103,7 +104,14 @@ def open_fast_session(files: ModelFiles, probe: Probe) -> Any | None:
         log.debug("cannot write %s", cached.parent, exc_info=True)
         partial.unlink(missing_ok=True)
         return None
-    if built is None:  # a quantized export: remember, rather than re-read it every load
+    except UserError:  # the float weights fail their hash check: the user must act
+        raise
+    except Exception:  # a model the optimizer can't take: serve it as it is, and say so once
+        log.warning("could not build the fast graph of %s; running it as it is", files.source,
+                    exc_info=True)
+        partial.unlink(missing_ok=True)
+        built = None
+    if built is None:  # a quantized export, or one that failed: don't retry every load
         unbuildable.touch()
         return None
     os.replace(partial, cached)

@@ -202,3 +202,17 @@ def test_eight_bit_is_kept_only_when_close_and_faster(tmp_path, monkeypatch):
     ops = _ops(tmp_path / "refused.onnx")
     assert "MatMulNBits" not in ops and "MultiHeadAttention" in ops  # still fused
     assert sorted(p.name for p in tmp_path.glob("*.onnx")) == ["kept.onnx", "refused.onnx"]
+
+
+def test_a_model_the_build_fails_on_is_served_as_it_is(tmp_path, cache, monkeypatch, caplog):
+    def broken(model):
+        raise RuntimeError("an optimizer bug")
+
+    monkeypatch.setattr(fast_graph, "fuse", broken)
+    model_dir = _tiny_bert(tmp_path)
+    served = LocalEmbedder(model_id="tiny", model_dir=str(model_dir))
+    exact = LocalEmbedder(model_id="tiny", model_dir=str(model_dir), fast=False)
+    assert np.allclose(served.embed(["refund a fee"]), exact.embed(["refund a fee"]), atol=1e-6)
+    assert not served.fast and "could not build the fast graph" in caplog.text
+    assert list(cache.glob("*.none")) and not list(cache.glob("*.fast.*onnx*"))
+    assert not [p for p in cache.iterdir() if p.suffix in (".tmp", ".8bit")]
