@@ -82,7 +82,10 @@ def _answered() -> list[str]:
     from bot.faq.policy import Decision
 
     answerer = load_answerer(Settings.from_env({"EMBEDDING_BACKEND": "local"}))
-    return [q for q in candidate_questions() if answerer.ask(q).decision != Decision.NONE]
+    # top-level channel messages get the stricter channel point: those it leaves silent
+    # owe no reply
+    return [q for q in candidate_questions()
+            if answerer.ask(q).channel_decision != Decision.NONE]
 
 
 def answered_questions() -> list[str]:

@@ -1,5 +1,5 @@
 """Tune time against FAQ size: ``faqbot build --tune``'s tuning (pairs, training, ONNX
-export, int8 check) on FAQs of 25 to 150 entries with 6 phrasings each, then the second
+export, fast-graph drift check) on FAQs of 25 to 150 entries with 6 phrasings each, then the second
 tune that cross-fits the thresholds (``bot.faq.tune.crossfit``), which the budget covers
 too.
 
@@ -83,17 +83,17 @@ def main() -> int:
     first_size, first, _, _ = results[0]
     per_first = first.seconds / (first_size * PHRASINGS)
     print(f"\n{PHRASINGS} phrasings per FAQ; time includes loading the weights, training one "
-          "epoch, the ONNX export and the int8 drift check\n")
+          "epoch, the ONNX export and building its fast graph with the drift check\n")
     print("| FAQs | phrasings | pairs | steps | tune s (wall) | + cross-fit s | CPU s (both) "
           f"| s per 100 phrasings | x per phrasing vs {first_size} FAQs | saved as "
-          "| int8 drift worst / mean |")
+          "| served drift worst / mean |")
     print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|")
     for size, report, cpu, crossfit in results:
         per = report.seconds / (size * PHRASINGS)
         print(f"| {size} | {size * PHRASINGS} | {report.pairs} | {report.steps} "
               f"| {report.seconds:.0f} | {crossfit:.0f} | {cpu:.0f} | {100 * per:.1f} "
               f"| {per / per_first:.2f} "
-              f"| {'int8' if report.int8 else 'float'} "
+              f"| {'fast graph' if report.fast else 'float'} "
               f"| {report.drift:.4f} / {report.mean_drift:.4f} |")
     budget = [(r, cpu, c) for s, r, cpu, c in results if s == BUDGET_FAQS]
     if budget:

