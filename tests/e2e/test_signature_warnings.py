@@ -5,37 +5,17 @@ the log."""
 
 from __future__ import annotations
 
-import http.client
 import time
 
 from tests.conftest import server_env
 from tests.e2e.conftest import SECRET, TOKEN, message
+from tests.e2e.test_bad_headers import log_so_far, post_raw
 from tests.standins.server_process import ServerProcess
 from tests.standins.slack_standin import SlackStandIn, event_body, send_signed
 
 WRONG_SECRET = "0123456789abcdef-wrong-secret"
 QUESTION = "where is the signature-check-canary form?"
 FAILED = "failed Slack's signature check"
-OVERSIZED = 600 * 1024  # past the server's limit: a 413 and a log line to wait for
-
-
-def post(server: ServerProcess, body: bytes, headers: dict[str, str]) -> int:
-    connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
-    try:
-        connection.request("POST", "/slack/events", body=body, headers=headers)
-        response = connection.getresponse()
-        response.read()
-        return response.status
-    finally:
-        connection.close()
-
-
-def everything_logged(server: ServerProcess) -> str:
-    """The log once every earlier request's lines are in: lines arrive in order, and an
-    oversized request's refusal is logged at once."""
-    assert post(server, b"", {"Content-Length": str(OVERSIZED)}) == 413
-    server.wait_for_line(f"refused a {OVERSIZED}-byte request body", timeout=10)
-    return server.log
 
 
 def test_a_wrong_signing_secret_is_one_warning_a_minute_with_the_fix(
@@ -51,8 +31,8 @@ def test_a_wrong_signing_secret_is_one_warning_a_minute_with_the_fix(
             assert send_signed(server.events_url, body, WRONG_SECRET)[0] == 401
         stale = int(time.time()) - 600  # right secret, but a clock ten minutes off
         assert send_signed(server.events_url, body, SECRET, timestamp=stale)[0] == 401
-        assert post(server, body, {"Content-Type": "application/json"}) == 401  # unsigned
-        assert everything_logged(server).count(FAILED) == 1  # counted, not logged
+        assert post_raw(server, body, [("Content-Type", "application/json")]) == 401  # unsigned
+        assert log_so_far(server).count(FAILED) == 1  # counted, not logged
         assert server.stop() == 0
     counted = [line for line in server.lines if FAILED in line][1]
     assert f"4 requests {FAILED} since the last such warning" in counted
