@@ -43,8 +43,9 @@ the phrasings it trained on) and cross-fitted (from the phrasings a second tune 
 what ``build --tune`` stores; ``bot.faq.tune.crossfit``), each at the direct and the channel
 point, with the tune time. Then where the learned points land: the oracle thresholds on the
 same scores, tuned on the test questions. K = 0 has no pairs to tune on: the tune refuses.
-Tuned models are kept under ``--cache`` (``benchmarks.tuned``); a first run tunes, so run
-it under ``nice``::
+``--epochs``, ``--learning-rate`` and ``--batch-size`` tune with another recipe (ablations;
+docs/answer-quality.md has what they showed). Tuned models are kept under ``--cache``
+(``benchmarks.tuned``); a first run tunes, so run it under ``nice``::
 
     nice -n 10 .venv/bin/python -m benchmarks.quality --tuned [--sets medicare,hwu64]
 """
@@ -292,6 +293,12 @@ def tuned_arguments(parser: argparse.ArgumentParser) -> None:
                              "moves the learned point)")
     parser.add_argument("--epochs", type=int, default=Recipe().epochs,
                         help="with --tuned: epochs of the tune (an ablation; default: shipped)")
+    parser.add_argument("--learning-rate", type=float, default=Recipe().learning_rate,
+                        help="with --tuned: peak learning rate of the tune (an ablation; "
+                             "default: shipped)")
+    parser.add_argument("--batch-size", type=int, default=Recipe().batch_size,
+                        help="with --tuned: pairs per batch of the tune (an ablation; default: "
+                             "shipped)")
 
 
 def tuned_sets(datasets: Path, names: list[str], ks: list[int],
@@ -385,8 +392,9 @@ def main_tuned(args: argparse.Namespace, embedder: CachedEmbedder) -> int:
     lines = []
     ks = [int(k) for k in args.ks.split(",")]
     for labelled in tuned_sets(args.datasets, names, ks, args.draws):
-        lines += compare_tuned(labelled, embedder, args.cache, replace(Recipe(),
-                                                                       epochs=args.epochs))
+        lines += compare_tuned(labelled, embedder, args.cache, replace(
+            Recipe(), epochs=args.epochs, learning_rate=args.learning_rate,
+            batch_size=args.batch_size))
     print("\nFrontiers: thresholds oracle-tuned on the test questions themselves, for plain "
           "cosine (one threshold, margin up to 0.14) and for the shipped scores (each FAQ's "
           "typical score from the calibration named; margin up to 0.2, at most 40 % choices); "
