@@ -1,7 +1,9 @@
 """Open an onnxruntime session, reusing a pre-optimised copy of the model from a cache.
 
 Two kinds of copy, each keyed by the model file(s) and the onnxruntime version, written
-atomically, and simply rebuilt if missing or bad:
+atomically, and simply rebuilt if missing or bad. Each load marks its copy as used, and
+each new copy evicts all but the most recently used ``KEEP_COPIES``: every tune makes a new
+model file, so the folder would otherwise grow by 30-90 MB a tune, for ever.
 
 - the fast graph (``fast_graph``): fused and 8-bit, built from the float weights when they
   are at hand and the ``onnx`` package is installed; about 2x faster than the folded copy;
@@ -11,6 +13,7 @@ atomically, and simply rebuilt if missing or bad:
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import os
@@ -27,6 +30,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 PROVIDERS = ["CPUExecutionProvider"]
+# Copies kept: the models one machine serves at once (stock, tuned, a re-tune) with room.
+KEEP_COPIES = 8
 
 
 def cache_dir() -> Path:
@@ -55,16 +60,42 @@ def _cache_key(paths: Sequence[Path], ort: Any, recipe: str = "") -> str:
     return hashlib.sha256(ident.encode()).hexdigest()[:24]
 
 
+def evict_unused(folder: Path, keep: int) -> None:
+    """Remove all but the ``keep`` most recently used copies (and what they left beside
+    them); another process still serving an evicted copy has it in memory already."""
+    def used(path: Path) -> float:
+        try:
+            return path.stat().st_mtime
+        except FileNotFoundError:  # evicted meanwhile by another process
+            return 0.0
+
+    copies = sorted(folder.glob("*.onnx"), key=used, reverse=True)
+    for stale in copies[keep:]:
+        stale.unlink(missing_ok=True)
+
+
+def _store(partial: Path, cached: Path) -> None:
+    os.replace(partial, cached)
+    evict_unused(cached.parent, KEEP_COPIES)
+
+
 def _load_cached(ort: Any, cached: Path) -> Any | None:
     if not cached.is_file():
         return None
     try:
         options = _options(ort, ort.GraphOptimizationLevel.ORT_ENABLE_ALL)
-        return ort.InferenceSession(str(cached), options, providers=PROVIDERS)
+        session = ort.InferenceSession(str(cached), options, providers=PROVIDERS)
+    except FileNotFoundError:  # evicted by another process between the check and the load
+        return None
     except Exception:  # a truncated or stale copy: rebuild it
         log.warning("ignoring a bad optimised model copy at %s", cached)
         cached.unlink(missing_ok=True)
         return None
+    # Used now: eviction keeps the most recently used copies. A read-only cache, or a copy
+    # evicted meanwhile, changes nothing: the session is loaded.
+    with contextlib.suppress(OSError):
+        os.utime(cached)
+    return session
 
 
 def fast_graph_path(files: ModelFiles) -> Path:
@@ -114,7 +145,7 @@ def open_fast_session(files: ModelFiles, probe: Probe) -> Any | None:
     if built is None:  # a quantized export, or one that failed: don't retry every load
         unbuildable.touch()
         return None
-    os.replace(partial, cached)
+    _store(partial, cached)
     return _load_cached(ort, cached)
 
 
@@ -136,5 +167,5 @@ def open_session(model: Path) -> Any:
         log.debug("cannot write %s", cached.parent, exc_info=True)
     session = ort.InferenceSession(str(model), options, providers=PROVIDERS)
     if partial.is_file():
-        os.replace(partial, cached)
+        _store(partial, cached)
     return session

@@ -216,3 +216,25 @@ def test_a_model_the_build_fails_on_is_served_as_it_is(tmp_path, cache, monkeypa
     assert not served.fast and "could not build the fast graph" in caplog.text
     assert list(cache.glob("*.none")) and not list(cache.glob("*.fast.*onnx*"))
     assert not [p for p in cache.iterdir() if p.suffix in (".tmp", ".8bit")]
+
+
+def test_only_the_most_recently_used_copies_are_kept(tmp_path, cache, monkeypatch):
+    """Every tune makes a new model file, so without eviction the cache grows for ever; a
+    copy loaded again counts as used, so the model in service is never the one evicted."""
+    from bot.faq.embedders import onnx_session
+
+    monkeypatch.setattr(onnx_session, "KEEP_COPIES", 2)
+    model_dir = _tiny_bert(tmp_path)
+    serving = LocalEmbedder(model_id="tiny", model_dir=str(model_dir))
+    serving.embed(["refund a fee"])
+    in_service = fast_graph_path(serving.files)
+    os.utime(in_service, (1, 1))  # built long ago …
+    LocalEmbedder(model_id="tiny", model_dir=str(model_dir)).embed(["lost card"])  # … used now
+    for seed in (1, 2):  # two re-tunes: two new model files
+        tuned = LocalEmbedder(model_id="tiny",
+                              model_dir=str(_tiny_bert(tmp_path / f"tune{seed}", seed=seed)))
+        tuned.embed(["refund a fee"])
+    kept = sorted(cache.glob("*.onnx"))
+    assert len(kept) == 2
+    assert fast_graph_path(tuned.files) in kept
+    assert in_service not in kept  # two newer copies were used after it
