@@ -23,7 +23,7 @@ BACKENDS = ("api", "local", "auto")
 TRUE_WORDS = ("true", "1", "yes")
 FALSE_WORDS = ("false", "0", "no")
 
-# Chosen with `faqbot eval examples/medicare/eval.csv`; see the README's answer-quality table.
+# Chosen with `faqbot eval examples/medicare/eval.csv`; see docs/answer-quality.md.
 DEFAULT_MIN_SCORE = 0.51
 DEFAULT_MARGIN = 0.035
 # A miss asked directly still offers the FAQs scoring at least this ("Maybe one of these?").

@@ -1,6 +1,6 @@
 """What each failure of a remote embedding service means, and what the user should do.
 
-Why a module of its own: this table is what users read in the README, and keeping it
+Why a module of its own: this table is what users read in docs/reliability.md, and keeping it
 apart from the transport keeps both short. Nothing here ever sees the token except
 ``Target.scrub``, which removes it from text a server sent back.
 """
