@@ -23,14 +23,10 @@ import tempfile
 import time
 from pathlib import Path
 
+from benchmarks.long_words import long_made_up_words
+
 ALTERNATES = 128
 WORDS = 300
-
-
-def long_text(rng: random.Random) -> str:
-    letters = "abcdefghijklmnopqrstuvwxyz"
-    return " ".join("".join(rng.choice(letters) for _ in range(rng.randint(10, 16)))
-                    for _ in range(WORDS))
 
 
 def make(workdir: Path) -> tuple[Path, Path]:
@@ -42,9 +38,9 @@ def make(workdir: Path) -> tuple[Path, Path]:
 
     rng = random.Random(6)
     source = workdir / "faq.jsonl"
+    alternates = [long_made_up_words(rng, WORDS) for _ in range(ALTERNATES)]
     source.write_text(json.dumps({"id": "long", "question": "Where is the meeting room?",
-                                  "answer": "Ask reception.",
-                                  "alternates": [long_text(rng) for _ in range(ALTERNATES)]}))
+                                  "answer": "Ask reception.", "alternates": alternates}))
     embedder = create_embedder(Settings.from_env({"EMBEDDING_BACKEND": "local"}))
     with_vectors, without = workdir / "with", workdir / "without"
     build(str(source), with_vectors, embedder, progress=False)

@@ -38,6 +38,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
+from benchmarks.long_words import long_made_up_words
 from bot.config import Settings
 from bot.faq.answerer import VectorCache
 from bot.live import Learner, open_live
@@ -52,18 +53,12 @@ HOSTILE_MENTIONS = 64
 HOSTILE_WORDS = 300
 
 
-def hostile_text(rng: random.Random) -> str:
-    """About 300 long made-up words: every one splits into several tokens."""
-    letters = "abcdefghijklmnopqrstuvwxyz"
-    return " ".join("".join(rng.choice(letters) for _ in range(rng.randint(10, 16)))
-                    for _ in range(HOSTILE_WORDS))
-
-
 def fill_hostile(store: Store) -> None:
     for n in range(HOSTILE_MENTIONS):
+        mention = f"<@U0BOT> {long_made_up_words(random.Random(n), HOSTILE_WORDS)}"
         for asker in range(8):  # 8 times: the most asked texts, so every one is embedded
             store.log_question(team="T1", channel="C1", ts=f"3.{n}.{asker}", user=f"U9{asker}",
-                               text=f"<@U0BOT> {hostile_text(random.Random(n))}",
+                               text=mention,
                                answer=logged_answer("none"), latency_ms=1.0)
 
 
