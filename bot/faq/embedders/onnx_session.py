@@ -6,7 +6,8 @@ each new copy evicts all but the most recently used ``KEEP_COPIES``: every tune 
 model file, so the folder would otherwise grow by 30-90 MB a tune, for ever.
 
 - the fast graph (``fast_graph``): fused and 8-bit, built from the float weights when they
-  are at hand and the ``onnx`` package is installed; about 2x faster than the folded copy;
+  are at hand and the ``onnx`` package is installed; a question in about 0.65x the folded
+  copy's time (benchmarks/embed_speed.py);
 - the folded copy: the int8 model's weights constant-folded to float32 once, instead of at
   every load, which cuts the peak memory of a start by about 75 MB at the same speed.
 """
