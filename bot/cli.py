@@ -254,6 +254,14 @@ def cmd_check(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_prepare(args: argparse.Namespace) -> int:
+    """Build the local model's fast graph now, for a build step (bin/post_compile, Docker)."""
+    from bot.faq.embedders.prepare import prepare
+
+    print(prepare(_settings()))
+    return 0
+
+
 COMMANDS: dict[str, tuple[Callable[[argparse.Namespace], int], Callable[[Any], None]]] = {}
 
 
@@ -296,6 +304,7 @@ _command("serve", cmd_serve)(lambda p: (
 ))
 _command("socket", cmd_socket)(lambda p: None)
 _command("check", cmd_check)(lambda p: None)
+_command("prepare", cmd_prepare)(lambda p: None)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,5 +1,5 @@
 """requirements.txt is the lock Heroku's Python buildpack installs: every dependency of
-``faqbot[local]`` pinned to one version that pyproject.toml allows, then the project itself.
+``faqbot[local,fast]`` pinned to one version that pyproject.toml allows, then the project itself.
 The floors stay above the releases with known CVEs."""
 
 from __future__ import annotations
@@ -31,7 +31,8 @@ def pyproject() -> dict:
 def deployed_requirements() -> list[Requirement]:
     project = pyproject()["project"]
     return [Requirement(r) for r in
-            [*project["dependencies"], *project["optional-dependencies"]["local"]]
+            [*project["dependencies"], *project["optional-dependencies"]["local"],
+             *project["optional-dependencies"]["fast"]]
             if not r.startswith("faqbot")]
 
 
@@ -84,4 +85,4 @@ def test_the_lock_says_how_to_regenerate_it() -> None:
     assert any("uv pip compile requirements.in" in line for line in header)
     source = [line for line in (ROOT / "requirements.in").read_text().splitlines()
               if line.strip() and not line.startswith("#")]
-    assert source == [".[local]"]
+    assert source == [".[local,fast]"]

@@ -18,7 +18,6 @@ import contextlib
 import hashlib
 import logging
 import os
-from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -51,14 +50,15 @@ def _options(ort: Any, level: Any) -> Any:
     return options
 
 
-def _cache_key(paths: Sequence[Path], ort: Any, recipe: str = "") -> str:
-    """Which files (by path, size and modification time), which onnxruntime, which recipe."""
-    idents = []
-    for path in paths:
-        stat = path.stat()
-        idents.append(f"{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}")
-    ident = "|".join([*idents, ort.__version__, *([recipe] if recipe else [])])
-    return hashlib.sha256(ident.encode()).hexdigest()[:24]
+def _key(*parts: str) -> str:
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()[:24]
+
+
+def _cache_key(model: Path, ort: Any) -> str:
+    """Which file (by path, size and modification time: no hashing at each start), which
+    onnxruntime."""
+    stat = model.stat()
+    return _key(f"{model.resolve()}|{stat.st_size}|{stat.st_mtime_ns}", ort.__version__)
 
 
 def evict_unused(folder: Path, keep: int) -> None:
@@ -100,13 +100,17 @@ def _load_cached(ort: Any, cached: Path) -> Any | None:
 
 
 def fast_graph_path(files: ModelFiles) -> Path:
-    """Where the fast graph of ``files`` is cached (``.none`` beside it: none can be built)."""
+    """Where the fast graph of ``files`` is cached (``.none`` beside it: none can be built).
+
+    Keyed by content (the float weights' known sha256, else the model's fingerprint), not by
+    path: a graph built in a build step (Heroku's ``bin/post_compile``, a Docker layer) is
+    found again where the app runs, although the build ran in another folder."""
     import onnxruntime as ort
 
     from bot.faq.embedders.fast_graph import RECIPE
 
-    sources = [files.model] if files.weights is None else [files.weights]
-    return cache_dir() / f"{_cache_key(sources, ort, RECIPE)}.fast.onnx"
+    content = files.weights_sha256 if files.weights is not None else files.fingerprint
+    return cache_dir() / f"{_key(content, ort.__version__, RECIPE)}.fast.onnx"
 
 
 def open_fast_session(files: ModelFiles, probe: Probe) -> Any | None:
@@ -154,7 +158,7 @@ def open_session(model: Path) -> Any:
     """A session on ``model`` as it is, through its folded copy."""
     import onnxruntime as ort
 
-    cached = cache_dir() / f"{_cache_key([model], ort)}.onnx"
+    cached = cache_dir() / f"{_cache_key(model, ort)}.onnx"
     session = _load_cached(ort, cached)
     if session is not None:
         return session

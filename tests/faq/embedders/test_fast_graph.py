@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import struct
 from pathlib import Path
 
@@ -151,6 +152,20 @@ def test_the_cache_is_keyed_by_the_model_file_and_onnxruntime(tmp_path, cache, m
     upgraded = LocalEmbedder(model_id="tiny", model_dir=str(model_dir))
     upgraded.embed(["how do i reset my pin"])
     assert len(list(cache.glob("*.fast.onnx"))) == 3
+
+
+def test_a_graph_built_in_one_folder_is_found_from_another(tmp_path, cache):
+    """A build step builds where the app is not yet (Heroku: /tmp/build_…, then /app), and
+    copies keep no modification times: the key is the content."""
+    model_dir = _tiny_bert(tmp_path / "build")
+    LocalEmbedder(model_id="tiny", model_dir=str(model_dir)).embed(["how do i reset my pin"])
+    built = sorted(cache.glob("*.fast.onnx"))
+    moved = shutil.copytree(model_dir, tmp_path / "app" / "model", copy_function=shutil.copy)
+    copied, original = (d / "model.onnx" for d in (moved, model_dir))
+    assert copied.stat().st_mtime_ns != original.stat().st_mtime_ns
+    again = LocalEmbedder(model_id="tiny", model_dir=str(moved))
+    again.embed(["how do i reset my pin"])
+    assert again.fast and sorted(cache.glob("*.fast.onnx")) == built  # loaded, not built
 
 
 def test_a_bad_cached_graph_is_rebuilt(tmp_path, cache, monkeypatch):
