@@ -120,14 +120,14 @@ def fuse(model: Any) -> Any:
     return fused.model
 
 
-def _matmul_8bit(weight: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(K, N) float weights as MatMulNBits wants them: (N, blocks, BLOCK) uint8 with 128 as
+def _matmul_8bit(weight: np.ndarray, block: int = BLOCK) -> tuple[np.ndarray, np.ndarray]:
+    """(K, N) float weights as MatMulNBits wants them: (N, blocks, block) uint8 with 128 as
     zero, and one float scale per block (symmetric: the largest |w| maps to 127)."""
     k, n = weight.shape
-    blocks = -(-k // BLOCK)
-    padded = np.zeros((n, blocks * BLOCK), dtype=np.float32)
+    blocks = -(-k // block)
+    padded = np.zeros((n, blocks * block), dtype=np.float32)
     padded[:, :k] = weight.T
-    padded = padded.reshape(n, blocks, BLOCK)
+    padded = padded.reshape(n, blocks, block)
     scales = np.abs(padded).max(axis=2) / 127.0
     scales[scales == 0] = 1.0
     quantized = np.clip(np.rint(padded / scales[..., None]), -127, 127) + 128
@@ -138,9 +138,10 @@ def _sensitive(name: str) -> bool:
     return any(part in name for part in KEEP_FLOAT)
 
 
-def eight_bit(model: Any, keep_float: Callable[[str], bool] = _sensitive) -> Any:
-    """``model``, changed in place: its constant-weight MatMuls become 8-bit ``MatMulNBits``,
-    but for those whose node name ``keep_float`` picks."""
+def eight_bit(model: Any, keep_float: Callable[[str], bool] = _sensitive,
+              block: int = BLOCK) -> Any:
+    """``model``, changed in place: its constant-weight MatMuls become 8-bit ``MatMulNBits``
+    in blocks of ``block``, but for those whose node name ``keep_float`` picks."""
     from onnx import helper, numpy_helper
 
     graph = model.graph
@@ -152,14 +153,15 @@ def eight_bit(model: Any, keep_float: Callable[[str], bool] = _sensitive) -> Any
             nodes.append(node)
             continue
         k, n = weight.dims
-        quantized, scales = _matmul_8bit(numpy_helper.to_array(weight).astype(np.float32))
+        quantized, scales = _matmul_8bit(numpy_helper.to_array(weight).astype(np.float32),
+                                         block)
         names = (f"{weight.name}_8bit", f"{weight.name}_scales")
         graph.initializer.extend([numpy_helper.from_array(quantized, names[0]),
                                   numpy_helper.from_array(scales, names[1])])
         replaced.add(weight.name)
         nodes.append(helper.make_node(
             "MatMulNBits", [node.input[0], *names], list(node.output), name=node.name,
-            domain="com.microsoft", K=k, N=n, bits=8, block_size=BLOCK, accuracy_level=4))
+            domain="com.microsoft", K=k, N=n, bits=8, block_size=block, accuracy_level=4))
     del graph.node[:]
     graph.node.extend(nodes)
     kept = [init for init in graph.initializer if init.name not in replaced]
