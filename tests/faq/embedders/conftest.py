@@ -1,8 +1,10 @@
-"""Fixtures of the Inference API tests: the stand-in, and a clock that sleeps in no time."""
+"""Fixtures of the embedder tests: the Inference API stand-in, a clock that sleeps in no
+time, and a model cache of the test's own."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -20,3 +22,10 @@ def inference(embedder) -> Iterator[InferenceStandIn]:
 @pytest.fixture
 def fake() -> FakeTime:
     return FakeTime()
+
+
+@pytest.fixture
+def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The optimised-model cache, empty, in the test's folder."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    return tmp_path / "cache" / "faqbot" / "onnx"

@@ -86,12 +86,6 @@ def _tiny_bert(directory: Path, seed: int = 0) -> Path:
     return model_dir
 
 
-@pytest.fixture
-def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    return tmp_path / "cache" / "faqbot" / "onnx"
-
-
 def test_the_stock_fast_graph_stays_within_drift_of_the_float_weights(tmp_path, embedder):
     """Scores between a handful of phrasings, fast graph against the true float weights."""
     import onnx
