@@ -162,6 +162,21 @@ def test_a_graph_built_in_one_folder_is_found_from_another(tmp_path, cache):
     assert again.fast and sorted(cache.glob("*.fast.onnx")) == built  # loaded, not built
 
 
+def test_the_stock_graph_is_keyed_by_its_weights_whether_installed_or_not(tmp_path):
+    """A build step installs the weights, builds, and removes them (Heroku's slug); the
+    app, without them, still finds the graph: the key is their known sha256."""
+    from dataclasses import replace
+
+    from bot.faq.embedders.model_files import from_packages
+
+    stock = from_packages()
+    if stock is None:
+        pytest.skip("the local extra's model files are not installed")
+    moved = replace(stock, weights=tmp_path / "elsewhere" / "model.zip")
+    assert fast_graph_path(stock) == fast_graph_path(moved) == fast_graph_path(
+        replace(stock, weights=None))
+
+
 def test_a_bad_cached_graph_is_rebuilt(tmp_path, cache, monkeypatch):
     # 8-bit or fused float is chosen by timing; fixed here, so both builds choose alike
     monkeypatch.setattr(fast_graph, "MAX_TIME_RATIO", 1e9)
