@@ -258,6 +258,7 @@ def cmd_prepare(args: argparse.Namespace) -> int:
     """Build the local model's fast graph now, for a build step (bin/post_compile, Docker)."""
     from bot.faq.embedders.prepare import prepare
 
+    _warn_unknown_variables(args)  # a typo'd FAQ_DATASET would prepare the wrong model
     print(prepare(_settings()))
     return 0
 

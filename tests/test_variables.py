@@ -69,3 +69,10 @@ def test_env_example_names_only_variables_faqbot_reads() -> None:
     from dotenv import dotenv_values
 
     assert unknown_variables(dotenv_values(ROOT / ".env.example")) == []
+
+
+def test_prepare_warns_too_a_typo_would_prepare_the_wrong_model(tmp_path: Path) -> None:
+    result = run_cli("prepare", env=clean_env(FAQ_DATSET="acme/faq", EMBEDDING_BACKEND="api",
+                                              HF_TOKEN="hf_test"), cwd=tmp_path)
+    assert result.returncode == 0 and "nothing to prepare" in result.stdout
+    assert "did you mean FAQ_DATASET?" in result.stderr
