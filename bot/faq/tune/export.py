@@ -16,9 +16,7 @@ from typing import Any
 import numpy as np
 import torch
 
-INPUTS = ("input_ids", "attention_mask", "token_type_ids")
-OUTPUT = "last_hidden_state"
-OPSET = 17
+from bot.faq.embedders.bert_onnx import INPUTS, OPSET, OUTPUT
 
 
 @dataclass(frozen=True)
