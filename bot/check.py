@@ -176,11 +176,11 @@ def _embedding_service(settings: Settings) -> Result:
 def _database(settings: Settings) -> Iterator[Result]:
     """The question log and shared dedupe; serve still answers without it, in-process. Also
     a database an older faqbot left in this folder, which the default no longer reads."""
-    from bot.storage import open_store, vet_choice
+    from bot.storage import open_store
 
+    warnings: list[str] = []
     try:
-        warning = vet_choice(settings)
-        store = open_store(settings, warn=False)
+        store = open_store(settings, warn=warnings.append)
     except UserError as error:
         yield _failed("database", error)
         return
@@ -191,7 +191,7 @@ def _database(settings: Settings) -> Iterator[Result]:
         yield _failed("database", error)
     finally:
         store.close()
-    if warning:
+    for warning in warnings:
         yield Result("earlier database", True, warning,
                      "set DATABASE_URL as above, or move the file there", warning=True)
 

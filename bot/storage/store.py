@@ -393,14 +393,18 @@ def _is_claim(team: str, channel: str, ts: str) -> tuple[ColumnElement[bool], ..
             claims.c.ts == storable_text(ts))
 
 
-def open_store(settings: Settings, *, warn: bool = True) -> Store:
+def _log_warning(warning: str) -> None:
+    log.warning("%s", warning)
+
+
+def open_store(settings: Settings, *, warn: Callable[[str], None] = _log_warning) -> Store:
     """The store the configuration asks for (DATABASE_URL, LOG_QUESTION_TEXT). SQLite on
     Heroku is a ``UserError``; a database left in the working folder by an older faqbot,
-    which the default no longer reads, is warned about (unless ``warn`` is off: the caller
-    shows it) on every start."""
+    which the default no longer reads, is passed to ``warn`` (logged, unless the caller
+    shows it its own way) on every start."""
     warning = vet_choice(settings)
-    if warning and warn:
-        log.warning("%s", warning)
+    if warning:
+        warn(warning)
     return Store.from_url(settings.database_url or None,
                           log_question_text=settings.log_question_text,
                           lease_seconds=settings.claim_lease_seconds)
