@@ -38,9 +38,10 @@ log = logging.getLogger(__name__)
 BLOCK = 16
 RECIPE = f"fused-mha+matmul8-block{BLOCK}-int8compute+float-values-v2"  # part of the cache key
 # MatMuls left in float, by node name: the attention's value projections. Their rounding
-# passes straight into every token's output; in float they cost no measurable time and
-# take the score drift's p99 from 0.0052 to 0.0041 (all-MiniLM-L6-v2, Medicare phrasings
-# and BANKING77 questions, benchmarks/embed_speed.py). Other projections drift less each.
+# passes straight into every token's output; in float they cost about 0.03x a plain
+# session's time and take the score drift's p99 from 0.0052 to 0.0041 (all-MiniLM-L6-v2,
+# Medicare phrasings and BANKING77 questions, benchmarks/quantization_frontier.py). Other
+# projections drift less each.
 KEEP_FLOAT = ("/value/",)
 # The fusions rearrange float arithmetic only: their vectors must match the float graph's.
 MAX_FUSED_DRIFT = 1e-5
